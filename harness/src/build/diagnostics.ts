@@ -1,0 +1,32 @@
+// Compiler diagnostics out of a build log, with paths mapped from the build copy back to the
+// user's source tree so a report (or a CI annotation) points at the file they edit.
+import type { Diagnostic } from '../errors.js';
+
+const GCC_LINE = /^(?<file>[^\s:][^:]*):(?<line>\d+):(?:(?<column>\d+):)?\s+(?:fatal )?(?<severity>error|warning):\s+(?<message>.*)$/;
+
+export function parseDiagnostics(log: string, pathMap: Array<{ from: string; to: string }> = []): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const raw of log.split('\n')) {
+    const m = GCC_LINE.exec(raw.trim());
+    if (!m?.groups) continue;
+    let file = m.groups.file!;
+    for (const { from, to } of pathMap) {
+      if (file.startsWith(from)) {
+        file = to + file.slice(from.length);
+        break;
+      }
+    }
+    out.push({
+      file,
+      line: Number(m.groups.line),
+      ...(m.groups.column ? { column: Number(m.groups.column) } : {}),
+      severity: m.groups.severity as Diagnostic['severity'],
+      message: m.groups.message!,
+    });
+  }
+  return out;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}${d.column ? `:${d.column}` : ''}: ${d.severity}: ${d.message}`;
+}

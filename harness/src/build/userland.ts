@@ -1,0 +1,62 @@
+// Builds the userland test as a static binary (the guest has no libc): a single C file with
+// gcc, or a directory with a Makefile that honours OUT=<path of the binary>.
+import { cp, mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { BuildError, UsageError } from '../errors.js';
+import { requireTool } from '../host/tools.js';
+import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
+
+export interface BuiltTest {
+  binary: string;
+  /** Expected kernel-log lines (expected.kmsg beside the test), if the test has them. */
+  expectedKmsg: string | undefined;
+  log: string;
+}
+
+async function kind(p: string): Promise<'dir' | 'file' | undefined> {
+  const info = await stat(p).catch(() => undefined);
+  return info?.isDirectory() ? 'dir' : info?.isFile() ? 'file' : undefined;
+}
+
+export async function buildTest(options: { source: string; buildDir: string; signal?: AbortSignal }): Promise<BuiltTest> {
+  const source = path.resolve(options.source);
+  const what = await kind(source);
+  if (!what) throw new UsageError(`test '${options.source}' does not exist`, { fix: 'pass --test FILE.c or --test DIR (a directory with a Makefile)' });
+  const binary = path.join(options.buildDir, 'out', 'test');
+  let argv: string[];
+  let pathMap: Array<{ from: string; to: string }>;
+  let expectedFile: string;
+  if (what === 'file') {
+    if (!source.endsWith('.c')) throw new UsageError(`test '${options.source}' is not a .c file`, { fix: 'pass a C source file or a directory with a Makefile' });
+    argv = [await requireTool('gcc'), '-static', '-O2', '-g', '-Wall', '-Wextra', '-o', binary, source];
+    pathMap = [];
+    expectedFile = source.replace(/\.c$/, '.kmsg');
+    await cp(source, path.join(options.buildDir, 'src', path.basename(source)));
+  } else {
+    if ((await kind(path.join(source, 'Makefile'))) !== 'file') {
+      throw new UsageError(`test directory '${options.source}' has no Makefile`, { fix: 'add a Makefile that builds a static binary at $(OUT), or pass a single .c file' });
+    }
+    const copy = path.join(options.buildDir, 'src');
+    await cp(source, copy, { recursive: true });
+    argv = [await requireTool('make'), '-C', copy, `OUT=${binary}`, `O=${path.dirname(binary)}`];
+    pathMap = [{ from: copy, to: source }];
+    expectedFile = path.join(source, 'expected.kmsg');
+  }
+  await mkdir(path.dirname(binary), { recursive: true });
+  const [cmd, ...args] = argv as [string, ...string[]];
+  const result = await execa(cmd, args, { all: true, reject: false, cwd: options.buildDir, ...(options.signal ? { cancelSignal: options.signal } : {}) });
+  const log = result.all ?? '';
+  if (result.exitCode !== 0) {
+    const diagnostics = parseDiagnostics(log, pathMap);
+    const first = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
+    throw new BuildError(first ? `test build failed: ${formatDiagnostic(first)}` : `test build failed (exit ${result.exitCode})`, diagnostics, log, {
+      fix: first ? `fix ${first.file}:${first.line}` : 'see the build log',
+    });
+  }
+  if ((await kind(binary)) !== 'file') {
+    throw new BuildError(`the test's Makefile did not produce ${binary}`, [], log, { fix: 'make the Makefile honour OUT=<path> (or O=<dir>) for its binary' });
+  }
+  const expectedKmsg = await readFile(expectedFile, 'utf8').catch(() => undefined);
+  return { binary, expectedKmsg, log };
+}

@@ -1,0 +1,145 @@
+// One module-under-test cycle inside a booted guest: upload, insmod, run the test, rmmod,
+// read the kernel log. Each stage is fenced by marker lines in /dev/kmsg so the verdict can
+// attribute kernel errors to the stage that caused them.
+import path from 'node:path';
+import { TimeoutError } from '../errors.js';
+import { stageMarker } from '../verdict/index.js';
+import type { ExecResult, GuestConnection } from './ssh.js';
+
+export interface JobSpec {
+  /** Unique within one VM, so markers of several jobs do not mix. */
+  id: string;
+  kos: string[];
+  names: string[];
+  testBinary: string;
+  testArgs?: string[];
+  timeouts: { loadMs: number; testMs: number; unloadMs: number };
+}
+
+export interface JobRaw {
+  taintBefore: number | undefined;
+  taintAfter: number | undefined;
+  load: ExecResult;
+  test: ExecResult | undefined;
+  unload: ExecResult | undefined;
+  /** Names still listed in /proc/modules after rmmod. */
+  stillLoaded: string[];
+  /** `dmesg -r` after the job; undefined when the guest could no longer answer. */
+  dmesg: string | undefined;
+  timedOutStage: string | undefined;
+  /** The connection dropped (guest panicked or powered off) during the job. */
+  guestLost: boolean;
+  stageMs: Record<string, number>;
+}
+
+export const GUEST_DIR = '/tmp/kmod-harness';
+
+/** A shell-safe single-quoted word. */
+export function shq(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function mark(stage: string, id: string, edge: 'begin' | 'end'): string {
+  return `echo ${shq(stageMarker(`${stage}:${id}`, edge))} > /dev/kmsg`;
+}
+
+export function parseTaint(text: string | undefined): number | undefined {
+  const n = Number.parseInt((text ?? '').trim(), 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobRaw> {
+  const stageMs: Record<string, number> = {};
+  const raw: JobRaw = {
+    taintBefore: undefined,
+    taintAfter: undefined,
+    load: { exitCode: null, signal: null, stdout: '', stderr: '' },
+    test: undefined,
+    unload: undefined,
+    stillLoaded: [],
+    dmesg: undefined,
+    timedOutStage: undefined,
+    guestLost: false,
+    stageMs,
+  };
+  const dir = `${GUEST_DIR}/${spec.id}`;
+  const remoteKos = spec.kos.map((ko) => `${dir}/${path.basename(ko)}`);
+  const remoteTest = `${dir}/test`;
+
+  const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    const start = performance.now();
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        raw.timedOutStage = name;
+        return undefined;
+      }
+      throw error;
+    } finally {
+      stageMs[name] = Math.round(performance.now() - start);
+    }
+  };
+
+  try {
+    await stage('upload', async () => {
+      await conn.exec(`mkdir -p ${shq(dir)}`);
+      await Promise.all([...spec.kos.map((ko, i) => conn.upload(ko, remoteKos[i]!, 0o644)), conn.upload(spec.testBinary, remoteTest, 0o755)]);
+    });
+
+    const load = await stage('load', () =>
+      conn.exec(
+        [
+          'cat /proc/sys/kernel/tainted',
+          mark('load', spec.id, 'begin'),
+          // Stop at the first module that fails; report insmod's own status.
+          `for ko in ${remoteKos.map(shq).join(' ')}; do insmod "$ko" || { rc=$?; ${mark('load', spec.id, 'end')}; exit $rc; }; done`,
+          mark('load', spec.id, 'end'),
+        ].join('; '),
+        { timeoutMs: spec.timeouts.loadMs, stage: 'load' },
+      ),
+    );
+    if (!load) return raw;
+    raw.taintBefore = parseTaint(load.stdout.split('\n')[0]);
+    raw.load = { ...load, stdout: load.stdout.split('\n').slice(1).join('\n') };
+    if (load.exitCode !== 0) return raw;
+
+    await conn.exec(mark('test', spec.id, 'begin'));
+    // exec: the test replaces the shell, so a crash reaches us as a signal, not as status 139.
+    raw.test = await stage('test', () =>
+      conn.exec(`cd ${shq(dir)} && exec ${[remoteTest, ...(spec.testArgs ?? [])].map(shq).join(' ')}`, { timeoutMs: spec.timeouts.testMs, stage: 'test' }),
+    );
+    if (!raw.test) return raw;
+
+    const unload = await stage('unload', () =>
+      conn.exec(
+        [
+          mark('test', spec.id, 'end'),
+          'cat /proc/sys/kernel/tainted',
+          mark('unload', spec.id, 'begin'),
+          `rc=0; for m in ${[...spec.names].reverse().map(shq).join(' ')}; do rmmod "$m" || rc=$?; done`,
+          mark('unload', spec.id, 'end'),
+          `for m in ${spec.names.map(shq).join(' ')}; do grep -q "^$m " /proc/modules && echo "still-loaded $m"; done`,
+          'exit $rc',
+        ].join('; '),
+        { timeoutMs: spec.timeouts.unloadMs, stage: 'unload' },
+      ),
+    );
+    if (!unload) return raw;
+    const lines = unload.stdout.split('\n');
+    raw.taintAfter = parseTaint(lines[0]);
+    raw.stillLoaded = lines.filter((l) => l.startsWith('still-loaded ')).map((l) => l.slice('still-loaded '.length));
+    raw.unload = { ...unload, stdout: lines.slice(1).filter((l) => !l.startsWith('still-loaded ')).join('\n') };
+    return raw;
+  } catch (error) {
+    // The connection is gone: the guest panicked or QEMU died. The console log still has it.
+    raw.guestLost = true;
+    return raw;
+  } finally {
+    if (!raw.guestLost) {
+      const dmesg = await conn.exec('dmesg -r', { timeoutMs: 10_000, stage: 'dmesg' }).catch(() => undefined);
+      if (dmesg && dmesg.exitCode === 0) raw.dmesg = dmesg.stdout;
+      else raw.guestLost = true;
+    }
+  }
+}

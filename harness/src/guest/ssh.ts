@@ -1,0 +1,150 @@
+// The one adapter over ssh2: connect with retries while the guest boots, verify the guest's
+// host key, run commands with exit code and signal, and upload files over SFTP.
+import ssh2, { type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+
+const { Client } = ssh2;
+import { HarnessError, TimeoutError } from '../errors.js';
+
+export interface ExecResult {
+  exitCode: number | null;
+  /** Name of the signal that killed the command ('SEGV'), when it was killed. */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  /** Stage name used in the timeout error. */
+  stage?: string;
+}
+
+export interface GuestConnection {
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  upload(localPath: string, remotePath: string, mode: number): Promise<void>;
+  /** Settles when the connection drops (guest powered off or panicked). */
+  readonly closed: Promise<void>;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  port: number;
+  privateKey: string;
+  /** 'ssh-ed25519 <base64>' of the guest, checked on every connection. */
+  hostKey: string;
+  /** Give up after this long. */
+  timeoutMs: number;
+  /** Stop retrying early when this rejects (QEMU exited). */
+  abort?: Promise<never>;
+}
+
+function hostKeyBlob(hostKey: string): Buffer {
+  const blob = hostKey.trim().split(/\s+/)[1];
+  if (!blob) throw new HarnessError('E_HOST_KEY', 'infra-error', `malformed host key '${hostKey}'`);
+  return Buffer.from(blob, 'base64');
+}
+
+function connectOnce(config: ConnectConfig): Promise<ssh2.Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    client.once('ready', () => resolve(client));
+    client.once('error', (error) => {
+      client.end();
+      reject(error);
+    });
+    client.connect(config);
+  });
+}
+
+function wrap(client: ssh2.Client): GuestConnection {
+  let sftp: Promise<SFTPWrapper> | undefined;
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  // After the guest drops, ssh2 may emit late errors; they are reported through exec results.
+  client.on('error', () => {});
+
+  const exec = (command: string, options: ExecOptions = {}): Promise<ExecResult> =>
+    new Promise((resolve, reject) => {
+      client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) return reject(new HarnessError('E_SSH_EXEC', 'infra-error', `cannot run '${command}' in the guest: ${error.message}`, { cause: error }));
+        let stdout = '';
+        let stderr = '';
+        let exitCode: number | null = null;
+        let signal: string | null = null;
+        let timer: NodeJS.Timeout | undefined;
+        if (options.timeoutMs) {
+          timer = setTimeout(() => {
+            channel.close();
+            reject(new TimeoutError(options.stage ?? command, Math.round(options.timeoutMs! / 1000)));
+          }, options.timeoutMs);
+        }
+        channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        channel.on('exit', (code: number | null, sig?: string) => {
+          exitCode = code ?? null;
+          signal = sig ?? null;
+        });
+        channel.on('close', () => {
+          clearTimeout(timer);
+          resolve({ exitCode, signal, stdout, stderr });
+        });
+      });
+    });
+
+  const getSftp = (): Promise<SFTPWrapper> => {
+    sftp ??= new Promise((resolve, reject) => client.sftp((error, s) => (error ? reject(error) : resolve(s))));
+    return sftp;
+  };
+
+  return {
+    exec,
+    async upload(localPath, remotePath, mode) {
+      const s = await getSftp();
+      await new Promise<void>((resolve, reject) =>
+        s.fastPut(localPath, remotePath, { mode }, (error) =>
+          error ? reject(new HarnessError('E_SSH_UPLOAD', 'infra-error', `upload of ${localPath} to the guest failed: ${error.message}`, { cause: error })) : resolve(),
+        ),
+      );
+    },
+    closed,
+    close: () => client.end(),
+    _client: client,
+  } as GuestConnection;
+}
+
+/**
+ * Connect to the guest, retrying while it boots: until the guest's sshd listens, QEMU's port
+ * forward accepts and then resets the connection.
+ */
+export async function connectGuest(options: ConnectOptions): Promise<GuestConnection> {
+  const expected = hostKeyBlob(options.hostKey);
+  const deadline = Date.now() + options.timeoutMs;
+  let aborted: unknown;
+  options.abort?.catch((e: unknown) => (aborted = e));
+  let lastError: unknown;
+  for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
+    if (aborted) throw aborted;
+    try {
+      const client = await connectOnce({
+        host: '127.0.0.1',
+        port: options.port,
+        username: 'root',
+        privateKey: options.privateKey,
+        hostVerifier: (key: Buffer) => key.equals(expected),
+        readyTimeout: Math.max(1000, Math.min(10_000, deadline - Date.now())),
+        keepaliveInterval: 5000,
+      });
+      return wrap(client);
+    } catch (error) {
+      lastError = error;
+      if (error instanceof Error && /host key|Host denied/i.test(error.message)) {
+        throw new HarnessError('E_HOST_KEY', 'infra-error', 'the guest presented an unexpected SSH host key', {
+          cause: error,
+          fix: 'another process may be listening on the forwarded port; retry',
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  if (aborted) throw aborted;
+  throw new TimeoutError('ssh', Math.round(options.timeoutMs / 1000), { cause: lastError, detail: String(lastError) });
+}

@@ -1,0 +1,58 @@
+// Host tools the harness shells out to, each with the Debian package that provides it, so a
+// missing one fails with the exact install line instead of an ENOENT from deep inside a stage.
+import { access, constants } from 'node:fs/promises';
+import path from 'node:path';
+import { MissingToolError } from '../errors.js';
+
+export const HOST_TOOLS = {
+  'qemu-system-x86_64': 'qemu-system-x86',
+  busybox: 'busybox-static',
+  dropbear: 'dropbear-bin',
+  dropbearkey: 'dropbear-bin',
+  'sftp-server': 'openssh-sftp-server',
+  depmod: 'kmod',
+  'dpkg-deb': 'dpkg',
+  'apt-get': 'apt',
+  gcc: 'gcc',
+  make: 'make',
+  xz: 'xz-utils',
+  zstd: 'zstd',
+  ldd: 'libc-bin',
+} as const;
+
+export type HostTool = keyof typeof HOST_TOOLS;
+
+// Tools that live outside PATH on Debian, or in sbin dirs a non-root PATH lacks.
+const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/lib/openssh'];
+const FIXED_PATHS: Partial<Record<HostTool, string>> = {
+  busybox: '/bin/busybox',
+  'sftp-server': '/usr/lib/openssh/sftp-server',
+};
+
+async function isExecutable(p: string): Promise<boolean> {
+  try {
+    await access(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Absolute path of `tool`, or undefined when it is not installed. */
+export async function findTool(tool: HostTool, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const fixed = FIXED_PATHS[tool];
+  if (fixed && (await isExecutable(fixed))) return fixed;
+  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_DIRS];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, tool);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Absolute path of `tool`; throws MissingToolError naming its Debian package. */
+export async function requireTool(tool: HostTool): Promise<string> {
+  const found = await findTool(tool);
+  if (!found) throw new MissingToolError(tool, HOST_TOOLS[tool]);
+  return found;
+}

@@ -1,0 +1,68 @@
+// Fills one cache entry: downloads a candidate's .debs (falling back to the next variant of the
+// same version when one 404s), unpacks them, then deletes the .debs so the entry stays small.
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Emit } from '../events.js';
+import { download, type AptState, type DownloadFailure } from './apt.js';
+import { expand, type SeriesSpec } from './catalogue.js';
+import { ROOT_DIR, writeMetadata } from './entry.js';
+import type { Candidate } from './packages-index.js';
+import { unpackKernel } from './unpack.js';
+
+/** Thrown by a fill when no candidate of its version could be downloaded: try an older version. */
+export class CandidatesUnavailable extends Error {
+  constructor(readonly failures: DownloadFailure[]) {
+    super(failures.map((f) => `${f.name}=${f.version}: ${f.reason}`).join('; '));
+  }
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/**
+ * Fill `dir` (to be published as `finalDir`) from the first candidate of `group` whose
+ * packages all download. `failed` carries name=version pairs known to fail across groups.
+ */
+export async function fillEntry(
+  dir: string,
+  finalDir: string,
+  spec: SeriesSpec,
+  group: Candidate[],
+  states: Map<string, AptState>,
+  failed: Map<string, DownloadFailure>,
+  options: { emit: Emit; signal?: AbortSignal },
+): Promise<Candidate> {
+  const { emit, signal } = options;
+  const downloads = path.join(dir, 'download');
+  await mkdir(downloads, { recursive: true });
+  const failures: DownloadFailure[] = [];
+  for (const candidate of group) {
+    const known = candidate.packages.map((p) => failed.get(`${p.name}=${p.version}`)).filter((f): f is DownloadFailure => f !== undefined);
+    if (known.length > 0) {
+      failures.push(...known);
+      continue;
+    }
+    const state = states.get(candidate.suite.suite)!;
+    const total = candidate.packages.reduce((sum, p) => sum + p.size, 0);
+    emit({ type: 'info', kernel: spec.series, message: `downloading ${candidate.release} (${candidate.version}) from ${candidate.suite.suite}: ${candidate.packages.map((p) => p.name).join(', ')} (${mb(total)})` });
+    const missing = await download(state, candidate.packages, downloads, signal);
+    if (missing.length > 0) {
+      for (const f of missing) {
+        failed.set(`${f.name}=${f.version}`, f);
+        emit({ type: 'warn', kernel: spec.series, message: `${f.name}=${f.version} from ${candidate.suite.suite} is unavailable (${f.reason}); trying the next candidate` });
+      }
+      failures.push(...missing);
+      continue;
+    }
+    emit({ type: 'info', kernel: spec.series, message: `unpacking ${candidate.release} and running depmod` });
+    // Biggest first, so the parallel extraction does not end waiting on one large package.
+    const debs = [...candidate.packages].sort((a, b) => b.size - a.size).map((p) => path.join(downloads, path.posix.basename(p.filename)));
+    const vars = { abi: candidate.abi, flavour: spec.flavour };
+    const layout = { vmlinuz: expand(spec.layout.vmlinuz, vars), modules: expand(spec.layout.modules, vars) };
+    const unpacked = await unpackKernel(debs, path.join(dir, ROOT_DIR), path.join(finalDir, ROOT_DIR), candidate.release, layout, signal);
+    await rm(downloads, { recursive: true, force: true });
+    const packages = candidate.packages.map((p) => ({ name: p.name, version: p.version, suite: candidate.suite.suite }));
+    await writeMetadata(dir, finalDir, { series: spec.series, release: candidate.release, packages, ...unpacked }, candidate.version);
+    return candidate;
+  }
+  throw new CandidatesUnavailable(failures);
+}

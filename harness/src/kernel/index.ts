@@ -1,0 +1,119 @@
+// Kernel acquisition: a series name in, an unpacked Debian kernel (vmlinuz, modules, kbuild
+// headers) out, fetched through the machine's own Debian mirror and cached as one entry.
+import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
+import { KernelFetchError } from '../errors.js';
+import { silent, type Emit } from '../events.js';
+import type { DownloadFailure } from './apt.js';
+import { loadCatalogue, seriesNames, seriesSpec, type SeriesSpec } from './catalogue.js';
+import { cachedEntries, entryDir, entryKey, KERNELS_AREA, readMetadata, type KernelArtifacts } from './entry.js';
+import { CandidatesUnavailable, fillEntry } from './fetch.js';
+import { findMirrors, type Mirrors } from './mirror.js';
+import { byVersion, resolveSeries, type Resolution } from './resolve.js';
+
+export type { KernelArtifacts } from './entry.js';
+
+export interface PrepareKernelOptions {
+  /** Cache directory (default: cacheRoot(), i.e. KMOD_HARNESS_CACHE or ~/.cache/kmod-harness). */
+  cacheRoot?: string;
+  emit?: Emit;
+  signal?: AbortSignal;
+  /** Refresh a suite's package index when older than this (default one day). */
+  listsMaxAgeMs?: number;
+}
+
+/** Series in images/kernels.json, oldest first. */
+export function knownSeries(): string[] {
+  return seriesNames(loadCatalogue());
+}
+
+/** The series used when the user names none. */
+export function defaultSeries(): string {
+  return loadCatalogue().default;
+}
+
+interface Context {
+  spec: SeriesSpec;
+  root: string;
+  emit: Emit;
+  signal: AbortSignal | undefined;
+}
+
+const withSignal = (signal: AbortSignal | undefined): { signal?: AbortSignal } => (signal ? { signal } : {});
+
+/**
+ * Try the candidates' versions newest first, one cache entry each. With `onlyNewest`, stop
+ * after the newest version fails instead of falling back to older ones.
+ */
+async function fetchNewest(ctx: Context, resolution: Resolution, failed: Map<string, DownloadFailure>, onlyNewest: boolean): Promise<KernelArtifacts | undefined> {
+  const { spec, root, emit, signal } = ctx;
+  for (const group of byVersion(resolution.candidates)) {
+    const key = entryKey(spec.series, group[0]!.version);
+    try {
+      const { dir, hit } = await cachedDir(
+        KERNELS_AREA,
+        key,
+        async (tmp) => {
+          const used = await fillEntry(tmp, entryDir(root, key), spec, group, resolution.states, failed, { emit, ...withSignal(signal) });
+          emit({ type: 'info', kernel: spec.series, message: `unpacked ${used.release} (${used.version}, ${used.suite.suite})` });
+        },
+        root,
+      );
+      const { artifacts } = await readMetadata(dir);
+      emit({ type: 'info', kernel: spec.series, message: `${hit ? 'cached' : 'ready'}: ${artifacts.release} at ${dir}` });
+      return artifacts;
+    } catch (error) {
+      if (!(error instanceof CandidatesUnavailable)) throw error;
+      if (onlyNewest) return undefined;
+    }
+  }
+  return undefined;
+}
+
+async function resolve(ctx: Context, mirrors: Mirrors, listsMaxAgeMs: number | undefined): Promise<Resolution> {
+  return resolveSeries(ctx.spec, mirrors, ctx.root, { emit: ctx.emit, ...withSignal(ctx.signal), ...(listsMaxAgeMs !== undefined ? { listsMaxAgeMs } : {}) });
+}
+
+/**
+ * The newest complete kernel of `series` the mirror actually serves, downloaded and unpacked
+ * once into the cache. Without a reachable mirror, the newest cached entry of the series is used.
+ */
+export async function prepareKernel(series: string, options: PrepareKernelOptions = {}): Promise<KernelArtifacts> {
+  const ctx: Context = {
+    spec: seriesSpec(loadCatalogue(), series),
+    root: options.cacheRoot ?? defaultCacheRoot(),
+    emit: options.emit ?? silent,
+    signal: options.signal,
+  };
+  const { spec, root, emit } = ctx;
+  const mirrors = await findMirrors();
+  let resolution = await resolve(ctx, mirrors, options.listsMaxAgeMs);
+  if (resolution.candidates.length === 0) {
+    const cached = (await cachedEntries(root, series))[0];
+    if (cached && resolution.errors.length > 0) {
+      emit({ type: 'warn', kernel: series, message: `no package index could be read; using the cached ${cached.artifacts.release} (${cached.version})` });
+      return cached.artifacts;
+    }
+    if (resolution.errors.length === spec.suites.length) throw resolution.errors[0]!;
+    throw new KernelFetchError(`no complete ${series} ${spec.flavour} kernel in ${spec.suites.map((s) => s.suite).join(', ')}`, {
+      fix: 'the archive changed: check the suites and package patterns of this series in images/kernels.json',
+      detail: resolution.rejected.join('\n'),
+    });
+  }
+
+  const failed = new Map<string, DownloadFailure>();
+  // A day-old index may list packages the archive has since dropped (the security archive
+  // removes superseded kernels): before settling for an older version, refresh once.
+  if (!resolution.fresh) {
+    const artifacts = await fetchNewest(ctx, resolution, failed, true);
+    if (artifacts) return artifacts;
+    emit({ type: 'info', kernel: series, message: 'the newest listed kernel could not be downloaded; refreshing the package indexes' });
+    resolution = await resolve(ctx, mirrors, 0);
+    failed.clear();
+  }
+  const artifacts = await fetchNewest(ctx, resolution, failed, false);
+  if (artifacts) return artifacts;
+  throw new KernelFetchError(`no ${series} kernel could be downloaded (${failed.size} package(s) failed)`, {
+    fix: 'the mirror may be out of step with its index: retry later, or set KMOD_HARNESS_MIRROR to another mirror',
+    detail: [...failed.values()].map((f) => `${f.name}=${f.version}: ${f.reason}`).join('\n'),
+  });
+}

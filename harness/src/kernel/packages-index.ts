@@ -1,0 +1,194 @@
+// Resolves a kernel series to concrete packages from an apt Packages index: finds each ABI of
+// the flavour, follows the real Depends (headers -> common, kbuild; 7.2's meta image -> binary,
+// modules) and returns complete sets, newest first, so the fetcher can fall back on a 404.
+import { field, parseDeb822 } from './deb822.js';
+import { compareVersions, satisfies, type Relation } from './debversion.js';
+import { abiCapture, expand, expandPattern, type SeriesSpec, type SuiteRef } from './catalogue.js';
+
+export interface IndexPackage {
+  name: string;
+  version: string;
+  depends: string;
+  /** Path below the archive root, e.g. pool/main/l/linux/....deb. */
+  filename: string;
+  size: number;
+  sha256: string | undefined;
+}
+
+export interface Dependency {
+  name: string;
+  relation?: Relation;
+  version?: string;
+}
+
+export interface Candidate {
+  suite: SuiteRef;
+  abi: string;
+  /** uname -r of this kernel: <abi>-<flavour>. */
+  release: string;
+  /** Version of the image package; names the cache entry. */
+  version: string;
+  packages: IndexPackage[];
+}
+
+export interface SuiteResolution {
+  candidates: Candidate[];
+  /** Why an ABI found in the index gave no complete set (for error messages). */
+  rejected: string[];
+}
+
+/** Packages stanzas -> packages; stanzas lacking Package, Version or Filename are skipped. */
+export function parsePackages(text: string): IndexPackage[] {
+  const packages: IndexPackage[] = [];
+  for (const s of parseDeb822(text)) {
+    const name = field(s, 'Package');
+    const version = field(s, 'Version');
+    const filename = field(s, 'Filename');
+    if (!name || !version || !filename) continue;
+    packages.push({
+      name,
+      version,
+      depends: [field(s, 'Pre-Depends'), field(s, 'Depends')].filter(Boolean).join(', '),
+      filename,
+      size: Number(field(s, 'Size') ?? 0),
+      sha256: field(s, 'SHA256'),
+    });
+  }
+  return packages;
+}
+
+/** `a (>= 1) | b, c:any` -> [[a >= 1, b], [c]]. */
+export function parseDepends(text: string): Dependency[][] {
+  return text
+    .split(',')
+    .map((group) => group.trim())
+    .filter(Boolean)
+    .map((group) =>
+      group.split('|').map((alt) => {
+        const m = /^\s*([^\s(:[]+)(?::\S+)?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^\s)]+)\s*\))?/.exec(alt);
+        if (!m) return { name: alt.trim() };
+        // '<' and '>' are obsolete spellings of '<=' and '>='.
+        const relation = m[2] === '<' ? '<=' : m[2] === '>' ? '>=' : (m[2] as Relation | undefined);
+        return relation ? { name: m[1]!, relation, version: m[3]! } : { name: m[1]! };
+      }),
+    );
+}
+
+/** Packages by name, each list newest version first. */
+export class PackageIndex {
+  private readonly byName = new Map<string, IndexPackage[]>();
+
+  constructor(packages: IndexPackage[]) {
+    for (const p of packages) {
+      const list = this.byName.get(p.name) ?? [];
+      list.push(p);
+      this.byName.set(p.name, list);
+    }
+    for (const list of this.byName.values()) list.sort((a, b) => compareVersions(b.version, a.version));
+  }
+
+  names(): IterableIterator<string> {
+    return this.byName.keys();
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** The `prefer`red version if it satisfies `dep`, else the newest that does. */
+  pick(name: string, dep?: Omit<Dependency, 'name'>, prefer?: string): IndexPackage | undefined {
+    const ok = (this.byName.get(name) ?? []).filter((p) => !dep?.relation || satisfies(p.version, dep.relation, dep.version!));
+    return ok.find((p) => p.version === prefer) ?? ok[0];
+  }
+}
+
+/** ABI -> newest image version, for every image (or alternative image) name in the index. */
+export function findAbis(spec: SeriesSpec, index: PackageIndex): Map<string, string> {
+  const image = spec.roots[0]!;
+  const patterns = [image, ...(spec.alternatives[image] ?? [])].map((t) => abiCapture(t, spec));
+  const abis = new Map<string, string>();
+  for (const name of index.names()) {
+    for (const re of patterns) {
+      const abi = re.exec(name)?.[1];
+      if (abi === undefined) continue;
+      const version = index.pick(name)!.version;
+      const known = abis.get(abi);
+      if (!known || compareVersions(version, known) > 0) abis.set(abi, version);
+    }
+  }
+  return abis;
+}
+
+/** One complete package set for `abi`, preferring alternative number `variant` (0: the primary names). */
+function closure(spec: SeriesSpec, index: PackageIndex, abi: string, variant: number): { packages: IndexPackage[] } | { missing: string } {
+  const vars = { abi, flavour: spec.flavour };
+  const alternatives = new Map(Object.entries(spec.alternatives).map(([k, v]) => [expand(k, vars), v.map((t) => expand(t, vars))]));
+  // The name actually used for `name`: option `variant` of [name, ...alternatives] when present.
+  const choose = (name: string): string => {
+    const options = [name, ...(alternatives.get(name) ?? [])];
+    return [options[variant], ...options].find((o): o is string => o !== undefined && index.has(o)) ?? name;
+  };
+  const follow = new RegExp(spec.follow);
+  const chosen = new Map<string, IndexPackage>();
+  const [imageRoot, ...otherRoots] = spec.roots.map((t) => expand(t, vars));
+  const image = index.pick(choose(imageRoot!));
+  if (!image) return { missing: imageRoot! };
+  chosen.set(image.name, image);
+  const queue = [image];
+  // Other roots (the arch headers) must come from the same source upload as the image.
+  for (const root of otherRoots) {
+    const p = index.pick(choose(root), { relation: '=', version: image.version });
+    if (!p) return { missing: `${root} (= ${image.version})` };
+    chosen.set(p.name, p);
+    queue.push(p);
+  }
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    for (const group of parseDepends(current.depends)) {
+      const wanted = group.filter((d) => follow.test(d.name));
+      if (wanted.length === 0) continue;
+      const found = wanted.map((d) => index.pick(choose(d.name), d, image.version)).find(Boolean);
+      if (!found) return { missing: `${wanted.map((d) => (d.relation ? `${d.name} (${d.relation} ${d.version})` : d.name)).join(' | ')}, needed by ${current.name}` };
+      if (chosen.has(found.name)) continue;
+      chosen.set(found.name, found);
+      queue.push(found);
+    }
+  }
+  const packages = [...chosen.values()];
+  for (const pattern of spec.require) {
+    if (!packages.some((p) => expandPattern(pattern, vars).test(p.name))) return { missing: `a package matching ${expand(pattern, vars)}` };
+  }
+  return { packages };
+}
+
+const setKey = (packages: IndexPackage[]): string => packages.map((p) => `${p.name}=${p.version}`).sort().join(' ');
+
+/** Every complete package set of `spec` in one suite's index, newest ABI first, variants in preference order. */
+export function resolveSuite(spec: SeriesSpec, suite: SuiteRef, index: PackageIndex): SuiteResolution {
+  const abis = [...findAbis(spec, index)].sort((a, b) => compareVersions(b[1], a[1]));
+  const variants = 1 + Math.max(0, ...Object.values(spec.alternatives).map((a) => a.length));
+  const candidates: Candidate[] = [];
+  const rejected: string[] = [];
+  for (const [abi] of abis) {
+    const seen = new Set<string>();
+    for (let variant = 0; variant < variants; variant++) {
+      const result = closure(spec, index, abi, variant);
+      if ('missing' in result) {
+        if (variant === 0) rejected.push(`${abi} in ${suite.suite}: no ${result.missing}`);
+        continue;
+      }
+      const key = setKey(result.packages);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const image = result.packages[0]!;
+      candidates.push({ suite, abi, release: `${abi}-${spec.flavour}`, version: image.version, packages: result.packages });
+    }
+  }
+  return { candidates, rejected };
+}
+
+/** Candidates of all suites, newest image version first; ties keep catalogue suite order. */
+export function orderCandidates(perSuite: Candidate[][]): Candidate[] {
+  // Array.prototype.sort is stable, so equal versions stay in suite-then-variant order.
+  return perSuite.flat().sort((a, b) => compareVersions(b.version, a.version));
+}

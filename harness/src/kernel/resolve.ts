@@ -1,0 +1,68 @@
+// Reads each catalogue suite's private index and turns a series into ordered candidates; a
+// suite that cannot be read is reported but does not stop the others.
+import { KernelFetchError } from '../errors.js';
+import type { Emit } from '../events.js';
+import { aptState, ensureLists, readIndex, type AptState } from './apt.js';
+import type { SeriesSpec } from './catalogue.js';
+import { archiveUri, type Mirrors } from './mirror.js';
+import { orderCandidates, PackageIndex, resolveSuite, type Candidate } from './packages-index.js';
+
+export interface Resolution {
+  candidates: Candidate[];
+  /** Apt state of each suite that was read, by suite name, for downloading. */
+  states: Map<string, AptState>;
+  /** Suites that could not be read. */
+  errors: KernelFetchError[];
+  /** Whether every readable suite's index was downloaded during this call. */
+  fresh: boolean;
+  rejected: string[];
+}
+
+export async function resolveSeries(
+  spec: SeriesSpec,
+  mirrors: Mirrors,
+  cacheRoot: string,
+  options: { emit: Emit; signal?: AbortSignal; listsMaxAgeMs?: number },
+): Promise<Resolution> {
+  // Suites have separate apt states, so their updates run side by side.
+  const results = await Promise.all(
+    spec.suites.map(async (suite) => {
+      try {
+        const state = aptState(cacheRoot, suite, archiveUri(mirrors, suite.archive));
+        const updated = await ensureLists(state, {
+          emit: options.emit,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.listsMaxAgeMs !== undefined ? { maxAgeMs: options.listsMaxAgeMs } : {}),
+        });
+        return { state, updated, ...resolveSuite(spec, suite, new PackageIndex(await readIndex(state))) };
+      } catch (error) {
+        if (!(error instanceof KernelFetchError)) throw error;
+        options.emit({ type: 'warn', kernel: spec.series, message: `${error.message}${error.fix ? ` (${error.fix})` : ''}` });
+        return error;
+      }
+    }),
+  );
+  const perSuite: Candidate[][] = [];
+  const states = new Map<string, AptState>();
+  const errors: KernelFetchError[] = [];
+  const rejected: string[] = [];
+  let fresh = true;
+  for (const result of results) {
+    if (result instanceof KernelFetchError) {
+      errors.push(result);
+      continue;
+    }
+    fresh &&= result.updated;
+    states.set(result.state.suite.suite, result.state);
+    perSuite.push(result.candidates);
+    rejected.push(...result.rejected);
+  }
+  return { candidates: orderCandidates(perSuite), states, errors, rejected, fresh };
+}
+
+/** Candidates grouped by image version (one cache entry each), newest first. */
+export function byVersion(candidates: Candidate[]): Candidate[][] {
+  const groups = new Map<string, Candidate[]>();
+  for (const c of candidates) groups.set(c.version, [...(groups.get(c.version) ?? []), c]);
+  return [...groups.values()];
+}

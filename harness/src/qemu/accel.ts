@@ -1,0 +1,88 @@
+// KVM or TCG. A /dev/kvm that opens is not proof that KVM runs a stock kernel (some hosts
+// back it with kvm_pvm, which hangs such guests), so 'auto' boots a short probe under KVM
+// and falls back to TCG unless the kernel prints its first lines in time. The answer is
+// cached per host kernel and QEMU binary; the user can force either.
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { cacheRoot } from '../cache.js';
+import { UsageError } from '../errors.js';
+import { requireTool } from '../host/tools.js';
+import type { Accel } from './args.js';
+
+export type AccelChoice = Accel | 'auto';
+
+export interface AccelDecision {
+  accel: Accel;
+  reason: string;
+}
+
+export function parseAccelChoice(value: string | undefined): AccelChoice {
+  const v = (value ?? 'auto').toLowerCase();
+  if (v === 'auto' || v === 'kvm' || v === 'tcg') return v;
+  throw new UsageError(`unknown accelerator '${value}'`, { fix: 'use --accel auto, kvm or tcg (or KMOD_HARNESS_ACCEL)' });
+}
+
+export async function kvmUsable(device = '/dev/kvm'): Promise<string | undefined> {
+  try {
+    await access(device, constants.R_OK | constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${device} does not exist` : `${device} is not read/writable by this user (${code}); add the user to group kvm`;
+  }
+}
+
+/** Boot `kernel` under KVM with no initramfs; it must reach start_kernel's banner quickly. */
+async function probeKvm(kernel: string, timeoutMs: number): Promise<string | undefined> {
+  const qemu = await requireTool('qemu-system-x86_64');
+  const child = execa(
+    qemu,
+    ['-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', '-machine', 'q35', '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1', '-serial', 'stdio'],
+    { stdin: 'ignore', reject: false, timeout: timeoutMs, buffer: true, cleanup: true },
+  );
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    // The VFS panic (no root fs) proves the whole kernel ran under KVM; no need to wait more.
+    if (/Kernel panic|Run \/init|Freeing unused kernel/.test(out)) child.kill('SIGKILL');
+  });
+  const result = await child;
+  if (/Linux version/.test(out) && /Kernel panic|Run \/init|Freeing unused kernel/.test(out)) return undefined;
+  if (result.timedOut) return `a probe boot under KVM printed nothing within ${timeoutMs / 1000} s (a /dev/kvm that cannot run stock kernels, e.g. kvm_pvm)`;
+  const firstError = (result.stderr as string).split('\n').find(Boolean) ?? `exit ${result.exitCode}`;
+  return `a probe boot under KVM failed: ${firstError}`;
+}
+
+async function probeKey(qemu: string): Promise<string> {
+  const info = await stat(qemu);
+  return `${release()}|${qemu}|${info.size}|${info.mtimeMs}`;
+}
+
+export async function chooseAccel(choice: AccelChoice, kernel: string, root = cacheRoot()): Promise<AccelDecision> {
+  if (choice === 'tcg') return { accel: 'tcg', reason: 'forced (--accel tcg)' };
+  const unusable = await kvmUsable();
+  if (choice === 'kvm') {
+    if (unusable) throw new UsageError(`--accel kvm, but ${unusable}`, { fix: 'fix KVM access, or use --accel auto/tcg' });
+    return { accel: 'kvm', reason: 'forced (--accel kvm)' };
+  }
+  if (unusable) return { accel: 'tcg', reason: unusable };
+
+  const file = path.join(root, 'accel-probe.json');
+  const key = await probeKey(await requireTool('qemu-system-x86_64'));
+  const cached = await readFile(file, 'utf8')
+    .then((t) => JSON.parse(t) as { key?: string; failure?: string | null })
+    .catch(() => ({}) as { key?: string; failure?: string | null });
+  let failure: string | undefined;
+  if (cached.key === key) failure = cached.failure ?? undefined;
+  else {
+    failure = await probeKvm(kernel, 8000);
+    await mkdir(root, { recursive: true });
+    // Written whole then renamed: a reader never sees half a file.
+    await writeFile(`${file}.${process.pid}`, JSON.stringify({ key, failure: failure ?? null }));
+    await rename(`${file}.${process.pid}`, file);
+  }
+  return failure ? { accel: 'tcg', reason: `KVM unusable: ${failure}; using TCG` } : { accel: 'kvm', reason: 'KVM probe boot passed' };
+}

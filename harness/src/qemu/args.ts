@@ -1,0 +1,83 @@
+// The QEMU command line, assembled from one small builder per device. Pure: unit-tested
+// without booting anything.
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface QemuOptions {
+  kernel: string;
+  initrd: string;
+  /** Kernel command line parameters, joined with spaces. */
+  append: string[];
+  accel: Accel;
+  memoryMiB: number;
+  cpus: number;
+  /** Host port forwarded to the guest's SSH port, bound to 127.0.0.1 only. */
+  sshPort: number;
+  /** File that receives a copy of everything the guest writes to its serial console. */
+  consoleLog: string;
+}
+
+export function machineArgs(accel: Accel): string[] {
+  // -cpu host only exists under KVM; under TCG 'max' gives the guest every feature QEMU emulates.
+  return ['-machine', 'q35', '-accel', accel === 'kvm' ? 'kvm' : 'tcg', '-cpu', accel === 'kvm' ? 'host' : 'max'];
+}
+
+export function resourceArgs(memoryMiB: number, cpus: number): string[] {
+  return ['-m', String(memoryMiB), '-smp', String(cpus)];
+}
+
+export function bootArgs(kernel: string, initrd: string, append: string[]): string[] {
+  return ['-kernel', kernel, '-initrd', initrd, '-append', append.join(' ')];
+}
+
+export function networkArgs(sshPort: number): string[] {
+  // restrict=on cuts the guest off from the host and the outside; hostfwd still works.
+  return [
+    '-netdev',
+    `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
+    '-device',
+    'virtio-net-pci,netdev=net0',
+  ];
+}
+
+export function serialArgs(consoleLog: string): string[] {
+  // The console goes to our stdout (read live for the ready marker and panics) and to a log file.
+  return ['-chardev', `stdio,id=console,signal=off,logfile=${consoleLog}`, '-serial', 'chardev:console'];
+}
+
+export function qemuArgs(o: QemuOptions): string[] {
+  return [
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+    // A guest panic or reboot ends QEMU at once instead of looping.
+    '-no-reboot',
+    ...machineArgs(o.accel),
+    ...resourceArgs(o.memoryMiB, o.cpus),
+    ...bootArgs(o.kernel, o.initrd, o.append),
+    ...networkArgs(o.sshPort),
+    '-device',
+    'virtio-rng-pci',
+    ...serialArgs(o.consoleLog),
+  ];
+}
+
+export interface CmdlineOptions {
+  /** Base64 blob of the run's ed25519 public key. */
+  publicKey: string;
+  extra?: string[];
+}
+
+export function kernelCmdline(o: CmdlineOptions): string[] {
+  return [
+    'console=ttyS0',
+    'rdinit=/init',
+    // A panic ends the VM at once (with -no-reboot), so it is reported as such, not as a hang.
+    'panic=-1',
+    `kmod_harness.key=${o.publicKey}`,
+    ...(o.extra ?? []),
+  ];
+}

@@ -1,0 +1,30 @@
+// The result table printed at the end of a run: one row per kernel.
+import type { KernelResult } from '../run.js';
+
+const COLUMNS = ['kernel', 'outcome', 'boot', 'test', 'total', 'reason'] as const;
+
+function seconds(ms: number | undefined): string {
+  return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function resultRows(results: KernelResult[]): string[][] {
+  return results.map((r) => {
+    const total = Object.entries(r.stages)
+      .filter(([k]) => !['upload', 'load', 'unload', 'ssh'].includes(k))
+      .reduce((sum, [, v]) => sum + (v ?? 0), 0);
+    return [r.kernel, r.outcome, seconds(r.stages.boot), seconds(r.stages.test), seconds(total), r.reasons[0] ?? ''];
+  });
+}
+
+export function formatTable(results: KernelResult[]): string {
+  const rows = [COLUMNS.map(String), ...resultRows(results)];
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

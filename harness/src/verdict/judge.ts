@@ -1,0 +1,52 @@
+// From what one guest job returned to its verdict: pick the job's part of the kernel log
+// (dmesg, or the serial console when the guest died), find kernel errors and new taint,
+// check the expected log lines of the test stage, and decide.
+import type { JobRaw } from '../guest/job.js';
+import { detectKernelErrors, type KernelError } from './detect.js';
+import { matchInOrder, parseExpectations } from './expect.js';
+import { parseConsole, parseDmesg, sliceStage, stageMarker, type KmsgRecord } from './kmsg.js';
+import { newTaint } from './taint.js';
+import { decide, type Verdict } from './verdict.js';
+
+export interface JobVerdict extends Verdict {
+  kernelErrors: KernelError[];
+  /** The job's kernel log, from its first marker on. */
+  records: KmsgRecord[];
+  /** Where the records came from. */
+  logSource: 'dmesg' | 'console';
+}
+
+/** Records from the job's load marker to the end of the log. */
+export function jobRecords(records: KmsgRecord[], jobId: string): KmsgRecord[] {
+  const begin = stageMarker(`load:${jobId}`, 'begin');
+  const start = records.findIndex((r) => r.text.trim() === begin);
+  return start < 0 ? records : records.slice(start);
+}
+
+export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expectedKmsg?: string): JobVerdict {
+  const logSource = raw.dmesg === undefined ? 'console' : 'dmesg';
+  const records = jobRecords(raw.dmesg === undefined ? parseConsole(consoleText) : parseDmesg(raw.dmesg), jobId);
+  const kernelErrors = detectKernelErrors(records);
+  const taint = raw.taintBefore !== undefined && raw.taintAfter !== undefined ? newTaint(raw.taintBefore, raw.taintAfter) : undefined;
+  const expected = expectedKmsg === undefined ? [] : parseExpectations(expectedKmsg);
+  const verdict = decide({
+    load: { exitCode: raw.load.exitCode, output: raw.load.stderr || raw.load.stdout },
+    ...(raw.test ? { test: { exitCode: raw.test.exitCode, signal: raw.test.signal, output: raw.test.stdout + raw.test.stderr } } : {}),
+    ...(raw.unload
+      ? {
+          unload: {
+            exitCode: raw.stillLoaded.length > 0 && raw.unload.exitCode === 0 ? 1 : raw.unload.exitCode,
+            output: raw.stillLoaded.length > 0 ? `still loaded: ${raw.stillLoaded.join(' ')}` : raw.unload.stderr || raw.unload.stdout,
+          },
+        }
+      : {}),
+    kernelErrors,
+    taint: taint && taint.letters ? { letters: taint.letters } : undefined,
+    ...(raw.test && expected.length > 0 ? { expectations: matchInOrder(sliceStage(records, `test:${jobId}`), expected) } : {}),
+    ...(raw.timedOutStage ? { timedOutStage: raw.timedOutStage } : {}),
+  });
+  if (raw.guestLost && verdict.outcome === 'pass') {
+    return { outcome: 'infra-error', reasons: ['the guest stopped answering during the job, with no kernel error found on the console'], kernelErrors, records, logSource };
+  }
+  return { ...verdict, kernelErrors, records, logSource };
+}

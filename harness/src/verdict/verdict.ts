@@ -1,0 +1,111 @@
+// The one outcome of a run, from what each stage returned and what the kernel log showed.
+// Every failure found becomes a reason, in precedence order; the first one names the outcome,
+// so a test killed by an oops reports `kernel-error` with the test's death as a later reason.
+import type { Outcome } from '../outcome.js';
+import type { KernelError } from './detect.js';
+import type { MatchResult } from './expect.js';
+import { taintMeanings } from './taint.js';
+
+export interface CommandResult {
+  exitCode: number | null;
+  output: string;
+}
+
+export interface VerdictInput {
+  /** insmod. */
+  load: CommandResult;
+  /** The userland test; undefined when it was not reached. */
+  test?: CommandResult & { signal?: string | null };
+  /** rmmod; undefined when it was not reached. */
+  unload?: CommandResult;
+  kernelErrors: KernelError[];
+  /** Newly set taint bits, already filtered of the allowed ones (see newTaint). */
+  taint: { letters: string } | undefined;
+  expectations?: MatchResult;
+  /** The stage that ran out of time, e.g. `test:read`. */
+  timedOutStage?: string;
+}
+
+export interface Verdict {
+  outcome: Outcome;
+  reasons: string[];
+}
+
+/** Kernel-error reasons listed one by one before the rest are summarised. */
+const MAX_ERROR_REASONS = 5;
+const MAX_DETAIL = 160;
+
+function lastLine(output: string): string | undefined {
+  const line = output
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .at(-1);
+  if (line === undefined) return undefined;
+  return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL - 1)}…` : line;
+}
+
+function commandFailure(name: string, result: CommandResult, signal?: string | null): string | undefined {
+  let what: string;
+  if (signal) what = `${name} killed by ${signal}`;
+  else if (result.exitCode === null) what = `${name} ended without an exit status`;
+  else if (result.exitCode !== 0) what = `${name} exited with status ${result.exitCode}`;
+  else return undefined;
+  const detail = lastLine(result.output);
+  return detail === undefined ? what : `${what}: ${detail}`;
+}
+
+function kernelErrorReasons(errors: readonly KernelError[]): string[] {
+  const reasons = errors.slice(0, MAX_ERROR_REASONS).map((e) => {
+    const named = e.module === undefined || e.title.includes(`[${e.module}]`);
+    return named ? e.title : `${e.title} (module ${e.module})`;
+  });
+  const rest = errors.length - MAX_ERROR_REASONS;
+  if (rest > 0) reasons.push(`… and ${rest} more kernel error report${rest === 1 ? '' : 's'}`);
+  return reasons;
+}
+
+function expectationReason(result: MatchResult | undefined): string | undefined {
+  if (result === undefined || result.ok) return undefined;
+  const where = result.after === undefined ? '' : ` after '${result.after}'`;
+  return `expected kernel-log line '${result.missing}' not found${where}`;
+}
+
+/**
+ * Precedence: kernel errors or forbidden new taint (the root cause even when the test also
+ * failed) > timeout > insmod failure > test failure (non-zero exit, signal, missing expected
+ * log line) > rmmod failure > pass.
+ */
+export function decide(input: VerdictInput): Verdict {
+  const tiers: Array<[Outcome, string[]]> = [];
+  const add = (outcome: Outcome, ...reasons: Array<string | undefined>): void => {
+    const present = reasons.filter((r): r is string => r !== undefined);
+    if (present.length > 0) tiers.push([outcome, present]);
+  };
+
+  const taint = input.taint?.letters ?? '';
+  add(
+    'kernel-error',
+    ...kernelErrorReasons(input.kernelErrors),
+    taint === '' ? undefined : `new taint: ${taint} (${taintMeanings(taint).join('; ')})`,
+  );
+  const timedOut = input.timedOutStage;
+  add('timeout', timedOut === undefined ? undefined : `timed out during ${timedOut}`);
+  // The command the harness killed for running too long failed because of that; say it once.
+  const killed = (stage: string): boolean =>
+    timedOut !== undefined && (timedOut === stage || timedOut.startsWith(`${stage}:`));
+
+  const loadFailure = killed('load') ? undefined : commandFailure('insmod', input.load);
+  add('load-failed', loadFailure);
+  if (input.test !== undefined && !killed('test')) {
+    add('test-failed', commandFailure('test', input.test, input.test.signal));
+  }
+  // With the module not loaded, a missing module log line is a consequence, not a cause.
+  if (loadFailure === undefined) add('test-failed', expectationReason(input.expectations));
+  if (input.unload !== undefined && !killed('unload')) {
+    add('unload-failed', commandFailure('rmmod', input.unload));
+  }
+
+  if (tiers.length === 0) return { outcome: 'pass', reasons: [] };
+  return { outcome: tiers[0][0], reasons: tiers.flatMap(([, reasons]) => reasons) };
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../harness/src/errors.js';
+import { abiCapture, expand, expandPattern, loadCatalogue, parseCatalogue, seriesNames, seriesSpec } from '../../../harness/src/kernel/catalogue.js';
+import { knownSeries } from '../../../harness/src/kernel/index.js';
+
+describe('images/kernels.json', () => {
+  const catalogue = loadCatalogue();
+
+  it('has the supported series, oldest first, defaulting to 6.1', () => {
+    expect(knownSeries()).toEqual(['5.10', '6.1', '6.12', '7.2']);
+    expect(catalogue.default).toBe('6.1');
+  });
+
+  it('marks the suites whose Release files expire', () => {
+    expect(seriesSpec(catalogue, '7.2').suites.map((s) => [s.suite, s.checkValidUntil])).toEqual([
+      ['sid', false],
+      ['forky', false],
+    ]);
+    expect(seriesSpec(catalogue, '6.1').suites.every((s) => s.checkValidUntil)).toBe(true);
+  });
+
+  it('rejects an unknown series with a UsageError listing the known ones', () => {
+    expect(() => seriesSpec(catalogue, '4.19')).toThrow(UsageError);
+    try {
+      seriesSpec(catalogue, 'toString');
+    } catch (error) {
+      expect((error as UsageError).fix).toContain('5.10, 6.1, 6.12, 7.2');
+    }
+  });
+});
+
+describe('templates', () => {
+  const vars = { abi: '6.12.117+deb13', flavour: 'cloud-amd64' };
+
+  it('expands names', () => {
+    expect(expand('linux-image-{abi}-{flavour}-unsigned', vars)).toBe('linux-image-6.12.117+deb13-cloud-amd64-unsigned');
+    expect(expand('usr/lib/modules/{release}/vmlinuz', vars)).toBe('usr/lib/modules/6.12.117+deb13-cloud-amd64/vmlinuz');
+  });
+
+  it('expands patterns with the values escaped', () => {
+    const re = expandPattern('^linux-headers-{abi}-common$', vars);
+    expect(re.test('linux-headers-6.12.117+deb13-common')).toBe(true);
+    expect(re.test('linux-headers-6.12.117deb13-common')).toBe(false);
+  });
+
+  it('captures the ABI from a package name', () => {
+    const re = abiCapture('linux-image-{abi}-{flavour}', { abi: '6\\.12\\.[0-9]+\\+deb13(\\.[0-9]+)?', flavour: 'cloud-amd64' });
+    expect(re.exec('linux-image-6.12.115+deb13.1-cloud-amd64')?.[1]).toBe('6.12.115+deb13.1');
+    expect(re.exec('linux-image-6.12.115+deb13-cloud-amd64-dbg')).toBeNull();
+    expect(re.exec('linux-image-6.12.115+deb12-cloud-amd64')).toBeNull();
+  });
+});
+
+describe('parseCatalogue', () => {
+  const good = {
+    default: '1.0',
+    series: {
+      '1.0': {
+        flavour: 'f',
+        suites: [{ suite: 's', archive: 'debian' }],
+        abi: 'x',
+        roots: ['a-{abi}'],
+        follow: '^a',
+        require: [],
+        layout: { vmlinuz: 'v', modules: 'm' },
+      },
+    },
+  };
+
+  it('fills defaults', () => {
+    const c = parseCatalogue(good);
+    expect(c.series['1.0']!.suites[0]).toEqual({ suite: 's', archive: 'debian', checkValidUntil: true });
+    expect(c.series['1.0']!.alternatives).toEqual({});
+    expect(seriesNames(c)).toEqual(['1.0']);
+  });
+
+  it('names the bad field', () => {
+    const bad = structuredClone(good) as { series: Record<string, Record<string, unknown>> };
+    bad.series['1.0']!.suites = [{ suite: 's', archive: 'ubuntu' }];
+    expect(() => parseCatalogue(bad, 'k.json')).toThrow(/k.json: series "1.0": suites\[0\].archive/);
+  });
+
+  it('sorts series numerically', () => {
+    const c = parseCatalogue({ default: '6.1', series: { '6.12': good.series['1.0'], '5.10': good.series['1.0'], '6.1': good.series['1.0'] } });
+    expect(seriesNames(c)).toEqual(['5.10', '6.1', '6.12']);
+  });
+});
