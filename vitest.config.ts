@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // kernel (booted in globalSetup) and so run one file at a time.
 export default defineConfig({
   test: {
+    reporters: ['default', ['json', { outputFile: '.kmod-harness/vitest-report.json' }]],
     projects: [
       {
         test: {

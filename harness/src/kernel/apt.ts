@@ -1,6 +1,4 @@
-// A private apt state per suite under <cacheRoot>/apt/<suite>/: its own sources list, lists and
-// cache, so any Debian suite the mirror serves can be read and downloaded from without touching
-// the system's apt configuration or state, as root or not.
+// Private apt state per suite (<cacheRoot>/apt/<suite>/): read and download any suite without touching the system's apt.
 import { access, constants, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -101,7 +99,8 @@ export function updateError(state: AptState, output: string, cause?: unknown): K
     fix:
       `check that the mirror is reachable (apt-get update on this host), or point KMOD_HARNESS_${state.suite.archive === 'debian' ? '' : 'SECURITY_'}MIRROR ` +
       `at a mirror that serves ${state.suite.suite}` +
-      (/expired|not valid yet/i.test(output) ? `; its Release file is expired: set "checkValidUntil": false for ${state.suite.suite} in images/kernels.json` : ''),
+      (/expired|not valid yet/i.test(output) ? `; its Release file is expired: set "checkValidUntil": false for ${state.suite.suite} in images/kernels.json` : '') +
+      (/NO_PUBKEY|signatures? (couldn't|were invalid)/i.test(output) ? '; the archive key is unknown: upgrade debian-archive-keyring' : ''),
     detail: lines || output.slice(-2000),
     cause,
   });

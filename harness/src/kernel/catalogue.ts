@@ -1,5 +1,4 @@
-// The kernel catalogue (images/kernels.json): which Debian suites and package names make up
-// each kernel series. Data, not code, so adding a series is an edit to the JSON file.
+// The kernel catalogue (images/kernels.json): which suites and package names make up each series; data, not code.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';

@@ -1,5 +1,4 @@
-// The deb822 control format shared by apt's .sources files and Packages indexes: blank-line
-// separated stanzas of "Field: value" lines, continuation lines starting with a space or tab.
+// The deb822 format shared by apt .sources files and Packages indexes: blank-line separated 'Field: value' stanzas.
 
 /** One stanza; field names keep their spelling, look them up with `field()`. */
 export type Stanza = Map<string, string>;

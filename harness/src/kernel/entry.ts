@@ -1,5 +1,4 @@
-// One cached kernel = one directory <cacheRoot>/kernels/<series>_<image version>/ holding the
-// unpacked root and kernel.json, which records what it is so a cache hit needs no unpacking.
+// One cached kernel = <cacheRoot>/kernels/<series>_<version>/ with the unpacked root and kernel.json describing it.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compareVersions } from './debversion.js';

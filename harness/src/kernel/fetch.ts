@@ -1,5 +1,4 @@
-// Fills one cache entry: downloads a candidate's .debs (falling back to the next variant of the
-// same version when one 404s), unpacks them, then deletes the .debs so the entry stays small.
+// Fills one cache entry: download a candidate's .debs (next variant on a 404), unpack, drop the .debs.
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Emit } from '../events.js';

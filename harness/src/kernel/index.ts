@@ -1,5 +1,4 @@
-// Kernel acquisition: a series name in, an unpacked Debian kernel (vmlinuz, modules, kbuild
-// headers) out, fetched through the machine's own Debian mirror and cached as one entry.
+// Kernel acquisition: series name in, unpacked Debian kernel (vmlinuz, modules, kbuild headers) out, cached.
 import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
 import { KernelFetchError } from '../errors.js';
 import { silent, type Emit } from '../events.js';

@@ -1,5 +1,4 @@
-// Finds the Debian archive and security archive URIs in the machine's own apt sources, so the
-// harness fetches kernels from whatever mirror this host already trusts (no host is built in).
+// Finds the Debian and security archive URIs in this machine's apt sources, so no mirror host is built in.
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { KernelFetchError } from '../errors.js';

@@ -1,6 +1,4 @@
-// Resolves a kernel series to concrete packages from an apt Packages index: finds each ABI of
-// the flavour, follows the real Depends (headers -> common, kbuild; 7.2's meta image -> binary,
-// modules) and returns complete sets, newest first, so the fetcher can fall back on a 404.
+// Resolves a series to complete package sets from a Packages index by following real Depends, newest first.
 import { field, parseDeb822 } from './deb822.js';
 import { compareVersions, satisfies, type Relation } from './debversion.js';
 import { abiCapture, expand, expandPattern, type SeriesSpec, type SuiteRef } from './catalogue.js';

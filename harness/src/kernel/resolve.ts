@@ -1,5 +1,4 @@
-// Reads each catalogue suite's private index and turns a series into ordered candidates; a
-// suite that cannot be read is reported but does not stop the others.
+// Reads each catalogue suite's private index and merges their candidates; an unreadable suite does not stop the rest.
 import { KernelFetchError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { aptState, ensureLists, readIndex, type AptState } from './apt.js';

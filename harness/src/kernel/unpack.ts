@@ -1,5 +1,4 @@
-// Turns downloaded kernel .debs into a usable tree: one root holding vmlinuz, the modules with a
-// fresh modules.dep, and kbuild-ready headers whose absolute /usr paths point into that root.
+// Turns kernel .debs into one root: vmlinuz, modules with a fresh modules.dep, kbuild headers with paths fixed.
 import { lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -133,6 +132,10 @@ export async function pruneForeignArches(root: string): Promise<void> {
  * run depmod and check that everything a caller relies on is there.
  */
 export async function unpackKernel(debs: string[], root: string, finalRoot: string, release: string, layout: Layout, signal?: AbortSignal): Promise<UnpackedKernel> {
+  // The rewritten Makefiles name finalRoot; make cannot include a path with blanks in it.
+  if (/\s/.test(finalRoot)) {
+    throw new KernelFetchError(`the cache path '${finalRoot}' contains white space, which kbuild cannot handle`, { fix: 'set KMOD_HARNESS_CACHE to a path without spaces' });
+  }
   await extractDebs(debs, root, signal);
   await mergeUsrLib(root);
   const modulesRel = layout.modules;

@@ -37,7 +37,7 @@ describe('metadata', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('round-trips with paths relative to the entry, so a moved entry still resolves', async () => {
+  it('round-trips with paths stored relative to the entry', async () => {
     const final = path.join(root, 'kernels', '6.1_6.1.176-1');
     const tmp = path.join(root, 'kernels', '.tmp-x');
     await mkdir(tmp, { recursive: true });

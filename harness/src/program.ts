@@ -1,0 +1,100 @@
+// The kmod-harness commands: parse flags, print events and the result table, write reports,
+// and set the exit code (0 only if every result passed).
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { UsageError } from './errors.js';
+import type { HarnessEvent } from './events.js';
+import { ensureHostPackages } from './host/setup.js';
+import { defaultSeries, knownSeries } from './kernel/index.js';
+import { SEED_MODULE_DIR, SEED_TEST_DIR } from './paths.js';
+import { parseAccelChoice } from './qemu/accel.js';
+import { writeJsonReport } from './report/json.js';
+import { formatTable } from './report/table.js';
+import { DEFAULT_TIMEOUTS, run } from './run.js';
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+export function parseKernels(value: string | undefined, known: string[], fallback: string): string[] {
+  if (!value) return [fallback];
+  const wanted = value === 'all' ? known : value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const series of wanted) {
+    if (!known.includes(series)) throw new UsageError(`unknown kernel series '${series}'`, { fix: `use one of: ${known.join(', ')} (or 'all')` });
+  }
+  return wanted;
+}
+
+function printEvent(event: HarnessEvent): void {
+  const who = event.kernel ? `[${event.kernel}] ` : '';
+  switch (event.type) {
+    case 'stage-start':
+      process.stderr.write(`${who}${event.stage}...\n`);
+      break;
+    case 'stage-end':
+      process.stderr.write(`${who}${event.stage} done in ${event.ms} ms${event.detail ? ` (${event.detail})` : ''}\n`);
+      break;
+    case 'info':
+      process.stderr.write(`${who}${event.message}\n`);
+      break;
+    case 'warn':
+      process.stderr.write(`${who}warning: ${event.message}\n`);
+      break;
+  }
+}
+
+interface RunFlags {
+  module: string;
+  test: string;
+  kernel?: string;
+  json?: string;
+  testTimeout: number;
+  bootTimeout: number;
+  accel?: string;
+  memory: number;
+  cpus: number;
+}
+
+async function runCommand(flags: RunFlags): Promise<number> {
+  const kernels = parseKernels(flags.kernel ?? process.env.KMOD_HARNESS_KERNELS, knownSeries(), defaultSeries());
+  const accel = parseAccelChoice(flags.accel ?? process.env.KMOD_HARNESS_ACCEL);
+  await ensureHostPackages(printEvent);
+  const results = await run(kernels, {
+    moduleDir: path.resolve(flags.module),
+    test: path.resolve(flags.test),
+    accel,
+    timeouts: { bootS: flags.bootTimeout, testS: flags.testTimeout },
+    memoryMiB: flags.memory,
+    cpus: flags.cpus,
+    emit: printEvent,
+  });
+  if (flags.json) await writeJsonReport(flags.json, results);
+  process.stdout.write(`\n${formatTable(results)}\n`);
+  for (const r of results) {
+    for (const reason of r.reasons.slice(1)) process.stdout.write(`  ${r.kernel}: ${reason}\n`);
+    for (const d of r.diagnostics.filter((x) => x.severity === 'error')) process.stdout.write(`  ${d.file}:${d.line}: ${d.message}\n`);
+  }
+  return results.every((r) => r.outcome === 'pass') ? 0 : 1;
+}
+
+export function program(): Command {
+  const cmd = new Command('kmod-harness').description('Build an out-of-tree kernel module and its test, boot real kernels in QEMU, and judge the result.');
+  cmd
+    .command('run')
+    .description('build, boot, load, test, judge (defaults: the seed module and test on the default kernel)')
+    .option('--module <dir>', 'out-of-tree module directory (Kbuild or Makefile)', SEED_MODULE_DIR)
+    .option('--test <file|dir>', 'userland test: a .c file or a directory with a Makefile honouring OUT=', SEED_TEST_DIR)
+    .option('--kernel <series>', `kernel series, comma-separated, or 'all' (env KMOD_HARNESS_KERNELS)`)
+    .option('--json <file>', 'write a JSON report')
+    .option('--test-timeout <seconds>', 'time limit for the test', seconds, DEFAULT_TIMEOUTS.testS)
+    .option('--boot-timeout <seconds>', 'time limit for boot to SSH', seconds, DEFAULT_TIMEOUTS.bootS)
+    .option('--accel <auto|kvm|tcg>', 'accelerator; auto probes KVM (env KMOD_HARNESS_ACCEL)')
+    .option('--memory <MiB>', 'guest memory', (v) => Math.round(seconds(v)), 512)
+    .option('--cpus <n>', 'guest CPUs', (v) => Math.round(seconds(v)), 2)
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await runCommand(flags);
+    });
+  return cmd;
+}

@@ -1,0 +1,160 @@
+// A booted guest for one kernel that runs jobs in turn. The CLI opens one per kernel per run;
+// the vitest globalSetup opens one per kernel and hands its serialisable `info` to test
+// files, which connect on their own and run their jobs on it.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildModule, type BuiltModule } from './build/kbuild.js';
+import { buildTest, type BuiltTest } from './build/userland.js';
+import { BuildError } from './errors.js';
+import { silent, type Emit } from './events.js';
+import { bootGuest, type Guest } from './guest/boot.js';
+import { runJob, type JobRaw } from './guest/job.js';
+import { connectGuest, type GuestConnection } from './guest/ssh.js';
+import { buildImage } from './image/initramfs.js';
+import type { KernelArtifacts } from './kernel/index.js';
+import { chooseAccel, type AccelChoice } from './qemu/accel.js';
+import { judgeJob, type JobVerdict } from './verdict/judge.js';
+import { makeWorkDir } from './workdir.js';
+
+export interface Timeouts {
+  bootS: number;
+  loadS: number;
+  testS: number;
+  unloadS: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { bootS: 60, loadS: 30, testS: 120, unloadS: 30 };
+
+/** What a separate process needs to use a running session. */
+export interface SessionInfo {
+  series: string;
+  release: string;
+  headersDir: string;
+  sshPort: number;
+  privateKey: string;
+  hostKey: string;
+  consoleLog: string;
+  accel: string;
+  accelReason: string;
+  stageMs: { image: number; boot: number; ssh: number };
+}
+
+export interface Session {
+  info: SessionInfo;
+  guest: Guest;
+  /** Power off, kill QEMU, remove the work dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  accel?: AccelChoice;
+  memoryMiB?: number;
+  cpus?: number;
+  bootParams?: string[];
+  bootTimeoutS?: number;
+  cacheRoot?: string;
+  emit?: Emit;
+}
+
+export async function openSession(kernel: KernelArtifacts, options: SessionOptions = {}): Promise<Session> {
+  const emit = options.emit ?? silent;
+  const work = await makeWorkDir();
+  try {
+    const imageStart = performance.now();
+    emit({ type: 'stage-start', stage: 'image', kernel: kernel.release });
+    const [image, accel] = await Promise.all([buildImage(kernel, options.cacheRoot), chooseAccel(options.accel ?? 'auto', kernel.vmlinuz, options.cacheRoot)]);
+    const imageMs = Math.round(performance.now() - imageStart);
+    emit({ type: 'stage-end', stage: 'image', kernel: kernel.release, ms: imageMs, detail: image.hit ? 'cached' : 'built' });
+    emit({ type: 'info', kernel: kernel.release, message: `accelerator: ${accel.accel} (${accel.reason})` });
+    emit({ type: 'stage-start', stage: 'boot', kernel: kernel.release });
+    const consoleLog = path.join(work.path, 'console.log');
+    const guest = await bootGuest({
+      vmlinuz: kernel.vmlinuz,
+      image,
+      accel: accel.accel,
+      memoryMiB: options.memoryMiB ?? 512,
+      cpus: options.cpus ?? 2,
+      bootTimeoutMs: (options.bootTimeoutS ?? DEFAULT_TIMEOUTS.bootS) * 1000,
+      workDir: work.path,
+      consoleLog,
+      ...(options.bootParams ? { bootParams: options.bootParams } : {}),
+    });
+    emit({ type: 'stage-end', stage: 'boot', kernel: kernel.release, ms: guest.stageMs.boot + guest.stageMs.ssh, detail: `console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms` });
+    let closing: Promise<void> | undefined;
+    return {
+      info: {
+        series: kernel.series,
+        release: kernel.release,
+        headersDir: kernel.headersDir,
+        sshPort: guest.vm.sshPort,
+        privateKey: guest.keys.privateKey,
+        hostKey: image.hostKey,
+        consoleLog,
+        accel: accel.accel,
+        accelReason: accel.reason,
+        stageMs: { image: imageMs, ...guest.stageMs },
+      },
+      guest,
+      close() {
+        closing ??= guest.shutdown().finally(() => work.remove());
+        return closing;
+      },
+    };
+  } catch (error) {
+    await work.remove();
+    throw error;
+  }
+}
+
+/** A second connection to a running session, e.g. from a vitest worker. */
+export function connectSession(info: SessionInfo, timeoutMs = 20_000): Promise<GuestConnection> {
+  return connectGuest({ port: info.sshPort, privateKey: info.privateKey, hostKey: info.hostKey, timeoutMs });
+}
+
+export interface Built {
+  module: BuiltModule;
+  test: BuiltTest;
+}
+
+/** Build the module (kbuild) and the test (static) side by side into buildDir. */
+export async function buildJob(headersDir: string, source: { moduleDir: string; test: string }, buildDir: string): Promise<Built> {
+  const [module, test] = await Promise.allSettled([
+    buildModule({ sourceDir: source.moduleDir, buildDir: path.join(buildDir, 'module'), headersDir }),
+    buildTest({ source: source.test, buildDir: path.join(buildDir, 'test') }),
+  ]);
+  if (module.status === 'rejected') throw module.reason;
+  if (test.status === 'rejected') {
+    // Keep the module's log too: the report shows the whole build.
+    if (test.reason instanceof BuildError) throw new BuildError(test.reason.message, test.reason.diagnostics, `${module.value.log}\n${test.reason.log}`, { ...(test.reason.fix ? { fix: test.reason.fix } : {}) });
+    throw test.reason;
+  }
+  return { module: module.value, test: test.value };
+}
+
+export interface JobOutcome extends JobVerdict {
+  raw: JobRaw;
+}
+
+/** Upload, load, test, unload and judge one built job on a guest. */
+export async function runBuilt(
+  conn: GuestConnection,
+  consoleText: () => Promise<string>,
+  built: Built,
+  jobId: string,
+  options: { testArgs?: string[]; timeouts?: Partial<Timeouts> } = {},
+): Promise<JobOutcome> {
+  const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const raw = await runJob(conn, {
+    id: jobId,
+    kos: built.module.kos,
+    names: built.module.names,
+    testBinary: built.test.binary,
+    ...(options.testArgs ? { testArgs: options.testArgs } : {}),
+    timeouts: { loadMs: t.loadS * 1000, testMs: t.testS * 1000, unloadMs: t.unloadS * 1000 },
+  });
+  return { ...judgeJob(raw, jobId, await consoleText(), built.test.expectedKmsg), raw };
+}
+
+export function consoleReader(info: Pick<SessionInfo, 'consoleLog'>): () => Promise<string> {
+  return () => readFile(info.consoleLog, 'utf8').catch(() => '');
+}

@@ -1,0 +1,155 @@
+import { execa } from 'execa';
+import { execSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { writeCpio, type CpioEntry } from '../../../harness/src/image/cpio.js';
+
+interface NewcRecord {
+  /** Offset of the record's header in the archive. */
+  offset: number;
+  magic: string;
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  mtime: number;
+  devMajor: number;
+  devMinor: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  check: number;
+  name: string;
+  /** Offset of the file data (after the name and its padding). */
+  dataOffset: number;
+  data: Buffer;
+}
+
+const HEADER = 110;
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/** A strict newc reader: every field is 8 hex digits, name and data are NUL-padded to 4 bytes. */
+function readNewc(archive: Buffer): NewcRecord[] {
+  const records: NewcRecord[] = [];
+  let offset = 0;
+  for (;;) {
+    const head = archive.subarray(offset, offset + HEADER).toString('ascii');
+    expect(head).toMatch(/^070701[0-9a-f]{104}$/);
+    const field = (i: number): number => Number.parseInt(head.slice(6 + 8 * i, 14 + 8 * i), 16);
+    const nameSize = field(11);
+    const size = field(6);
+    const nameEnd = offset + HEADER + nameSize;
+    expect(archive[nameEnd - 1]).toBe(0);
+    const dataOffset = align4(nameEnd);
+    expect([...archive.subarray(nameEnd, dataOffset)].every((b) => b === 0)).toBe(true);
+    const dataEnd = dataOffset + size;
+    const next = align4(dataEnd);
+    expect([...archive.subarray(dataEnd, next)].every((b) => b === 0)).toBe(true);
+    const record: NewcRecord = {
+      offset,
+      magic: head.slice(0, 6),
+      ino: field(0),
+      mode: field(1),
+      uid: field(2),
+      gid: field(3),
+      nlink: field(4),
+      mtime: field(5),
+      devMajor: field(7),
+      devMinor: field(8),
+      rdevMajor: field(9),
+      rdevMinor: field(10),
+      check: field(12),
+      name: archive.subarray(offset + HEADER, nameEnd - 1).toString('utf8'),
+      dataOffset,
+      data: archive.subarray(dataOffset, dataEnd),
+    };
+    records.push(record);
+    offset = next;
+    if (record.name === 'TRAILER!!!') break;
+  }
+  expect(offset).toBe(archive.length);
+  return records;
+}
+
+const entries: CpioEntry[] = [
+  { type: 'dir', path: '/etc' },
+  // 5 bytes of data: needs 3 bytes of padding.
+  { type: 'file', path: '/etc/hostname', data: Buffer.from('kmh!\n'), mode: 0o640 },
+  { type: 'symlink', path: '/lib', target: 'usr/lib' },
+  { type: 'chardev', path: '/dev/console', major: 5, minor: 1 },
+  { type: 'dir', path: 'usr', mode: 0o700 },
+];
+
+describe('writeCpio', () => {
+  const archive = writeCpio(entries);
+  const records = readNewc(archive);
+
+  it('writes one newc record per entry, in order, then the trailer', () => {
+    expect(records.map((r) => r.name)).toEqual(['etc', 'etc/hostname', 'lib', 'dev/console', 'usr', 'TRAILER!!!']);
+    expect(records.every((r) => r.magic === '070701')).toBe(true);
+    expect(records.map((r) => r.ino)).toEqual([1, 2, 3, 4, 5, 0]);
+  });
+
+  it('makes every entry root-owned with a fixed mtime', () => {
+    for (const r of records) expect([r.uid, r.gid, r.mtime, r.check]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('sets file type and permission bits', () => {
+    expect(records.map((r) => r.mode.toString(8))).toEqual(['40755', '100640', '120777', '20600', '40700', '0']);
+    expect(records.map((r) => r.nlink)).toEqual([2, 1, 1, 1, 2, 1]);
+  });
+
+  it('stores file data and the symlink target (without NUL) as data', () => {
+    expect(records[1]!.data.toString()).toBe('kmh!\n');
+    expect(records[2]!.data.toString()).toBe('usr/lib');
+    expect(records[0]!.data).toHaveLength(0);
+  });
+
+  it('puts the device number in rdev, not dev', () => {
+    const console = records[3]!;
+    expect([console.rdevMajor, console.rdevMinor]).toEqual([5, 1]);
+    expect([console.devMajor, console.devMinor]).toEqual([0, 0]);
+    expect(records.filter((r) => r !== console).every((r) => r.rdevMajor === 0 && r.rdevMinor === 0)).toBe(true);
+  });
+
+  it('aligns every header and every data block to 4 bytes', () => {
+    for (const r of records) {
+      expect(r.offset % 4).toBe(0);
+      expect(r.dataOffset % 4).toBe(0);
+    }
+    // 'etc/hostname\0' is 13 bytes: header + name = 123, padded to 124.
+    expect(records[1]!.dataOffset - records[1]!.offset).toBe(124);
+    // 5 data bytes padded to 8.
+    expect(records[2]!.offset - records[1]!.dataOffset).toBe(8);
+  });
+
+  it('counts the name size in bytes, not characters', () => {
+    const one = writeCpio([{ type: 'file', path: '/été', data: Buffer.alloc(0) }]);
+    // 'été' is 5 bytes in UTF-8, plus the NUL.
+    expect(one.subarray(94, 102).toString('ascii')).toBe('00000006');
+    expect(readNewc(one)[0]!.name).toBe('été');
+  });
+
+  it('is deterministic', () => {
+    expect(writeCpio(entries).equals(archive)).toBe(true);
+  });
+
+  const hasCpio = (() => {
+    try {
+      execSync('command -v cpio', { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!hasCpio)('is read back by GNU cpio', async () => {
+    const { stdout } = await execa('cpio', ['-itv', '--quiet'], { input: archive, env: { LC_ALL: 'C', TZ: 'UTC' } });
+    const lines = stdout.split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/^drwxr-xr-x +2 root +root +0 .* etc$/);
+    expect(lines[1]).toMatch(/^-rw-r----- +1 root +root +5 .* etc\/hostname$/);
+    expect(lines[2]).toMatch(/^lrwxrwxrwx +1 root +root +7 .* lib -> usr\/lib$/);
+    expect(lines[3]).toMatch(/^crw------- +1 root +root +5, +1 .* dev\/console$/);
+    expect(lines[4]).toMatch(/^drwx------ +2 root +root +0 .* usr$/);
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { kernelCmdline, machineArgs, networkArgs, qemuArgs, serialArgs, type QemuOptions } from '../../../harness/src/qemu/args.js';
+
+const options: QemuOptions = {
+  kernel: '/cache/kernels/6.1/vmlinuz',
+  initrd: '/cache/images/abc/initrd.cpio',
+  append: ['console=ttyS0', 'rdinit=/init', 'panic=-1'],
+  accel: 'kvm',
+  memoryMiB: 512,
+  cpus: 2,
+  sshPort: 40022,
+  consoleLog: '/tmp/kmod-harness-x/console.log',
+};
+
+/** The value following `flag` (the first occurrence). */
+const after = (argv: string[], flag: string): string | undefined => {
+  const i = argv.indexOf(flag);
+  return i < 0 ? undefined : argv[i + 1];
+};
+
+describe('machineArgs', () => {
+  it('uses the host CPU under KVM', () => {
+    expect(machineArgs('kvm')).toEqual(['-machine', 'q35', '-accel', 'kvm', '-cpu', 'host']);
+  });
+
+  it("uses TCG with the 'max' CPU without KVM (-cpu host does not exist there)", () => {
+    const argv = machineArgs('tcg');
+    expect(after(argv, '-accel')).toBe('tcg');
+    expect(after(argv, '-cpu')).toBe('max');
+    expect(argv).not.toContain('host');
+  });
+});
+
+describe('networkArgs', () => {
+  it('forwards the SSH port from 127.0.0.1 only, with the guest restricted', () => {
+    const argv = networkArgs(40022);
+    const netdev = after(argv, '-netdev')!;
+    expect(netdev.split(',')).toEqual(['user', 'id=net0', 'restrict=on', 'hostfwd=tcp:127.0.0.1:40022-:22']);
+    expect(after(argv, '-device')).toBe('virtio-net-pci,netdev=net0');
+  });
+});
+
+describe('serialArgs', () => {
+  it('sends the console to stdio and to the log file', () => {
+    expect(serialArgs('/w/console.log')).toEqual(['-chardev', 'stdio,id=console,signal=off,logfile=/w/console.log', '-serial', 'chardev:console']);
+  });
+});
+
+describe('qemuArgs', () => {
+  const argv = qemuArgs(options);
+
+  it('stops at a guest reboot or panic and has no default devices or monitor', () => {
+    expect(argv).toContain('-no-reboot');
+    expect(argv).toContain('-nodefaults');
+    expect(after(argv, '-monitor')).toBe('none');
+    expect(after(argv, '-display')).toBe('none');
+  });
+
+  it('passes kernel, initrd, resources and the accelerator through', () => {
+    expect(after(argv, '-kernel')).toBe(options.kernel);
+    expect(after(argv, '-initrd')).toBe(options.initrd);
+    expect(after(argv, '-m')).toBe('512');
+    expect(after(argv, '-smp')).toBe('2');
+    expect(after(argv, '-accel')).toBe('kvm');
+    expect(after(qemuArgs({ ...options, accel: 'tcg' }), '-cpu')).toBe('max');
+  });
+
+  it('joins the kernel command line into one -append word, separated by single spaces', () => {
+    expect(argv.filter((a) => a === '-append')).toHaveLength(1);
+    expect(after(argv, '-append')).toBe('console=ttyS0 rdinit=/init panic=-1');
+  });
+
+  it('includes the network, the RNG and the serial console', () => {
+    expect(after(argv, '-netdev')).toContain('hostfwd=tcp:127.0.0.1:40022-:22');
+    expect(argv).toContain('virtio-rng-pci');
+    expect(after(argv, '-chardev')).toBe(`stdio,id=console,signal=off,logfile=${options.consoleLog}`);
+  });
+
+  it('is an argv, not a shell string: no quoting, no word holds a flag and its value', () => {
+    const spaced = qemuArgs({ ...options, kernel: '/dir with space/vmlinuz', append: ['a=1', 'b=2'] });
+    expect(after(spaced, '-kernel')).toBe('/dir with space/vmlinuz');
+    for (const word of spaced) expect(word).not.toMatch(/["'\\]/);
+    for (const word of spaced.filter((w) => w.startsWith('-'))) expect(word).not.toContain(' ');
+  });
+});
+
+describe('kernelCmdline', () => {
+  it('puts the console, init, panic=-1 and the public key on the command line', () => {
+    expect(kernelCmdline({ publicKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIB+/x=' })).toEqual([
+      'console=ttyS0',
+      'rdinit=/init',
+      'panic=-1',
+      'kmod_harness.key=AAAAC3NzaC1lZDI1NTE5AAAAIB+/x=',
+    ]);
+  });
+
+  it('appends extra parameters last, each as its own word', () => {
+    const cmdline = kernelCmdline({ publicKey: 'K', extra: ['quiet', 'kasan.fault=panic'] });
+    expect(cmdline.slice(-2)).toEqual(['quiet', 'kasan.fault=panic']);
+    expect(cmdline).toContain('panic=-1');
+    expect(after(qemuArgs({ ...options, append: cmdline }), '-append')).toBe(
+      'console=ttyS0 rdinit=/init panic=-1 kmod_harness.key=K quiet kasan.fault=panic',
+    );
+  });
+});
