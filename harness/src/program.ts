@@ -2,6 +2,8 @@
 // and set the exit code (0 only if every result passed).
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { checkModuleDir } from './build/kbuild.js';
+import { checkTestSource } from './build/userland.js';
 import { UsageError } from './errors.js';
 import type { HarnessEvent } from './events.js';
 import { ensureHostPackages } from './host/setup.js';
@@ -19,8 +21,9 @@ function seconds(value: string): number {
 }
 
 export function parseKernels(value: string | undefined, known: string[], fallback: string): string[] {
-  if (!value) return [fallback];
-  const wanted = value === 'all' ? known : value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (value === undefined || value.trim() === '') return [fallback];
+  const wanted = value.trim() === 'all' ? known : value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (wanted.length === 0) throw new UsageError(`no kernel series in '${value}'`, { fix: `use one or more of: ${known.join(', ')} (comma-separated), or 'all'` });
   for (const series of wanted) {
     if (!known.includes(series)) throw new UsageError(`unknown kernel series '${series}'`, { fix: `use one of: ${known.join(', ')} (or 'all')` });
   }
@@ -60,6 +63,9 @@ interface RunFlags {
 async function runCommand(flags: RunFlags): Promise<number> {
   const kernels = parseKernels(flags.kernel ?? process.env.KMOD_HARNESS_KERNELS, knownSeries(), defaultSeries());
   const accel = parseAccelChoice(flags.accel ?? process.env.KMOD_HARNESS_ACCEL);
+  // Bad paths are the user's to fix: say so before fetching or booting anything.
+  await checkModuleDir(path.resolve(flags.module));
+  await checkTestSource(path.resolve(flags.test));
   await ensureHostPackages(printEvent);
   const results = await run(kernels, {
     moduleDir: path.resolve(flags.module),
@@ -95,6 +101,13 @@ export function program(): Command {
     .option('--cpus <n>', 'guest CPUs', (v) => Math.round(seconds(v)), 2)
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);
+    });
+  cmd
+    .command('setup')
+    .description('install the Debian packages the harness needs (as root or with password-less sudo), or print the apt-get line')
+    .action(async () => {
+      await ensureHostPackages(printEvent);
+      process.stderr.write('host packages: all present\n');
     });
   return cmd;
 }

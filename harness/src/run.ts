@@ -29,7 +29,8 @@ export interface KernelResult {
   kernelErrors: Array<{ kind: string; title: string; module?: string; trace: string[] }>;
   diagnostics: Diagnostic[];
   accel?: string;
-  stages: Partial<Record<Stage | 'upload', number>>;
+  /** Milliseconds per stage; build overlaps image and boot, `total` is the wall time. */
+  stages: Partial<Record<Stage | 'upload' | 'total', number>>;
   logs: { console?: string; dmesg?: string; test?: string; build?: string };
 }
 
@@ -46,6 +47,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       emit({ type: 'stage-end', stage, kernel: result.kernel, ms: result.stages[stage]! });
     }
   };
+  const started = performance.now();
   const work = await makeWorkDir();
   let session: Session | undefined;
   try {
@@ -92,6 +94,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       await timed('teardown', () => s.close());
     }
     await work.remove();
+    result.stages.total = Math.round(performance.now() - started);
   }
   return result;
 }

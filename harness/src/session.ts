@@ -146,7 +146,7 @@ export async function runBuilt(
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const raw = await runJob(conn, {
     id: jobId,
-    kos: built.module.kos,
+    kos: built.module.strippedKos,
     names: built.module.names,
     testBinary: built.test.binary,
     ...(options.testArgs ? { testArgs: options.testArgs } : {}),

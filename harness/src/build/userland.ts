@@ -19,24 +19,30 @@ async function kind(p: string): Promise<'dir' | 'file' | undefined> {
   return info?.isDirectory() ? 'dir' : info?.isFile() ? 'file' : undefined;
 }
 
+/** A test is a .c file or a directory with a Makefile; anything else is the user's to fix. */
+export async function checkTestSource(source: string): Promise<'file' | 'dir'> {
+  const what = await kind(source);
+  if (!what) throw new UsageError(`test '${source}' does not exist`, { fix: 'pass --test FILE.c or --test DIR (a directory with a Makefile)' });
+  if (what === 'file' && !source.endsWith('.c')) throw new UsageError(`test '${source}' is not a .c file`, { fix: 'pass a C source file or a directory with a Makefile' });
+  if (what === 'dir' && (await kind(path.join(source, 'Makefile'))) !== 'file') {
+    throw new UsageError(`test directory '${source}' has no Makefile`, { fix: 'add a Makefile that builds a static binary at $(OUT), or pass a single .c file' });
+  }
+  return what;
+}
+
 export async function buildTest(options: { source: string; buildDir: string; signal?: AbortSignal }): Promise<BuiltTest> {
   const source = path.resolve(options.source);
-  const what = await kind(source);
-  if (!what) throw new UsageError(`test '${options.source}' does not exist`, { fix: 'pass --test FILE.c or --test DIR (a directory with a Makefile)' });
+  const what = await checkTestSource(source);
   const binary = path.join(options.buildDir, 'out', 'test');
   let argv: string[];
   let pathMap: Array<{ from: string; to: string }>;
   let expectedFile: string;
   if (what === 'file') {
-    if (!source.endsWith('.c')) throw new UsageError(`test '${options.source}' is not a .c file`, { fix: 'pass a C source file or a directory with a Makefile' });
     argv = [await requireTool('gcc'), '-static', '-O2', '-g', '-Wall', '-Wextra', '-o', binary, source];
     pathMap = [];
     expectedFile = source.replace(/\.c$/, '.kmsg');
     await cp(source, path.join(options.buildDir, 'src', path.basename(source)));
   } else {
-    if ((await kind(path.join(source, 'Makefile'))) !== 'file') {
-      throw new UsageError(`test directory '${options.source}' has no Makefile`, { fix: 'add a Makefile that builds a static binary at $(OUT), or pass a single .c file' });
-    }
     const copy = path.join(options.buildDir, 'src');
     await cp(source, copy, { recursive: true });
     argv = [await requireTool('make'), '-C', copy, `OUT=${binary}`, `O=${path.dirname(binary)}`];
@@ -48,7 +54,7 @@ export async function buildTest(options: { source: string; buildDir: string; sig
   const result = await execa(cmd, args, { all: true, reject: false, cwd: options.buildDir, ...(options.signal ? { cancelSignal: options.signal } : {}) });
   const log = result.all ?? '';
   if (result.exitCode !== 0) {
-    const diagnostics = parseDiagnostics(log, pathMap);
+    const diagnostics = parseDiagnostics(log, pathMap, pathMap[0]?.from ?? options.buildDir);
     const first = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
     throw new BuildError(first ? `test build failed: ${formatDiagnostic(first)}` : `test build failed (exit ${result.exitCode})`, diagnostics, log, {
       fix: first ? `fix ${first.file}:${first.line}` : 'see the build log',

@@ -18,6 +18,7 @@ export const HOST_TOOLS = {
   xz: 'xz-utils',
   zstd: 'zstd',
   ldd: 'libc-bin',
+  strip: 'binutils',
 } as const;
 
 export type HostTool = keyof typeof HOST_TOOLS;

@@ -42,7 +42,8 @@ export function networkArgs(sshPort: number): string[] {
 
 export function serialArgs(consoleLog: string): string[] {
   // The console goes to our stdout (read live for the ready marker and panics) and to a log file.
-  return ['-chardev', `stdio,id=console,signal=off,logfile=${consoleLog}`, '-serial', 'chardev:console'];
+  // QEMU option values escape a comma by doubling it.
+  return ['-chardev', `stdio,id=console,signal=off,logfile=${consoleLog.replace(/,/g, ',,')}`, '-serial', 'chardev:console'];
 }
 
 export function qemuArgs(o: QemuOptions): string[] {

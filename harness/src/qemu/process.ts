@@ -31,6 +31,16 @@ export interface Vm {
 const PORT_TAKEN = /Could not set up host forwarding rule/;
 const PORT_ATTEMPTS = 3;
 
+/** Settles with `exited`, or with undefined after ms; leaves no timer behind either way. */
+async function exitWithin(exited: Promise<VmExit>, ms: number): Promise<VmExit | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([exited, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function matches(text: string, pattern: string | RegExp): boolean {
   return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
 }
@@ -68,7 +78,7 @@ async function startOnce(options: Omit<QemuOptions, 'sshPort'>, sshPort: number,
   void exited.then(() => removeTeardown());
 
   // QEMU fails within milliseconds when it cannot bind the forwarded port.
-  const early = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(r, earlyMs))]);
+  const early = await exitWithin(exited, earlyMs);
   if (early && PORT_TAKEN.test(early.stderr)) return 'port-taken';
 
   const vm: Vm = {
@@ -99,7 +109,7 @@ async function startOnce(options: Omit<QemuOptions, 'sshPort'>, sshPort: number,
       });
     },
     async stop(graceMs = 0) {
-      if (running && graceMs > 0) await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+      if (running && graceMs > 0) await exitWithin(exited, graceMs);
       if (running) child.kill('SIGKILL');
       return exited;
     },

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { execSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeCpio, type CpioEntry } from '../../../harness/src/image/cpio.js';
 
 interface NewcRecord {
@@ -81,7 +81,10 @@ const entries: CpioEntry[] = [
 
 describe('writeCpio', () => {
   const archive = writeCpio(entries);
-  const records = readNewc(archive);
+  let records: NewcRecord[] = [];
+  beforeAll(() => {
+    records = readNewc(archive);
+  });
 
   it('writes one newc record per entry, in order, then the trailer', () => {
     expect(records.map((r) => r.name)).toEqual(['etc', 'etc/hostname', 'lib', 'dev/console', 'usr', 'TRAILER!!!']);

@@ -103,3 +103,9 @@ describe('kernelCmdline', () => {
     );
   });
 });
+
+describe('serialArgs escaping', () => {
+  it("doubles commas in the log path, as QEMU's option syntax requires", () => {
+    expect(serialArgs('/tmp/a,b/console.log')[1]).toBe('stdio,id=console,signal=off,logfile=/tmp/a,,b/console.log');
+  });
+});

@@ -1,0 +1,35 @@
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { parseTaint, shq } from '../../../harness/src/guest/job.js';
+
+describe('shq', () => {
+  it('wraps a word in single quotes', () => {
+    expect(shq('/tmp/kmod-harness/job1')).toBe(`'/tmp/kmod-harness/job1'`);
+    expect(shq('')).toBe(`''`);
+  });
+
+  it('closes, escapes and reopens around an embedded single quote', () => {
+    expect(shq("it's")).toBe(`'it'\\''s'`);
+  });
+
+  it('round-trips awkward words through a real shell as one argument each', async () => {
+    const words = ['a b  c', "it's", `"$HOME" \`id\` $(id) \\n`, '*', "''", 'tab\there', 'new\nline', '-n'];
+    const { stdout } = await execa('sh', ['-c', `for w in ${words.map(shq).join(' ')}; do printf '<%s>' "$w"; done`]);
+    expect(stdout).toBe(words.map((w) => `<${w}>`).join(''));
+  });
+});
+
+describe('parseTaint', () => {
+  it('reads /proc/sys/kernel/tainted as a number', () => {
+    expect(parseTaint('0\n')).toBe(0);
+    expect(parseTaint(' 4096 \n')).toBe(4096);
+    // W (512) + O (4096) + E (8192)
+    expect(parseTaint('12800')).toBe(12800);
+  });
+
+  it('is undefined when there is nothing numeric to read', () => {
+    expect(parseTaint(undefined)).toBeUndefined();
+    expect(parseTaint('')).toBeUndefined();
+    expect(parseTaint("cat: can't open '/proc/sys/kernel/tainted': No such file or directory")).toBeUndefined();
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { formatTable, resultRows } from '../../../harness/src/report/table.js';
+import type { KernelResult } from '../../../harness/src/run.js';
+
+const result = (over: Partial<KernelResult>): KernelResult => ({
+  kernel: '6.1.0-56-cloud-amd64',
+  series: '6.1',
+  outcome: 'pass',
+  reasons: [],
+  exitCode: 0,
+  signal: null,
+  kernelErrors: [],
+  diagnostics: [],
+  stages: {},
+  logs: {},
+  ...over,
+});
+
+const results = [
+  result({ stages: { kernel: 200, build: 3000, image: 500, boot: 4250, ssh: 900, upload: 100, load: 40, test: 1234, unload: 30, total: 9249 } }),
+  result({
+    kernel: '6.12.48+deb13-cloud-amd64',
+    series: '6.12',
+    outcome: 'kernel-error',
+    reasons: ['WARNING in kmh_mmap (kmh_warn)', 'test exited 0'],
+    stages: { boot: 61000, total: 61020 },
+  }),
+  result({ kernel: '7.2', series: '7.2', outcome: 'infra-error', reasons: ["cannot read the package index of sid", 'fix: set KMOD_HARNESS_MIRROR'] }),
+];
+
+describe('resultRows', () => {
+  it('gives seconds with one decimal, - for a stage that did not run, and the first reason', () => {
+    expect(resultRows(results)).toEqual([
+      // total: the wall time the run measured (build overlaps image and boot, so no sum).
+      ['6.1.0-56-cloud-amd64', 'pass', '4.3s', '1.2s', '9.2s', ''],
+      ['6.12.48+deb13-cloud-amd64', 'kernel-error', '61.0s', '-', '61.0s', 'WARNING in kmh_mmap (kmh_warn)'],
+      ['7.2', 'infra-error', '-', '-', '-', 'cannot read the package index of sid'],
+    ]);
+  });
+});
+
+describe('formatTable', () => {
+  const lines = formatTable(results).split('\n');
+
+  it('has a header and one line per kernel', () => {
+    expect(lines).toHaveLength(4);
+    expect(lines[0]!.split(/\s+/)).toEqual(['kernel', 'outcome', 'boot', 'test', 'total', 'reason']);
+  });
+
+  it('aligns every column under its header, two spaces apart', () => {
+    const starts = ['kernel', 'outcome', 'boot', 'test', 'total', 'reason'].map((h) => lines[0]!.indexOf(h));
+    // The widest cell of each column sets its width.
+    expect(starts.slice(1, 3)).toEqual(['6.12.48+deb13-cloud-amd64'.length + 2, '6.12.48+deb13-cloud-amd64'.length + 2 + 'kernel-error'.length + 2]);
+    const rows = resultRows(results);
+    lines.slice(1).forEach((line, r) => {
+      const cells = starts.map((start, i) => line.slice(start, starts[i + 1]));
+      expect(cells.map((c) => c.trim())).toEqual(rows[r]);
+      // Each cell starts at its column; two blanks at least separate it from the next.
+      cells.forEach((c) => c && expect(c[0]).not.toBe(' '));
+      starts.slice(1).forEach((start) => line.length > start && expect(line.slice(start - 2, start)).toBe('  '));
+    });
+  });
+
+  it('puts the first reason last, unpadded, and only the first', () => {
+    expect(lines[2]!.endsWith('  WARNING in kmh_mmap (kmh_warn)')).toBe(true);
+    expect(lines[3]!.endsWith('  cannot read the package index of sid')).toBe(true);
+    expect(formatTable(results)).not.toContain('test exited 0');
+    expect(formatTable(results)).not.toContain('fix:');
+    // No reason: no trailing blanks.
+    expect(lines[1]).toBe(lines[1]!.trimEnd());
+    expect(lines[1]!.endsWith('9.2s')).toBe(true);
+  });
+});
