@@ -13,6 +13,7 @@ const kernel = process.env.BENCH_KERNEL ?? '6.1';
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
 const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-'));
 $.verbose = false;
+$.quiet = true;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -23,7 +24,8 @@ const median = (xs) => {
 async function cycle(i) {
   const json = path.join(dir, `run-${i}.json`);
   const start = performance.now();
-  const p = await $`node ${cli} run --kernel ${kernel} --json ${json}`.nothrow();
+  const extra = (process.env.BENCH_ARGS ?? "").split(" ").filter(Boolean);
+  const p = await $`node ${cli} run --kernel ${kernel} --json ${json} ${extra}`.nothrow();
   const wall = performance.now() - start;
   const { results } = JSON.parse(await readFile(json, 'utf8'));
   const r = results[0];

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cachedDir, cacheRoot, sweepStale } from '../../../harness/src/cache.js';
+import { cachedDir, cacheRoot, sweepStale } from '../../harness/src/cache.js';
 
 let root: string;
 beforeEach(async () => {

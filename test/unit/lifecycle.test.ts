@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { onTeardown, runAllTeardowns } from '../../../harness/src/lifecycle.js';
+import { onTeardown, runAllTeardowns } from '../../harness/src/lifecycle.js';
 
 // The registry is module state: leave it empty for the next test.
 afterEach(() => runAllTeardowns());

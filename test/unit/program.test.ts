@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../../harness/src/errors.js';
-import { parseKernels } from '../../../harness/src/program.js';
+import { UsageError } from '../../harness/src/errors.js';
+import { parseKernels } from '../../harness/src/program.js';
 
 const known = ['5.10', '6.1', '6.12', '7.2'];
 

@@ -74,7 +74,7 @@ export function aptOptions(state: AptState, isRoot: boolean): string[] {
 const isRoot = (): boolean => process.getuid?.() === 0;
 const aptEnv = { LC_ALL: 'C', LANGUAGE: '' };
 
-async function listFiles(state: AptState): Promise<string[]> {
+export async function listFiles(state: AptState): Promise<string[]> {
   const names = await readdir(state.listsDir).catch(() => [] as string[]);
   return names.filter((n) => /_Packages(\.[a-z0-9]+)?$/.test(n)).map((n) => path.join(state.listsDir, n));
 }
