@@ -47,7 +47,9 @@ export async function buildModule(options: { sourceDir: string; buildDir: string
   await checkModuleDir(options.sourceDir);
   const make = await requireTool('make');
   await cp(options.sourceDir, options.buildDir, { recursive: true, filter: (src) => !/\.(o|ko|mod|cmd)$/.test(src) });
-  const result = await execa(make, ['-C', options.headersDir, `M=${options.buildDir}`, '-j2', ...(options.makeArgs ?? []), 'modules'], {
+  // __FILE__ (WARN_ON, BUG_ON) and debug info name the user's source, not the build copy.
+  const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}/=${path.resolve(options.sourceDir)}/`;
+  const result = await execa(make, ['-C', options.headersDir, `M=${options.buildDir}`, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], {
     all: true,
     reject: false,
     ...(options.signal ? { cancelSignal: options.signal } : {}),
