@@ -160,10 +160,10 @@ static void check_same_page(struct ctx *c)
 				  &entry[i]))
 			fail(name, "/proc/self/pagemap for mapping %d: %s",
 			     i + 1, strerror(errno));
-		if (!(entry[i] & PAGEMAP_PRESENT))
+		if (!pagemap_present(entry[i]))
 			fail(name, "mapping %d not present, entry %#" PRIx64,
 			     i + 1, entry[i]);
-		pfn[i] = entry[i] & PAGEMAP_PFN_MASK;
+		pfn[i] = pagemap_pfn(entry[i]);
 		if (!pfn[i])
 			fail(name, "mapping %d has pfn 0 (not root?)", i + 1);
 	}

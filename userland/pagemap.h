@@ -19,6 +19,17 @@
 #define PAGEMAP_PFN_MASK	((UINT64_C(1) << 55) - 1)
 #define PAGEMAP_PRESENT		(UINT64_C(1) << 63)
 
+static inline int pagemap_present(uint64_t entry)
+{
+	return (entry & PAGEMAP_PRESENT) != 0;
+}
+
+/* The frame number; bits 55-62 (soft-dirty, exclusive, file, swap) are not part of it. */
+static inline uint64_t pagemap_pfn(uint64_t entry)
+{
+	return entry & PAGEMAP_PFN_MASK;
+}
+
 /* Fills *entry for vaddr; returns 0, or -1 with errno set. */
 static inline int pagemap_entry(uintptr_t vaddr, long page_size,
 				uint64_t *entry)
