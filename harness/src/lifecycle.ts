@@ -20,7 +20,8 @@ export async function runAllTeardowns(): Promise<void> {
     teardowns.delete(entry);
     try {
       await entry.fn();
-    } catch {
+    } catch (e) {
+      if (process.env.KMOD_HARNESS_DEBUG) process.stderr.write(`teardown failed: ${String(e)}\n`);
       // A failing teardown must not stop the others.
     }
   }
@@ -30,12 +31,45 @@ export async function runAllTeardowns(): Promise<void> {
 export function installSignalHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
+  let stopping = false;
   const handle = (signal: NodeJS.Signals, code: number) => {
-    process.once(signal, () => {
+    // `on`, not `once`: execa's exit hook re-raises the signal (killing us before the
+    // teardowns finish) as soon as it sees no other listener for it.
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       process.stderr.write(`\nkmod-harness: ${signal}, stopping VMs and removing temporary files\n`);
       void runAllTeardowns().finally(() => process.exit(code));
     });
   };
   handle('SIGINT', 130);
   handle('SIGTERM', 143);
+}
+
+/**
+ * Kill `subprocess` and wait for it if the run is torn down while it still runs. Started with
+ * `detached: true` it leads its own process group, and the whole group goes: a build's make
+ * and every compiler it started.
+ */
+export function killOnTeardown<T extends { pid?: number | undefined; kill(signal?: NodeJS.Signals): boolean } & PromiseLike<unknown>>(subprocess: T): T {
+  const entry = {
+    fn: async () => {
+      try {
+        if (subprocess.pid) process.kill(-subprocess.pid, 'SIGKILL');
+      } catch {
+        subprocess.kill('SIGKILL'); // not a group leader
+      }
+      await Promise.resolve(subprocess).then(
+        () => undefined,
+        () => undefined,
+      );
+    },
+  };
+  teardowns.add(entry);
+  // Once it has ended there is nothing to kill: drop the teardown without running it.
+  const settle = () => {
+    teardowns.delete(entry);
+  };
+  Promise.resolve(subprocess).then(settle, settle);
+  return subprocess;
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { BuildError, UsageError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
+import { killOnTeardown } from '../lifecycle.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
 
 export interface BuiltModule {
@@ -49,11 +50,12 @@ export async function buildModule(options: { sourceDir: string; buildDir: string
   await cp(options.sourceDir, options.buildDir, { recursive: true, filter: (src) => !/\.(o|ko|mod|cmd)$/.test(src) });
   // __FILE__ (WARN_ON, BUG_ON) and debug info name the user's source, not the build copy.
   const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}/=${path.resolve(options.sourceDir)}/`;
-  const result = await execa(make, ['-C', options.headersDir, `M=${options.buildDir}`, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], {
+  const result = await killOnTeardown(execa(make, ['-C', options.headersDir, `M=${options.buildDir}`, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], {
     all: true,
     reject: false,
+    detached: true,
     ...(options.signal ? { cancelSignal: options.signal } : {}),
-  });
+  }));
   const log = result.all ?? '';
   const diagnostics = parseDiagnostics(log, [{ from: options.buildDir, to: path.resolve(options.sourceDir) }], options.buildDir);
   if (result.exitCode !== 0) {

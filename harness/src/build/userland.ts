@@ -5,6 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { BuildError, UsageError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
+import { killOnTeardown } from '../lifecycle.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
 
 export interface BuiltTest {
@@ -51,7 +52,7 @@ export async function buildTest(options: { source: string; buildDir: string; sig
   }
   await mkdir(path.dirname(binary), { recursive: true });
   const [cmd, ...args] = argv as [string, ...string[]];
-  const result = await execa(cmd, args, { all: true, reject: false, cwd: options.buildDir, ...(options.signal ? { cancelSignal: options.signal } : {}) });
+  const result = await killOnTeardown(execa(cmd, args, { all: true, reject: false, detached: true, cwd: options.buildDir, ...(options.signal ? { cancelSignal: options.signal } : {}) }));
   const log = result.all ?? '';
   if (result.exitCode !== 0) {
     const diagnostics = parseDiagnostics(log, pathMap, pathMap[0]?.from ?? options.buildDir);

@@ -72,8 +72,10 @@ async function startOnce(options: Omit<QemuOptions, 'sshPort'>, sshPort: number,
     for (const l of listeners) l();
     return { exitCode: r.exitCode, signal: r.signal, stderr };
   });
-  const removeTeardown = onTeardown(() => {
-    if (running) child.kill('SIGKILL');
+  const removeTeardown = onTeardown(async () => {
+    if (!running) return;
+    child.kill('SIGKILL');
+    await exited;
   });
   void exited.then(() => removeTeardown());
 
