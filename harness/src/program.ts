@@ -58,6 +58,7 @@ interface RunFlags {
   accel?: string;
   memory: number;
   cpus: number;
+  parallel?: number;
 }
 
 async function runCommand(flags: RunFlags): Promise<number> {
@@ -74,6 +75,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     timeouts: { bootS: flags.bootTimeout, testS: flags.testTimeout },
     memoryMiB: flags.memory,
     cpus: flags.cpus,
+    ...(flags.parallel ? { parallel: flags.parallel } : {}),
     emit: printEvent,
   });
   if (flags.json) await writeJsonReport(flags.json, results);
@@ -99,6 +101,7 @@ export function program(): Command {
     .option('--accel <auto|kvm|tcg>', 'accelerator; auto probes KVM (env KMOD_HARNESS_ACCEL)')
     .option('--memory <MiB>', 'guest memory', (v) => Math.round(seconds(v)), 512)
     .option('--cpus <n>', 'guest CPUs', (v) => Math.round(seconds(v)), 2)
+    .option('--parallel <n>', 'VMs at once (default: by host cores and memory)', (v) => Math.round(seconds(v)))
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);
     });

@@ -2,6 +2,7 @@
 // job -> verdict. Every failure becomes a result with an outcome; nothing started here
 // outlives the call.
 import { readFile } from 'node:fs/promises';
+import { availableParallelism, freemem } from 'node:os';
 import { asHarnessError, BuildError, type Diagnostic } from './errors.js';
 import { silent, type Stage } from './events.js';
 import { prepareKernel } from './kernel/index.js';
@@ -99,9 +100,29 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
   return result;
 }
 
-export async function run(series: string[], options: RunOptions): Promise<KernelResult[]> {
-  const results: KernelResult[] = [];
-  for (const s of series) results.push(await runOnKernel(s, options));
-  return results;
+/**
+ * How many VMs to run at once: each TCG vCPU wants a host core, each guest its memory plus
+ * QEMU's own (~256 MiB), and the builds beside them one more core.
+ */
+export function parallelVms(o: { kernels: number; cores: number; freeMemMiB: number; cpusPerVm: number; memoryMiB: number }): number {
+  const byCores = Math.floor(o.cores / o.cpusPerVm);
+  const byMemory = Math.floor(o.freeMemMiB / (o.memoryMiB + 256));
+  return Math.max(1, Math.min(o.kernels, byCores, byMemory));
 }
 
+/** One result per kernel, in the order asked; a failure on one kernel does not stop the others. */
+export async function run(series: string[], options: RunOptions & { parallel?: number }): Promise<KernelResult[]> {
+  const limit =
+    options.parallel ??
+    parallelVms({ kernels: series.length, cores: availableParallelism(), freeMemMiB: freemem() / 2 ** 20, cpusPerVm: options.cpus ?? 2, memoryMiB: options.memoryMiB ?? 512 });
+  const results: KernelResult[] = new Array(series.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < series.length) {
+      const i = next++;
+      results[i] = await runOnKernel(series[i]!, options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, series.length) }, worker));
+  return results;
+}

@@ -1,14 +1,12 @@
 // The seed module and its userland test on every booted kernel: exit status and the
 // kernel-log trace both decide.
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/paths.js';
-import { runOnSession } from './helpers.js';
+import { kernelRows, runOnSession, sessionOf } from './helpers.js';
 
-const sessions = inject('sessions');
-
-describe.each(sessions.map((s) => [s.release, s] as const))('seed lkmc_mmap on %s', (_release, info) => {
+describe.each(kernelRows())('seed lkmc_mmap on %s', (_name, slot) => {
   it('passes: test exits 0, expected kernel-log lines in order, module unloaded, no kernel error', async () => {
-    const job = await runOnSession(info, { moduleDir: SEED_MODULE_DIR, test: SEED_TEST_DIR });
+    const job = await runOnSession(sessionOf(slot), { moduleDir: SEED_MODULE_DIR, test: SEED_TEST_DIR });
     expect(job.reasons).toEqual([]);
     expect(job.outcome).toBe('pass');
     expect(job.raw.test?.exitCode).toBe(0);

@@ -1,18 +1,16 @@
 // Fixture modules that must not pass: the verdict has to catch a kernel warning even when
 // the test exits 0, and a failing test even when the kernel is quiet.
 import path from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
-import { FIXTURES, runOnSession } from './helpers.js';
-
-const sessions = inject('sessions');
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, kernelRows, runOnSession, sessionOf } from './helpers.js';
 
 function fixture(name: string) {
   return { moduleDir: path.join(FIXTURES, name, 'module'), test: path.join(FIXTURES, name, 'test') };
 }
 
-describe.each(sessions.map((s) => [s.release, s] as const))('verdicts that fail on %s', (_release, info) => {
+describe.each(kernelRows())('verdicts that fail on %s', (_name, slot) => {
   it('WARN_ON in a read callback is a kernel-error, though the test exits 0', async () => {
-    const job = await runOnSession(info, fixture('warn-in-callback'));
+    const job = await runOnSession(sessionOf(slot), fixture('warn-in-callback'));
     expect(job.raw.test?.exitCode).toBe(0);
     expect(job.outcome).toBe('kernel-error');
     const warning = job.kernelErrors.find((e) => e.kind === 'warning');
@@ -22,7 +20,7 @@ describe.each(sessions.map((s) => [s.release, s] as const))('verdicts that fail 
   });
 
   it('a test that exits 1 is test-failed, with its exit code', async () => {
-    const job = await runOnSession(info, fixture('failing-test'));
+    const job = await runOnSession(sessionOf(slot), fixture('failing-test'));
     expect(job.kernelErrors).toEqual([]);
     expect(job.outcome).toBe('test-failed');
     expect(job.raw.test?.exitCode).toBe(1);
