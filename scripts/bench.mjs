@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// npm run bench: full seed cycles through the real CLI on a warm cache, timed per stage.
-// Prints medians; "guest" is what the VM itself spends (boot to the ready marker, and the
-// insmod/test/rmmod commands); "overhead" is everything else the wall clock saw.
-// Env: BENCH_RUNS (default 5), BENCH_KERNEL (default 6.1), KMOD_HARNESS_ACCEL.
+// npm run bench: the harness timed through its real CLI on a warm cache. Prints medians.
+//   seed:   the seed cycle on one kernel, per stage; "guest" is what the VM itself spends (boot
+//           to the ready marker, and the insmod/test/rmmod commands), "overhead" the rest.
+//   matrix: the seed on every catalogue kernel in one run: per kernel boot and cycle, and wall.
+// Env: BENCH (default "seed,matrix"), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_KERNEL (6.1),
+//      BENCH_ARGS (extra CLI flags), KMOD_HARNESS_ACCEL.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
 
-const runs = Number(process.env.BENCH_RUNS ?? 5);
-const kernel = process.env.BENCH_KERNEL ?? '6.1';
+const sections = (process.env.BENCH ?? 'seed,matrix').split(',');
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
+const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
 const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-'));
 $.verbose = false;
 $.quiet = true;
@@ -20,36 +22,72 @@ const median = (xs) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+const sec = (ms) => `${(ms / 1000).toFixed(3)} s`;
+let runCount = 0;
 
-async function cycle(i) {
-  const json = path.join(dir, `run-${i}.json`);
+/** One CLI run; returns its wall time and JSON results. Any non-pass fails the benchmark. */
+async function cliRun(kernel) {
+  const json = path.join(dir, `run-${++runCount}.json`);
   const start = performance.now();
-  const extra = (process.env.BENCH_ARGS ?? "").split(" ").filter(Boolean);
   const p = await $`node ${cli} run --kernel ${kernel} --json ${json} ${extra}`.nothrow();
   const wall = performance.now() - start;
   const { results } = JSON.parse(await readFile(json, 'utf8'));
-  const r = results[0];
-  if (p.exitCode !== 0 || r.outcome !== 'pass') throw new Error(`run ${i}: ${r.outcome}: ${r.reasons.join('; ')}`);
-  const s = r.stages;
-  const guest = (s.boot ?? 0) + (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0);
-  return { wall, guest, overhead: wall - guest, ...s, release: r.kernel, accel: r.accel };
+  const bad = results.filter((r) => r.outcome !== 'pass');
+  if (p.exitCode !== 0 || bad.length) throw new Error(bad.map((r) => `${r.kernel}: ${r.outcome}: ${r.reasons.join('; ')}`).join('\n') || p.stderr);
+  return { wall, results };
+}
+
+function printMedians(rows, keys) {
+  for (const k of keys) {
+    const values = rows.map((s) => s[k]).filter((v) => typeof v === 'number');
+    if (values.length) console.log(`  ${k.padEnd(10)} ${sec(median(values)).padStart(9)}   (min ${sec(Math.min(...values))}, max ${sec(Math.max(...values))})`);
+  }
+}
+
+async function seed() {
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const kernel = process.env.BENCH_KERNEL ?? '6.1';
+  process.stderr.write(`seed: warm-up run on ${kernel}...\n`);
+  await cliRun(kernel);
+  const samples = [];
+  for (let i = 1; i <= runs; i++) {
+    const { wall, results } = await cliRun(kernel);
+    const s = results[0].stages;
+    const guest = (s.boot ?? 0) + (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0);
+    samples.push({ wall, guest, overhead: wall - guest, ...s, release: results[0].kernel, accel: results[0].accel });
+    process.stderr.write(`seed run ${i}/${runs}: ${sec(wall)}\n`);
+  }
+  console.log(`\nseed cycle on ${samples[0].release} (${samples[0].accel}), ${runs} runs, medians`);
+  console.log('(build overlaps image+boot; ssh is part of boot; guest = boot + load + test + unload; overhead = wall - guest)');
+  printMedians(samples, ['kernel', 'build', 'image', 'boot', 'ssh', 'upload', 'load', 'test', 'unload', 'teardown', 'guest', 'overhead', 'wall']);
+}
+
+async function matrix() {
+  const runs = Number(process.env.BENCH_MATRIX_RUNS ?? 3);
+  process.stderr.write('matrix: warm-up run on all kernels...\n');
+  await cliRun('all');
+  const walls = [];
+  const perKernel = new Map();
+  for (let i = 1; i <= runs; i++) {
+    const { wall, results } = await cliRun('all');
+    walls.push({ wall });
+    for (const r of results) {
+      const rows = perKernel.get(r.kernel) ?? [];
+      rows.push({ boot: r.stages.boot, cycle: r.stages.total, build: r.stages.build });
+      perKernel.set(r.kernel, rows);
+    }
+    process.stderr.write(`matrix run ${i}/${runs}: ${sec(wall)}\n`);
+  }
+  console.log(`\nmatrix: seed on every catalogue kernel in one run, ${runs} runs, medians (cycle = that kernel's wall time)`);
+  for (const [kernel, rows] of perKernel) {
+    console.log(`  ${kernel.padEnd(28)} boot ${sec(median(rows.map((r) => r.boot)))}   build ${sec(median(rows.map((r) => r.build)))}   cycle ${sec(median(rows.map((r) => r.cycle)))}`);
+  }
+  printMedians(walls, ['wall']);
 }
 
 try {
-  process.stderr.write(`warm-up run (fills the kernel and image caches)...\n`);
-  await cycle(0);
-  const samples = [];
-  for (let i = 1; i <= runs; i++) {
-    samples.push(await cycle(i));
-    process.stderr.write(`run ${i}/${runs}: ${(samples.at(-1).wall / 1000).toFixed(2)} s\n`);
-  }
-  const keys = ['kernel', 'build', 'image', 'boot', 'ssh', 'upload', 'load', 'test', 'unload', 'teardown', 'guest', 'overhead', 'wall'];
-  console.log(`\nkmod-harness bench: seed cycle on ${samples[0].release} (${samples[0].accel}), ${runs} runs, medians`);
-  console.log('(build overlaps image+boot; ssh is part of boot; guest = boot + load + test + unload; overhead = wall - guest)\n');
-  for (const k of keys) {
-    const values = samples.map((s) => s[k]).filter((v) => typeof v === 'number');
-    if (values.length) console.log(`${k.padEnd(10)} ${(median(values) / 1000).toFixed(3).padStart(7)} s   (min ${(Math.min(...values) / 1000).toFixed(3)}, max ${(Math.max(...values) / 1000).toFixed(3)})`);
-  }
+  if (sections.includes('seed')) await seed();
+  if (sections.includes('matrix')) await matrix();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -20,13 +20,35 @@ function seconds(value: string): number {
   return n;
 }
 
+/**
+ * The kernels of `--kernel`: comma-separated series from the catalogue, 'all', or kernels the
+ * user built: `buildroot:<output dir>` and `local:<bzImage>,<build dir>`. The comma inside a
+ * local: spec is its own (so neither path may contain a comma): the item after `local:<bzImage>`
+ * is always its build dir.
+ */
 export function parseKernels(value: string | undefined, known: string[], fallback: string): string[] {
   if (value === undefined || value.trim() === '') return [fallback];
-  const wanted = value.trim() === 'all' ? known : value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (wanted.length === 0) throw new UsageError(`no kernel series in '${value}'`, { fix: `use one or more of: ${known.join(', ')} (comma-separated), or 'all'` });
-  for (const series of wanted) {
-    if (!known.includes(series)) throw new UsageError(`unknown kernel series '${series}'`, { fix: `use one of: ${known.join(', ')} (or 'all')` });
+  if (value.trim() === 'all') return known;
+  const kinds = `${known.join(', ')} (or 'all'), buildroot:<output dir>, local:<bzImage>,<build dir>`;
+  const parts = value.split(',').map((s) => s.trim());
+  const wanted: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part === '') continue;
+    if (part.startsWith('local:')) {
+      const buildDir = parts[i + 1];
+      if (part === 'local:' || !buildDir || buildDir.startsWith('local:') || buildDir.startsWith('buildroot:')) {
+        throw new UsageError(`'${part}' is not local:<bzImage>,<build dir>`, { fix: 'name the kernel image and its build dir, e.g. local:linux/arch/x86/boot/bzImage,linux' });
+      }
+      wanted.push(`${part},${buildDir}`);
+      i++;
+    } else if (part.startsWith('buildroot:')) {
+      if (part === 'buildroot:') throw new UsageError("'buildroot:' names no directory", { fix: "use buildroot:<output dir>, Buildroot's output dir (with images/, build/, target/)" });
+      wanted.push(part);
+    } else if (known.includes(part)) wanted.push(part);
+    else throw new UsageError(`unknown kernel series '${part}'`, { fix: `use one of: ${kinds}` });
   }
+  if (wanted.length === 0) throw new UsageError(`no kernel series in '${value}'`, { fix: `use one or more of: ${kinds}, comma-separated` });
   return wanted;
 }
 
@@ -57,7 +79,7 @@ interface RunFlags {
   bootTimeout: number;
   accel?: string;
   memory: number;
-  cpus: number;
+  cpus?: number;
   parallel?: number;
 }
 
@@ -74,7 +96,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     accel,
     timeouts: { bootS: flags.bootTimeout, testS: flags.testTimeout },
     memoryMiB: flags.memory,
-    cpus: flags.cpus,
+    ...(flags.cpus ? { cpus: flags.cpus } : {}),
     ...(flags.parallel ? { parallel: flags.parallel } : {}),
     emit: printEvent,
   });
@@ -100,7 +122,7 @@ export function program(): Command {
     .option('--boot-timeout <seconds>', 'time limit for boot to SSH', seconds, DEFAULT_TIMEOUTS.bootS)
     .option('--accel <auto|kvm|tcg>', 'accelerator; auto probes KVM (env KMOD_HARNESS_ACCEL)')
     .option('--memory <MiB>', 'guest memory', (v) => Math.round(seconds(v)), 512)
-    .option('--cpus <n>', 'guest CPUs', (v) => Math.round(seconds(v)), 2)
+    .option('--cpus <n>', 'guest CPUs (default: 2 for one kernel, 1 each for several)', (v) => Math.round(seconds(v)))
     .option('--parallel <n>', 'VMs at once (default: by host cores and memory)', (v) => Math.round(seconds(v)))
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);

@@ -13,6 +13,7 @@ import { connectGuest, type GuestConnection } from './guest/ssh.js';
 import { buildImage } from './image/initramfs.js';
 import type { KernelArtifacts } from './kernel/index.js';
 import { chooseAccel, type AccelChoice } from './qemu/accel.js';
+import { prepareToolchain, type Toolchain } from './toolchain/index.js';
 import { judgeJob, type JobVerdict } from './verdict/judge.js';
 import { makeWorkDir } from './workdir.js';
 
@@ -30,6 +31,8 @@ export interface SessionInfo {
   series: string;
   release: string;
   headersDir: string;
+  /** The kernel itself (plain data): what buildJob needs to pick its compiler. */
+  kernel: KernelArtifacts;
   sshPort: number;
   privateKey: string;
   hostKey: string;
@@ -86,6 +89,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
         series: kernel.series,
         release: kernel.release,
         headersDir: kernel.headersDir,
+        kernel,
         sshPort: guest.vm.sshPort,
         privateKey: guest.keys.privateKey,
         hostKey: image.hostKey,
@@ -116,10 +120,21 @@ export interface Built {
   test: BuiltTest;
 }
 
-/** Build the module (kbuild) and the test (static) side by side into buildDir. */
-export async function buildJob(headersDir: string, source: { moduleDir: string; test: string }, buildDir: string): Promise<Built> {
+export interface BuildJobOptions {
+  /** The kernel's compiler, if already prepared (or being prepared); else buildJob prepares it. */
+  toolchain?: Toolchain | Promise<Toolchain>;
+  cacheRoot?: string;
+  emit?: Emit;
+}
+
+/**
+ * Build the module (kbuild, with the kernel's compiler: see prepareToolchain) and the test
+ * (static, host gcc) side by side into buildDir.
+ */
+export async function buildJob(kernel: KernelArtifacts, source: { moduleDir: string; test: string }, buildDir: string, options: BuildJobOptions = {}): Promise<Built> {
+  const toolchain = options.toolchain ?? prepareToolchain(kernel, { ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.emit ? { emit: options.emit } : {}) });
   const [module, test] = await Promise.allSettled([
-    buildModule({ sourceDir: source.moduleDir, buildDir: path.join(buildDir, 'module'), headersDir }),
+    Promise.resolve(toolchain).then((t) => buildModule({ sourceDir: source.moduleDir, buildDir: path.join(buildDir, 'module'), headersDir: kernel.headersDir, toolchain: t })),
     buildTest({ source: source.test, buildDir: path.join(buildDir, 'test') }),
   ]);
   if (module.status === 'rejected') throw module.reason;

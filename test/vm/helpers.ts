@@ -11,7 +11,7 @@ let jobs = 0;
 export async function runOnSession(info: SessionInfo, source: { moduleDir: string; test: string }, options: { testS?: number } = {}): Promise<JobOutcome> {
   const buildDir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-vmtest-'));
   try {
-    const built = await buildJob(info.headersDir, source, buildDir);
+    const built = await buildJob(info.kernel, source, buildDir);
     const conn = await connectSession(info);
     try {
       const id = `${process.pid}-${++jobs}`;

@@ -1,11 +1,9 @@
 // Builds an out-of-tree module with the kernel's own kbuild, in a copy of the module dir so
 // the user's tree never gets build products.
-import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { BuildError, UsageError } from '../errors.js';
-import { requireTool } from '../host/tools.js';
-import { killOnTeardown } from '../lifecycle.js';
+import type { Toolchain } from '../toolchain/run.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
 
 export interface BuiltModule {
@@ -44,39 +42,62 @@ function loadOrder(kos: string[], modulesOrder: string): string[] {
   return [...kos].sort((a, b) => rank(a) - rank(b));
 }
 
-export async function buildModule(options: { sourceDir: string; buildDir: string; headersDir: string; makeArgs?: string[]; signal?: AbortSignal }): Promise<BuiltModule> {
+// Lines that say why a build stopped when the compiler printed no file:line diagnostic.
+const CAUSE = /not found|No such file|error:|ERROR:|[Ee]rror \d|cannot |unrecognized|undefined!|Permission denied|No rule to make target/;
+const MAKE_STOP = /^(\S*make(\[\d+\])?|gmake): \*\*\*/;
+
+/**
+ * The first line of a failed build's log that says what went wrong, when gcc printed no
+ * diagnostic: e.g. `/bin/sh: 1: gcc-10: not found`, `gcc-12: error: unrecognized
+ * command-line option ...`, `ERROR: modpost: ...`; failing those, make's first `***` line.
+ */
+export function firstErrorLine(log: string): string | undefined {
+  const lines = log.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => !MAKE_STOP.test(l) && CAUSE.test(l)) ?? lines.find((l) => MAKE_STOP.test(l));
+}
+
+export interface BuildModuleOptions {
+  sourceDir: string;
+  buildDir: string;
+  headersDir: string;
+  /** The compiler for this kernel (prepareToolchain(kernel), or hostToolchain()). */
+  toolchain: Toolchain;
+  makeArgs?: string[];
+  signal?: AbortSignal;
+}
+
+export async function buildModule(options: BuildModuleOptions): Promise<BuiltModule> {
   await checkModuleDir(options.sourceDir);
-  const make = await requireTool('make');
+  const { toolchain } = options;
+  const run = { binds: [options.buildDir], ...(options.signal ? { signal: options.signal } : {}) };
   await cp(options.sourceDir, options.buildDir, { recursive: true, filter: (src) => !/\.(o|ko|mod|cmd)$/.test(src) });
   // __FILE__ (WARN_ON, BUG_ON) and debug info name the user's source, not the build copy.
   const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}/=${path.resolve(options.sourceDir)}/`;
-  const result = await killOnTeardown(execa(make, ['-C', options.headersDir, `M=${options.buildDir}`, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], {
-    all: true,
-    reject: false,
-    detached: true,
-    ...(options.signal ? { cancelSignal: options.signal } : {}),
-  }));
-  const log = result.all ?? '';
+  const result = await toolchain.make(['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], run);
+  const log = result.all;
   const diagnostics = parseDiagnostics(log, [{ from: options.buildDir, to: path.resolve(options.sourceDir) }], options.buildDir);
   if (result.exitCode !== 0) {
     const errors = diagnostics.filter((d) => d.severity === 'error');
     const first = errors[0] ?? diagnostics[0];
-    throw new BuildError(first ? `module build failed: ${formatDiagnostic(first)}` : `module build failed (make exit ${result.exitCode})`, diagnostics, log, {
-      fix: first ? `fix ${first.file}:${first.line}` : 'see the build log',
+    if (first) throw new BuildError(`module build failed: ${formatDiagnostic(first)}`, diagnostics, log, { fix: `fix ${first.file}:${first.line}` });
+    const cause = firstErrorLine(log);
+    const status = result.exitCode === undefined ? 'make was killed' : `make exit ${result.exitCode}`;
+    throw new BuildError(`module build failed with ${toolchain.description} (${status})${cause ? `: ${cause}` : ''}`, diagnostics, log, {
+      fix:
+        cause && /not found|No such file/.test(cause)
+          ? `the kernel's build calls a tool ${toolchain.description} lacks (chosen because ${toolchain.reason}); see the build log`
+          : 'see the build log',
     });
   }
   const kos = await findKos(options.buildDir);
   if (kos.length === 0) throw new BuildError(`module build produced no .ko in ${options.sourceDir}`, diagnostics, log, { fix: "declare the module in Kbuild with 'obj-m := <name>.o'" });
   const ordered = loadOrder(kos, await readFile(path.join(options.buildDir, 'modules.order'), 'utf8').catch(() => ''));
-  const strip = await requireTool('strip');
+  // Stripped copies, by the same binutils that linked them (one strip call for all).
   const strippedDir = path.join(options.buildDir, '.upload');
   await mkdir(strippedDir, { recursive: true });
-  const strippedKos = await Promise.all(
-    ordered.map(async (ko) => {
-      const out = path.join(strippedDir, path.basename(ko));
-      await execa(strip, ['--strip-debug', '-o', out, ko]);
-      return out;
-    }),
-  );
+  const strippedKos = ordered.map((ko) => path.join(strippedDir, path.basename(ko)));
+  await Promise.all(ordered.map((ko, i) => copyFile(ko, strippedKos[i]!)));
+  const stripped = await toolchain.run('strip', ['--strip-debug', ...strippedKos], run);
+  if (stripped.exitCode !== 0) throw new BuildError(`stripping the module failed with ${toolchain.description}: ${firstErrorLine(stripped.all) ?? stripped.all.trim()}`, diagnostics, `${log}\n${stripped.all}`);
   return { kos: ordered, strippedKos, names: ordered.map((k) => path.basename(k, '.ko').replace(/-/g, '_')), log };
 }

@@ -19,6 +19,11 @@ export const HOST_TOOLS = {
   zstd: 'zstd',
   ldd: 'libc-bin',
   strip: 'binutils',
+  // Toolchain roots for kernels built with another gcc than the host's (harness/src/toolchain).
+  mmdebstrap: 'mmdebstrap',
+  unshare: 'util-linux',
+  chroot: 'coreutils',
+  tar: 'tar',
 } as const;
 
 export type HostTool = keyof typeof HOST_TOOLS;

@@ -74,3 +74,60 @@ export function writeCpio(entries: CpioEntry[]): Buffer {
   parts.push(...record(0, 'TRAILER!!!', 0, new Uint8Array(0), 1));
   return Buffer.concat(parts);
 }
+
+/** One record of an existing archive, as the kernel's unpacker would see it. */
+export interface CpioRecord {
+  /** Absolute path: the archive's name with any leading './' or '/' made '/'. */
+  path: string;
+  type: 'dir' | 'file' | 'symlink' | 'chardev' | 'blockdev' | 'fifo' | 'socket';
+  mode: number;
+  /** File contents or symlink target; a view into the archive, not a copy. */
+  data: Buffer;
+}
+
+const TYPES: Record<number, CpioRecord['type']> = {
+  0o040000: 'dir',
+  0o100000: 'file',
+  0o120000: 'symlink',
+  0o020000: 'chardev',
+  0o060000: 'blockdev',
+  0o010000: 'fifo',
+  0o140000: 'socket',
+};
+
+export class CpioFormatError extends Error {}
+
+const HEADER_SIZE = 110;
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/**
+ * Read a newc (070701) or newc-with-CRC (070702) archive, or several concatenated as the
+ * kernel accepts them (NUL padding between them). Throws CpioFormatError on anything else.
+ */
+export function readCpio(archive: Buffer): CpioRecord[] {
+  const records: CpioRecord[] = [];
+  let offset = 0;
+  while (offset < archive.length) {
+    if (archive[offset] === 0) {
+      offset++;
+      continue;
+    }
+    const head = archive.toString('latin1', offset, offset + HEADER_SIZE);
+    if (!/^07070[12][0-9a-fA-F]{104}$/.test(head)) throw new CpioFormatError(`no newc cpio header at byte ${offset}${offset === 0 ? ' (compressed, or not a cpio archive?)' : ''}`);
+    const field = (i: number): number => Number.parseInt(head.slice(6 + 8 * i, 14 + 8 * i), 16);
+    const mode = field(1);
+    const size = field(6);
+    const nameSize = field(11);
+    const nameStart = offset + HEADER_SIZE;
+    const dataStart = align4(nameStart + nameSize);
+    if (dataStart + size > archive.length) throw new CpioFormatError(`cpio record at byte ${offset} runs past the end of the archive`);
+    const name = archive.toString('utf8', nameStart, nameStart + nameSize - 1);
+    offset = align4(dataStart + size);
+    if (name === 'TRAILER!!!') continue;
+    const type = TYPES[mode & 0o170000];
+    const normal = `/${name.replace(/^(\.\/|\/)+/, '')}`.replace(/\/+$/, '');
+    if (!type || normal === '' || normal === '/.') continue;
+    records.push({ path: normal, type, mode: mode & 0o7777, data: archive.subarray(dataStart, dataStart + size) });
+  }
+  return records;
+}

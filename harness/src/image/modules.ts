@@ -66,3 +66,22 @@ export function renderModulesDep(files: string[], deps: Map<string, ModuleDep>):
   const plain = (p: string): string => p.replace(/\.ko\.(xz|zst|gz)$/, '.ko');
   return files.map((f) => `${plain(f)}: ${(deps.get(moduleName(f))?.deps ?? []).map(plain).join(' ')}`.trimEnd()).join('\n') + '\n';
 }
+
+/** `files` reordered so every module comes after the modules it depends on (insmod order). */
+export function dependencyOrder(files: string[], deps: Map<string, ModuleDep>): string[] {
+  const byName = new Map(files.map((f) => [moduleName(f), f]));
+  const done = new Set<string>();
+  const order: string[] = [];
+  const visit = (file: string): void => {
+    const name = moduleName(file);
+    if (done.has(name)) return;
+    done.add(name);
+    for (const dep of deps.get(name)?.deps ?? []) {
+      const own = byName.get(moduleName(dep));
+      if (own) visit(own);
+    }
+    order.push(file);
+  };
+  for (const file of files) visit(file);
+  return order;
+}

@@ -27,6 +27,8 @@ export interface SeriesSpec {
   /** Templated patterns each matched by some package of a complete set. */
   require: string[];
   layout: { vmlinuz: string; modules: string };
+  /** Compiler hint: gcc majors besides the kernel's own that build its modules (with CC=gcc HOSTCC=gcc). */
+  compiler: { gccAccepted: number[] };
 }
 
 export interface Catalogue {
@@ -60,6 +62,10 @@ export function parseCatalogue(data: unknown, file = CATALOGUE_FILE): Catalogue 
     for (const [k, v] of Object.entries(alternatives)) if (!isStringArray(v)) fail(file, `${where}: alternatives of "${k}" must be a string array`);
     const layout = raw.layout as { vmlinuz?: unknown; modules?: unknown } | undefined;
     if (typeof layout?.vmlinuz !== 'string' || typeof layout.modules !== 'string') fail(file, `${where}: "layout" needs "vmlinuz" and "modules"`);
+    const compiler = (raw.compiler ?? {}) as { gccAccepted?: unknown };
+    if (typeof compiler !== 'object' || compiler === null || Array.isArray(compiler)) fail(file, `${where}: "compiler" must be an object`);
+    const gccAccepted = compiler.gccAccepted ?? [];
+    if (!Array.isArray(gccAccepted) || !gccAccepted.every((n) => Number.isInteger(n) && n > 0)) fail(file, `${where}: "compiler.gccAccepted" must be an array of gcc major versions`);
     series[name] = {
       series: name,
       flavour: raw.flavour as string,
@@ -74,6 +80,7 @@ export function parseCatalogue(data: unknown, file = CATALOGUE_FILE): Catalogue 
       follow: raw.follow as string,
       require: raw.require,
       layout: { vmlinuz: layout.vmlinuz, modules: layout.modules },
+      compiler: { gccAccepted: gccAccepted as number[] },
     };
   }
   const def = typeof root.default === 'string' ? root.default : Object.keys(series)[0];

@@ -23,6 +23,24 @@ export interface KernelArtifacts {
   config: string;
   /** CONFIG_CC_VERSION_TEXT from that config: the compiler the kernel was built with. */
   ccVersionText: string;
+  /**
+   * Where the kernel comes from: a Debian package (also when absent: cached entries predate
+   * the field), a Buildroot output dir (`buildroot:<dir>`) or a local build (`local:<bzImage>,<dir>`).
+   * For the last two, `series` is the spec as given, `packages` is empty, `headersDir` is the
+   * user's kernel tree and `modulesDir` either Buildroot's target/lib/modules/<release> or a
+   * depmod'ed copy of the tree's modules in the cache.
+   */
+  source?: 'debian' | 'buildroot' | 'local';
+  /**
+   * A root filesystem archive (newc cpio, maybe gzip/xz/zstd-compressed) the guest image is
+   * laid over instead of the harness's own busybox root: Buildroot's images/rootfs.cpio[.gz].
+   */
+  baseInitramfs?: string;
+  /**
+   * CROSS_COMPILE prefix of the toolchain that built the kernel, when it is there to use:
+   * Buildroot's <output>/host/bin/<tuple>- when CONFIG_CC_VERSION_TEXT names it.
+   */
+  crossCompile?: string;
 }
 
 /** What kernel.json holds: the artifacts with paths relative to the entry, plus its version. */

@@ -3,9 +3,11 @@ import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
 import { KernelFetchError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
 import type { DownloadFailure } from './apt.js';
+import { BUILDROOT_PREFIX, prepareBuildrootKernel } from './buildroot.js';
 import { loadCatalogue, seriesNames, seriesSpec, type SeriesSpec } from './catalogue.js';
 import { cachedEntries, entryDir, entryKey, KERNELS_AREA, readMetadata, type KernelArtifacts } from './entry.js';
 import { CandidatesUnavailable, fillEntry } from './fetch.js';
+import { LOCAL_PREFIX, prepareLocalKernel } from './local.js';
 import { findMirrors, type Mirrors } from './mirror.js';
 import { byVersion, resolveSeries, type Resolution } from './resolve.js';
 
@@ -20,7 +22,10 @@ export interface PrepareKernelOptions {
   listsMaxAgeMs?: number;
 }
 
-/** Series in images/kernels.json, oldest first. */
+export { BUILDROOT_PREFIX } from './buildroot.js';
+export { LOCAL_PREFIX } from './local.js';
+
+/** Series in images/kernels.json, oldest first (the Debian kernels; see also buildroot: and local:). */
 export function knownSeries(): string[] {
   return seriesNames(loadCatalogue());
 }
@@ -75,8 +80,12 @@ async function resolve(ctx: Context, mirrors: Mirrors, listsMaxAgeMs: number | u
 /**
  * The newest complete kernel of `series` the mirror actually serves, downloaded and unpacked
  * once into the cache. Without a reachable mirror, the newest cached entry of the series is used.
+ * `buildroot:<output dir>` and `local:<bzImage>,<build dir>` name a kernel the user built instead.
  */
 export async function prepareKernel(series: string, options: PrepareKernelOptions = {}): Promise<KernelArtifacts> {
+  const userBuilt = { cacheRoot: options.cacheRoot ?? defaultCacheRoot(), ...(options.emit ? { emit: options.emit } : {}), ...withSignal(options.signal) };
+  if (series.startsWith(BUILDROOT_PREFIX)) return prepareBuildrootKernel(series, userBuilt);
+  if (series.startsWith(LOCAL_PREFIX)) return prepareLocalKernel(series, userBuilt);
   const ctx: Context = {
     spec: seriesSpec(loadCatalogue(), series),
     root: options.cacheRoot ?? defaultCacheRoot(),

@@ -1,7 +1,19 @@
 import { execa } from 'execa';
 import { execSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeCpio, type CpioEntry } from '../../../harness/src/image/cpio.js';
+import { CpioFormatError, readCpio, writeCpio, type CpioEntry } from '../../../harness/src/image/cpio.js';
+
+const hasCpioTool = (() => {
+  try {
+    execSync('command -v cpio', { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 interface NewcRecord {
   /** Offset of the record's header in the archive. */
@@ -154,5 +166,50 @@ describe('writeCpio', () => {
     expect(lines[2]).toMatch(/^lrwxrwxrwx +1 root +root +7 .* lib -> usr\/lib$/);
     expect(lines[3]).toMatch(/^crw------- +1 root +root +5, +1 .* dev\/console$/);
     expect(lines[4]).toMatch(/^drwx------ +2 root +root +0 .* usr$/);
+  });
+});
+
+describe('readCpio', () => {
+  it('reads back what writeCpio wrote, as absolute paths', () => {
+    const records = readCpio(writeCpio(entries));
+    expect(records.map((r) => [r.path, r.type, r.mode.toString(8)])).toEqual([
+      ['/etc', 'dir', '755'],
+      ['/etc/hostname', 'file', '640'],
+      ['/lib', 'symlink', '777'],
+      ['/dev/console', 'chardev', '600'],
+      ['/usr', 'dir', '700'],
+    ]);
+    expect(records[1]!.data.toString()).toBe('kmh!\n');
+    expect(records[2]!.data.toString()).toBe('usr/lib');
+  });
+
+  it('reads concatenated archives with NUL padding between them, as the kernel does', () => {
+    const first = writeCpio([{ type: 'file', path: '/init', data: Buffer.from('one') }]);
+    const second = writeCpio([{ type: 'file', path: '/init', data: Buffer.from('two') }]);
+    const records = readCpio(Buffer.concat([first, Buffer.alloc(512), second]));
+    expect(records.map((r) => `${r.path}=${r.data}`)).toEqual(['/init=one', '/init=two']);
+  });
+
+  it('rejects what is not a newc archive, saying where', () => {
+    expect(() => readCpio(Buffer.from([0x1f, 0x8b, 8, 0]))).toThrow(CpioFormatError);
+    expect(() => readCpio(Buffer.from([0x1f, 0x8b, 8, 0]))).toThrow(/at byte 0 \(compressed, or not a cpio archive\?\)/);
+    const truncated = writeCpio([{ type: 'file', path: '/a', data: Buffer.alloc(100) }]).subarray(0, 150);
+    expect(() => readCpio(truncated)).toThrow(/runs past the end/);
+  });
+
+  it.skipIf(!hasCpioTool)("reads GNU cpio's './'-prefixed names, padded to 512-byte blocks", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-cpio-'));
+    try {
+      await mkdir(path.join(dir, 'bin'));
+      await writeFile(path.join(dir, 'bin/busybox'), 'bb');
+      await symlink('busybox', path.join(dir, 'bin/sh'));
+      const { stdout } = await execa('sh', ['-c', 'find . | LC_ALL=C sort | cpio --quiet -o -H newc'], { cwd: dir, encoding: 'buffer' });
+      const archive = Buffer.from(stdout);
+      expect(archive.length % 512).toBe(0);
+      const records = readCpio(archive);
+      expect(records.map((r) => `${r.type} ${r.path}`)).toEqual(['dir /bin', 'file /bin/busybox', 'symlink /bin/sh']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { moduleName, parseBuiltin, parseModulesDep, renderModulesDep, selectModules } from '../../../harness/src/image/modules.js';
+import { dependencyOrder, moduleName, parseBuiltin, parseModulesDep, renderModulesDep, selectModules } from '../../../harness/src/image/modules.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/modules-dep/${name}`, import.meta.url), 'utf8');
 
@@ -119,5 +119,22 @@ describe('renderModulesDep', () => {
     );
     // Re-parsed, it describes the same graph under the plain names.
     expect([...parseModulesDep(rendered).keys()].sort()).toEqual(['failover', 'net_failover', 'virtio', 'virtio_net', 'virtio_ring']);
+  });
+});
+
+describe('dependencyOrder', () => {
+  it('puts every module after what it depends on (the order /init insmods them in)', () => {
+    const selection = selectModules(['virtio_pci', 'virtio_net', 'virtio_rng'], deps, new Set());
+    const order = dependencyOrder(selection.files, deps);
+    expect(new Set(order)).toEqual(new Set(selection.files));
+    const at = (name: string) => order.findIndex((f) => moduleName(f) === name);
+    for (const file of order) {
+      for (const dep of deps.get(moduleName(file))?.deps ?? []) expect(at(moduleName(dep)), `${dep} before ${file}`).toBeLessThan(at(moduleName(file)));
+    }
+  });
+
+  it('keeps files without dependencies in the order given', () => {
+    const plain = parseModulesDep('a.ko:\nb.ko: c.ko\nc.ko:\n');
+    expect(dependencyOrder(['a.ko', 'b.ko', 'c.ko'], plain)).toEqual(['a.ko', 'c.ko', 'b.ko']);
   });
 });

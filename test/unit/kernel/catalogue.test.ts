@@ -19,6 +19,11 @@ describe('images/kernels.json', () => {
     expect(seriesSpec(catalogue, '6.1').suites.every((s) => s.checkValidUntil)).toBe(true);
   });
 
+  it("lets 5.10 build with the host's gcc 12, and no other series with another gcc", () => {
+    expect(seriesSpec(catalogue, '5.10').compiler).toEqual({ gccAccepted: [12] });
+    for (const s of ['6.1', '6.12', '7.2']) expect(seriesSpec(catalogue, s).compiler).toEqual({ gccAccepted: [] });
+  });
+
   it('rejects an unknown series with a UsageError listing the known ones', () => {
     expect(() => seriesSpec(catalogue, '4.19')).toThrow(UsageError);
     try {
@@ -71,6 +76,7 @@ describe('parseCatalogue', () => {
     const c = parseCatalogue(good);
     expect(c.series['1.0']!.suites[0]).toEqual({ suite: 's', archive: 'debian', checkValidUntil: true });
     expect(c.series['1.0']!.alternatives).toEqual({});
+    expect(c.series['1.0']!.compiler).toEqual({ gccAccepted: [] });
     expect(seriesNames(c)).toEqual(['1.0']);
   });
 
@@ -78,6 +84,16 @@ describe('parseCatalogue', () => {
     const bad = structuredClone(good) as { series: Record<string, Record<string, unknown>> };
     bad.series['1.0']!.suites = [{ suite: 's', archive: 'ubuntu' }];
     expect(() => parseCatalogue(bad, 'k.json')).toThrow(/k.json: series "1.0": suites\[0\].archive/);
+  });
+
+  it('reads the compiler hint', () => {
+    const withHint = structuredClone(good) as { series: Record<string, Record<string, unknown>> };
+    withHint.series['1.0']!.compiler = { gccAccepted: [12, 14] };
+    expect(parseCatalogue(withHint).series['1.0']!.compiler).toEqual({ gccAccepted: [12, 14] });
+    withHint.series['1.0']!.compiler = { gccAccepted: ['12'] };
+    expect(() => parseCatalogue(withHint, 'k.json')).toThrow(/k.json: series "1.0": "compiler.gccAccepted"/);
+    withHint.series['1.0']!.compiler = true;
+    expect(() => parseCatalogue(withHint, 'k.json')).toThrow(/"compiler" must be an object/);
   });
 
   it('sorts series numerically', () => {

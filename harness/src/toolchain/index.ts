@@ -1,0 +1,107 @@
+// The compiler for one kernel: the host's gcc when it is the kernel's (or known to do), else
+// the kernel's own gcc-N from a cached root of its Debian suite. Start it early: cold, a root
+// takes ~20-40 s to make.
+import { access, constants } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { cacheRoot as defaultCacheRoot } from '../cache.js';
+import { silent, type Emit } from '../events.js';
+import { findTool } from '../host/tools.js';
+import { loadCatalogue, type Catalogue } from '../kernel/catalogue.js';
+import { METADATA_FILE } from '../kernel/entry.js';
+import type { KernelArtifacts } from '../kernel/index.js';
+import { archiveUri, findMirrors } from '../kernel/mirror.js';
+import { ensureRoot } from './root.js';
+import { hostToolchain, rootToolchain, type Toolchain } from './run.js';
+import { kernelSuite, parseCcVersionText, parseDumpVersion, planToolchain, ToolchainError, type HostGcc } from './select.js';
+
+export type { Toolchain, ToolResult, RunToolOptions } from './run.js';
+export { hostToolchain } from './run.js';
+export { ToolchainError } from './select.js';
+
+export interface PrepareToolchainOptions {
+  cacheRoot?: string;
+  emit?: Emit;
+  signal?: AbortSignal;
+}
+
+async function onPath(name: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    try {
+      await access(path.join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      // next
+    }
+  }
+  return false;
+}
+
+/** The host's gcc major, and whether the command the kernel names (what the headers call) is there too. */
+export async function hostGcc(kernelCommand: string): Promise<HostGcc> {
+  const gcc = await findTool('gcc');
+  if (!gcc) return { major: undefined, hasKernelCommand: false };
+  const out = await execa(gcc, ['-dumpversion'], { reject: false });
+  return { major: out.exitCode === 0 ? parseDumpVersion(out.stdout) : undefined, hasKernelCommand: await onPath(kernelCommand) };
+}
+
+/** The kernel's cache entry (the directory holding kernel.json): bound into a root whole. */
+export async function kernelEntryDir(kernel: Pick<KernelArtifacts, 'headersDir'>): Promise<string> {
+  for (let dir = kernel.headersDir; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    try {
+      await access(path.join(dir, METADATA_FILE));
+      return dir;
+    } catch {
+      // keep walking up
+    }
+  }
+  throw new ToolchainError(`no ${METADATA_FILE} above the kernel headers ${kernel.headersDir}: not a kernel from the harness cache`);
+}
+
+/** Whether apt should check `suite`'s Release date: the catalogue's word if it lists the suite. */
+export function checkValidUntil(catalogue: Catalogue, suite: string): boolean {
+  for (const spec of Object.values(catalogue.series)) {
+    const ref = spec.suites.find((s) => s.suite === suite);
+    if (ref) return ref.checkValidUntil;
+  }
+  return true;
+}
+
+/** Choose and, if needed, make the toolchain that builds modules for `kernel`. */
+export async function prepareToolchain(kernel: KernelArtifacts, options: PrepareToolchainOptions = {}): Promise<Toolchain> {
+  const emit = options.emit ?? silent;
+  if (kernel.crossCompile) {
+    // A Buildroot kernel whose own toolchain is still there: use exactly that one.
+    const description = `${kernel.crossCompile}gcc`;
+    const reason = `the kernel was built with its own toolchain ('${kernel.ccVersionText}')`;
+    emit({ type: 'info', kernel: kernel.release, message: `compiler: ${description}: ${reason}` });
+    return hostToolchain({ description, reason, makeVars: [`CROSS_COMPILE=${kernel.crossCompile}`] });
+  }
+  const compiler = parseCcVersionText(kernel.ccVersionText);
+  const catalogue = loadCatalogue();
+  const plan = planToolchain({
+    compiler,
+    host: await hostGcc(compiler.command),
+    hint: catalogue.series[kernel.series]?.compiler,
+    // Only Debian kernels have a suite to make a root of.
+    suite: kernel.source === undefined || kernel.source === 'debian' ? kernelSuite(kernel.packages) : undefined,
+  });
+  if (plan.kind === 'host') {
+    const description = `host gcc${plan.makeVars.length ? ` (${plan.makeVars.join(' ')})` : `-${compiler.major}`}`;
+    emit({ type: 'info', kernel: kernel.release, message: `compiler: ${description}: ${plan.reason}` });
+    return hostToolchain({ description, reason: plan.reason, makeVars: plan.makeVars });
+  }
+  const root = await ensureRoot(
+    { suite: plan.suite, gccPackage: plan.gccPackage, key: plan.key, checkValidUntil: checkValidUntil(catalogue, plan.suite) },
+    {
+      cacheRoot: options.cacheRoot ?? defaultCacheRoot(),
+      emit,
+      // Base suites (trixie, sid) are all in the main archive, never the security one.
+      mirror: async () => archiveUri(await findMirrors(), 'debian'),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  const description = `${root.gccPackage} ${root.gccVersion} in a ${root.suite} root`;
+  emit({ type: 'info', kernel: kernel.release, message: `compiler: ${description} (${root.hit ? 'cached' : 'made'} at ${root.dir}): ${plan.reason}; the kernel's: ${compiler.text}` });
+  return rootToolchain({ root: root.dir, kernelDir: await kernelEntryDir(kernel), description, reason: plan.reason });
+}

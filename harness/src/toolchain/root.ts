@@ -1,0 +1,206 @@
+// A minimal root of one Debian suite holding that suite's gcc-N, made once with mmdebstrap and
+// cached as a directory tree: <cacheRoot>/toolchains/<suite>-gcc-<N>/{root/,toolchain.json}.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { cachedDir, sweepStale } from '../cache.js';
+import type { Emit } from '../events.js';
+import { field, parseDeb822 } from '../kernel/deb822.js';
+import type { ArchiveSource } from '../kernel/mirror.js';
+import { requireTool } from '../host/tools.js';
+import { killOnTeardown } from '../lifecycle.js';
+import { ToolchainError } from './select.js';
+
+export const TOOLCHAINS_AREA = 'toolchains';
+const ROOT_DIR = 'root';
+const METADATA_FILE = 'toolchain.json';
+
+/** What goes into every root besides gcc-N: kbuild needs make and libc headers, objtool libelf, BTF pahole. */
+export const ROOT_PACKAGES = ['make', 'libc6-dev', 'libelf-dev', 'dwarves'];
+
+export interface RootSpec {
+  suite: string;
+  gccPackage: string;
+  /** Cache key, <suite>-gcc-<N>. */
+  key: string;
+  /** false for suites whose Release file the mirror lets expire (sid). */
+  checkValidUntil: boolean;
+}
+
+export interface ToolchainRoot {
+  /** The root file system. */
+  dir: string;
+  suite: string;
+  gccPackage: string;
+  /** Debian version of gcc-N installed in it, e.g. 14.2.0-19. */
+  gccVersion: string;
+  hit: boolean;
+}
+
+/**
+ * mmdebstrap's argv. `--mode=unshare` runs it in its own mount namespace even as root, so a
+ * killed run leaves no mounts behind inside the temporary directory it was filling.
+ */
+export function mmdebstrapArgs(spec: RootSpec, mirror: ArchiveSource, target: string): string[] {
+  return [
+    '--mode=unshare',
+    '--variant=minbase',
+    `--include=${[spec.gccPackage, ...ROOT_PACKAGES].join(',')}`,
+    ...(spec.checkValidUntil ? [] : ['--aptopt=Acquire::Check-Valid-Until "false"']),
+    // Documentation and translations are a fifth of the root and never read by a build.
+    '--dpkgopt=path-exclude=/usr/share/doc/*',
+    '--dpkgopt=path-include=/usr/share/doc/*/copyright',
+    '--dpkgopt=path-exclude=/usr/share/man/*',
+    '--dpkgopt=path-exclude=/usr/share/locale/*',
+    spec.suite,
+    target,
+    mirror.uri,
+  ];
+}
+
+const errorLines = (output: string): string =>
+  output
+    .split('\n')
+    .filter((l) => /^(E:|W:|Err:)|error|failed|denied|not permitted|No space/i.test(l))
+    .slice(0, 12)
+    .join('\n');
+
+/** Why mmdebstrap failed, as an error that says what to do. */
+export function mmdebstrapError(spec: RootSpec, mirror: ArchiveSource, output: string, exitCode: number | undefined, cause?: unknown): ToolchainError {
+  const what = `cannot make the ${spec.suite} root with ${spec.gccPackage}`;
+  const detail = errorLines(output) || output.slice(-3000);
+  const options = { detail, cause };
+  if (/No space left on device|ENOSPC/i.test(output)) {
+    return new ToolchainError(`${what}: the disk is full`, { ...options, fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room' });
+  }
+  if (/Unable to locate package|has no installation candidate|unable to locate/i.test(output)) {
+    return new ToolchainError(`${what}: ${spec.suite} on ${mirror.uri} has no ${spec.gccPackage} (or not all of ${ROOT_PACKAGES.join(', ')})`, {
+      ...options,
+      fix: `check that ${spec.suite} still ships ${spec.gccPackage}; the kernel's series may need a newer suite in images/kernels.json`,
+    });
+  }
+  if (/is (no longer|not yet) valid|expired/i.test(output)) {
+    return new ToolchainError(`${what}: the Release file of ${spec.suite} on ${mirror.uri} has expired`, {
+      ...options,
+      fix: `set "checkValidUntil": false for ${spec.suite} in images/kernels.json, or use another mirror (KMOD_HARNESS_MIRROR)`,
+    });
+  }
+  if (/Failed to fetch|Could not resolve|Could not connect|Temporary failure|404\s+Not Found|does not have a Release file|Connection|timed out|release file|NO_PUBKEY|signature/i.test(output)) {
+    return new ToolchainError(`${what}: the mirror ${mirror.uri} (from ${mirror.from}) did not serve ${spec.suite}`, {
+      ...options,
+      fix: `check that the mirror is reachable and serves ${spec.suite}, or point KMOD_HARNESS_MIRROR at one that does`,
+    });
+  }
+  if (/newuidmap|newgidmap|\/etc\/sub[ug]id|Operation not permitted|Permission denied|user namespace/i.test(output)) {
+    return new ToolchainError(`${what}: not permitted (mmdebstrap needs root, or unprivileged user namespaces with newuidmap and a /etc/subuid range)`, {
+      ...options,
+      fix: 'run as root (or with sudo); unprivileged: sudo apt-get install -y uidmap, and give your user a range in /etc/subuid and /etc/subgid',
+    });
+  }
+  return new ToolchainError(`${what}: mmdebstrap exited ${exitCode ?? 'on a signal'}`, { ...options, fix: 'read the detail (mmdebstrap output) for the cause' });
+}
+
+/** Unpack a root tarball as the calling user; device nodes are left out (the build binds the host's). */
+async function unpackAsUser(tarball: string, target: string, spec: RootSpec): Promise<void> {
+  const tar = await requireTool('tar');
+  await mkdir(target);
+  const result = await execa(tar, ['-x', '-f', tarball, '-C', target, '--exclude=./dev/*'], { all: true, reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
+  await rm(tarball, { force: true });
+  if (result.exitCode !== 0) {
+    const output = result.all ?? '';
+    throw /No space left/.test(output)
+      ? new ToolchainError(`cannot unpack the ${spec.suite} root: the disk is full`, { fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room', detail: output.slice(-2000) })
+      : new ToolchainError(`cannot unpack the ${spec.suite} root (tar exit ${result.exitCode})`, { detail: output.slice(-2000) });
+  }
+}
+
+/** The Debian version of `pkg` in a root's dpkg status file, or 'unknown'. */
+export async function installedVersion(rootDir: string, pkg: string): Promise<string> {
+  const status = await readFile(path.join(rootDir, 'var/lib/dpkg/status'), 'utf8').catch(() => '');
+  const stanza = parseDeb822(status).find((s) => field(s, 'Package') === pkg);
+  return (stanza && field(stanza, 'Version')) ?? 'unknown';
+}
+
+interface Metadata {
+  suite: string;
+  gccPackage: string;
+  gccVersion: string;
+  mirror: string;
+  packages: string[];
+  created: string;
+}
+
+// One fill per cache entry in this process: two kernels of the same suite share the cold start.
+const pending = new Map<string, Promise<ToolchainRoot>>();
+
+export interface EnsureRootOptions {
+  cacheRoot: string;
+  emit: Emit;
+  /** The archive to make it from; asked only when the root is not cached. */
+  mirror: () => Promise<ArchiveSource>;
+  signal?: AbortSignal;
+}
+
+/** The cached root for `spec`, made with mmdebstrap (~20 s, ~250-310 MB) when not there yet. */
+export function ensureRoot(spec: RootSpec, options: EnsureRootOptions): Promise<ToolchainRoot> {
+  const id = path.join(options.cacheRoot, TOOLCHAINS_AREA, spec.key);
+  const running = pending.get(id);
+  if (running) return running.then((r) => ({ ...r, hit: true }));
+  const made = makeRoot(spec, options).finally(() => pending.delete(id));
+  pending.set(id, made);
+  return made;
+}
+
+async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<ToolchainRoot> {
+  await sweepStale(TOOLCHAINS_AREA, 3_600_000, options.cacheRoot);
+  const { dir, hit } = await cachedDir(
+    TOOLCHAINS_AREA,
+    spec.key,
+    async (tmp) => {
+      const mmdebstrap = await requireTool('mmdebstrap');
+      const mirror = await options.mirror();
+      options.emit({ type: 'info', message: `toolchain: making a ${spec.suite} root with ${spec.gccPackage} from ${mirror.uri} (once, ~20 s)` });
+      const start = performance.now();
+      const target = path.join(tmp, ROOT_DIR);
+      // Unprivileged, mmdebstrap's root user is a subordinate uid that can neither write into
+      // our directory nor be mapped back by `unshare -r` later: take a tarball and unpack it as
+      // ourselves instead, so every file is ours (root, inside the build's user namespace).
+      const unprivileged = process.getuid?.() !== 0;
+      const output = unprivileged ? path.join(tmp, `${ROOT_DIR}.tar`) : target;
+      const result = await killOnTeardown(
+        execa(mmdebstrap, mmdebstrapArgs(spec, mirror, output), {
+          all: true,
+          reject: false,
+          detached: true,
+          stdin: 'ignore',
+          env: { LC_ALL: 'C', LANGUAGE: '' },
+          ...(options.signal ? { cancelSignal: options.signal } : {}),
+        }),
+      );
+      options.signal?.throwIfAborted();
+      if (result.exitCode !== 0) throw mmdebstrapError(spec, mirror, result.all ?? '', result.exitCode, result);
+      if (unprivileged) await unpackAsUser(output, target, spec);
+      const metadata: Metadata = {
+        suite: spec.suite,
+        gccPackage: spec.gccPackage,
+        gccVersion: await installedVersion(target, spec.gccPackage),
+        mirror: mirror.uri,
+        packages: [spec.gccPackage, ...ROOT_PACKAGES],
+        created: new Date().toISOString(),
+      };
+      await writeFile(path.join(tmp, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+      options.emit({ type: 'info', message: `toolchain: ${spec.suite} root with ${spec.gccPackage} ${metadata.gccVersion} ready in ${((performance.now() - start) / 1000).toFixed(1)} s` });
+    },
+    options.cacheRoot,
+  ).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException)?.code === 'ENOSPC') {
+      throw new ToolchainError(`cannot make the ${spec.suite} root with ${spec.gccPackage}: the disk is full`, { fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room', cause: error });
+    }
+    if ((error as NodeJS.ErrnoException)?.code === 'EACCES') {
+      throw new ToolchainError(`cannot write the toolchain cache under ${options.cacheRoot}: ${(error as Error).message}`, { fix: 'make the cache dir writable, or set KMOD_HARNESS_CACHE', cause: error });
+    }
+    throw error;
+  });
+  const metadata = JSON.parse(await readFile(path.join(dir, METADATA_FILE), 'utf8')) as Metadata;
+  return { dir: path.join(dir, ROOT_DIR), suite: metadata.suite, gccPackage: metadata.gccPackage, gccVersion: metadata.gccVersion, hit };
+}
