@@ -116,7 +116,7 @@ export function program(): Command {
     .description('build, boot, load, test, judge (defaults: the seed module and test on the default kernel)')
     .option('--module <dir>', 'out-of-tree module directory (Kbuild or Makefile)', SEED_MODULE_DIR)
     .option('--test <file|dir>', 'userland test: a .c file or a directory with a Makefile honouring OUT=', SEED_TEST_DIR)
-    .option('--kernel <series>', `kernel series, comma-separated, or 'all' (env KMOD_HARNESS_KERNELS)`)
+    .option('--kernel <spec>', `kernel series (${knownSeries().join(', ')}), comma-separated, or 'all'; also buildroot:<output dir> and local:<bzImage>,<build dir> (env KMOD_HARNESS_KERNELS)`)
     .option('--json <file>', 'write a JSON report')
     .option('--test-timeout <seconds>', 'time limit for the test', seconds, DEFAULT_TIMEOUTS.testS)
     .option('--boot-timeout <seconds>', 'time limit for boot to SSH', seconds, DEFAULT_TIMEOUTS.bootS)

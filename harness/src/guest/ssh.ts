@@ -48,7 +48,9 @@ function connectOnce(config: ConnectConfig): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     client.once('ready', () => resolve(client));
-    client.once('error', (error) => {
+    // `on`, not `once`: a guest that accepts and drops the connection makes ssh2 emit a second
+    // error, which would crash the process without a listener.
+    client.on('error', (error) => {
       client.end();
       reject(error);
     });
