@@ -2,15 +2,16 @@
 // shared libraries -> kernel modules -> /init. Cached by the content of everything in it.
 // A kernel with a root filesystem of its own (Buildroot) gets that root with the harness laid
 // over it instead (overlay.ts).
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cachedDir } from '../cache.js';
+import { cachedDir, cacheRoot } from '../cache.js';
 import { requireTool } from '../host/tools.js';
 import { GUEST_DIR } from '../paths.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
 import { renderModulesDep, type ModuleSelection } from './modules.js';
 import { composeOverlay } from './overlay.js';
-import { busyboxApplets, contentKey, decompressModule, guestModules, makeHostKey, sharedLibraries, textFile, type FileEntry, type ImageKernel } from './parts.js';
+import { busyboxApplets, contentKey, IMAGE_FORMAT, decompressModule, guestModules, makeHostKey, sharedLibraries, textFile, type FileEntry, type ImageKernel } from './parts.js';
 
 export type { ImageKernel } from './parts.js';
 
@@ -106,7 +107,39 @@ function withParentDirs(entries: CpioEntry[]): CpioEntry[] {
  * The guest's initramfs for `kernel`, cached by content. With `kernel.baseInitramfs` it is that
  * archive (decompressed) followed by the harness's overlay; else the harness's own root.
  */
-export async function buildImage(kernel: ImageKernel, root?: string): Promise<GuestImage> {
+/**
+ * A cheap fingerprint of the image's inputs (sizes and mtimes, not contents), remembered next
+ * to the content-keyed entry it produced: a warm run skips reading and hashing ~7 MB.
+ */
+async function inputStamp(kernel: ImageKernel): Promise<string> {
+  const files = [
+    path.join(GUEST_DIR, 'init'),
+    path.join(GUEST_DIR, 'modules.txt'),
+    path.join(kernel.modulesDir, 'modules.dep'),
+    ...(kernel.baseInitramfs ? [kernel.baseInitramfs] : []),
+    ...(await Promise.all((['busybox', 'dropbear', 'sftp-server'] as const).map((t) => requireTool(t)))),
+  ];
+  const stats = await Promise.all(files.map((f) => stat(f).then((s) => `${f} ${s.size} ${s.mtimeMs}`, () => `${f} -`)));
+  return createHash('sha256').update(`v${IMAGE_FORMAT} ${kernel.release}\n${stats.join('\n')}`).digest('hex').slice(0, 24);
+}
+
+export async function buildImage(kernel: ImageKernel, root: string = cacheRoot()): Promise<GuestImage> {
+  const memoFile = path.join(root, 'images', 'memo', `${await inputStamp(kernel)}.json`);
+  const memo = await readFile(memoFile, 'utf8')
+    .then((t) => JSON.parse(t) as { dir: string; modules: ModuleSelection })
+    .catch(() => undefined);
+  if (memo && (await stat(path.join(memo.dir, 'initramfs.cpio')).catch(() => undefined))) {
+    const hostKey = (await readFile(path.join(memo.dir, 'host_key.pub'), 'utf8')).trim();
+    return { initramfs: path.join(memo.dir, 'initramfs.cpio'), hostKey, modules: memo.modules, hit: true };
+  }
+  const image = await composeAndCache(kernel, root);
+  await mkdir(path.dirname(memoFile), { recursive: true });
+  await writeFile(`${memoFile}.${process.pid}`, JSON.stringify({ dir: path.dirname(image.initramfs), modules: image.modules }));
+  await rename(`${memoFile}.${process.pid}`, memoFile);
+  return image;
+}
+
+async function composeAndCache(kernel: ImageKernel, root: string): Promise<GuestImage> {
   const composed = kernel.baseInitramfs
     ? await composeOverlay({ ...kernel, baseInitramfs: kernel.baseInitramfs })
     : { ...(await compose(kernel)), base: undefined, hostKeyPath: HOST_KEY };
