@@ -3,6 +3,8 @@
 //   seed:   the seed cycle on one kernel, per stage; "guest" is what the VM itself spends (boot
 //           to the ready marker, and the insmod/test/rmmod commands), "overhead" the rest.
 //   matrix: the seed on every catalogue kernel in one run: per kernel boot and cycle, and wall.
+//   cold:   the matrix once on an empty cache (downloads, unpacking, compiler roots): not in the
+//           default set, it takes about a minute and a gigabyte. BENCH=cold to run it.
 // Env: BENCH (default "seed,matrix"), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_KERNEL (6.1),
 //      BENCH_ARGS (extra CLI flags), KMOD_HARNESS_ACCEL.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -26,10 +28,10 @@ const sec = (ms) => `${(ms / 1000).toFixed(3)} s`;
 let runCount = 0;
 
 /** One CLI run; returns its wall time and JSON results. Any non-pass fails the benchmark. */
-async function cliRun(kernel) {
+async function cliRun(kernel, env = {}) {
   const json = path.join(dir, `run-${++runCount}.json`);
   const start = performance.now();
-  const p = await $`node ${cli} run --kernel ${kernel} --json ${json} ${extra}`.nothrow();
+  const p = await $({ env: { ...process.env, ...env } })`node ${cli} run --kernel ${kernel} --json ${json} ${extra}`.nothrow();
   const wall = performance.now() - start;
   const { results } = JSON.parse(await readFile(json, 'utf8'));
   const bad = results.filter((r) => r.outcome !== 'pass');
@@ -85,9 +87,19 @@ async function matrix() {
   printMedians(walls, ['wall']);
 }
 
+async function cold() {
+  const cache = path.join(dir, 'cold-cache');
+  process.stderr.write(`cold: the matrix on an empty cache (${cache})...\n`);
+  const { wall, results } = await cliRun('all', { KMOD_HARNESS_CACHE: cache });
+  console.log('\ncold cache: seed on every catalogue kernel, one run (kernel = fetch and unpack, build includes a compiler root where needed)');
+  for (const r of results) console.log(`  ${r.kernel.padEnd(28)} kernel ${sec(r.stages.kernel)}   build ${sec(r.stages.build)}   cycle ${sec(r.stages.total)}`);
+  console.log(`  wall       ${sec(wall).padStart(9)}`);
+}
+
 try {
   if (sections.includes('seed')) await seed();
   if (sections.includes('matrix')) await matrix();
+  if (sections.includes('cold')) await cold();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
