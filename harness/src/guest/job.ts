@@ -17,8 +17,8 @@ export interface JobSpec {
 }
 
 export interface JobRaw {
-  taintBefore: number | undefined;
-  taintAfter: number | undefined;
+  /** /proc/sys/kernel/tainted before loading and after each stage that ran. */
+  taint: Partial<Record<TaintPoint, number>>;
   load: ExecResult;
   test: ExecResult | undefined;
   unload: ExecResult | undefined;
@@ -48,11 +48,32 @@ export function parseTaint(text: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+export type TaintPoint = 'before' | 'load' | 'test' | 'unload';
+
+const TAINT_TAG = 'kmod-harness-taint';
+const STILL_LOADED_TAG = 'kmod-harness-still-loaded';
+
+/** Shell that prints the taint mask as one tagged line. */
+function readTaint(point: TaintPoint): string {
+  return `echo "${TAINT_TAG} ${point} $(cat /proc/sys/kernel/tainted)"`;
+}
+
+/** Pull the harness's tagged lines out of a command's stdout; the rest is the command's own. */
+export function untag(stdout: string, raw: Pick<JobRaw, 'taint' | 'stillLoaded'>): string {
+  const own: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const [tag, a, b] = line.split(' ');
+    if (tag === TAINT_TAG && a) raw.taint[a as TaintPoint] = parseTaint(b);
+    else if (tag === STILL_LOADED_TAG && a) raw.stillLoaded.push(a);
+    else own.push(line);
+  }
+  return own.join('\n');
+}
+
 export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobRaw> {
   const stageMs: Record<string, number> = {};
   const raw: JobRaw = {
-    taintBefore: undefined,
-    taintAfter: undefined,
+    taint: {},
     load: { exitCode: null, signal: null, stdout: '', stderr: '' },
     test: undefined,
     unload: undefined,
@@ -90,18 +111,19 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     const load = await stage('load', () =>
       conn.exec(
         [
-          'cat /proc/sys/kernel/tainted',
+          readTaint('before'),
           mark('load', spec.id, 'begin'),
           // Stop at the first module that fails; report insmod's own status.
-          `for ko in ${remoteKos.map(shq).join(' ')}; do insmod "$ko" || { rc=$?; ${mark('load', spec.id, 'end')}; exit $rc; }; done`,
+          `rc=0; for ko in ${remoteKos.map(shq).join(' ')}; do insmod "$ko" || { rc=$?; break; }; done`,
           mark('load', spec.id, 'end'),
+          readTaint('load'),
+          'exit $rc',
         ].join('; '),
         { timeoutMs: spec.timeouts.loadMs, stage: 'load' },
       ),
     );
     if (!load) return raw;
-    raw.taintBefore = parseTaint(load.stdout.split('\n')[0]);
-    raw.load = { ...load, stdout: load.stdout.split('\n').slice(1).join('\n') };
+    raw.load = { ...load, stdout: untag(load.stdout, raw) };
     if (load.exitCode !== 0) return raw;
 
     await conn.exec(mark('test', spec.id, 'begin'));
@@ -115,24 +137,23 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
       conn.exec(
         [
           mark('test', spec.id, 'end'),
-          'cat /proc/sys/kernel/tainted',
+          readTaint('test'),
           mark('unload', spec.id, 'begin'),
           `rc=0; for m in ${[...spec.names].reverse().map(shq).join(' ')}; do rmmod "$m" || rc=$?; done`,
           mark('unload', spec.id, 'end'),
-          `for m in ${spec.names.map(shq).join(' ')}; do grep -q "^$m " /proc/modules && echo "still-loaded $m"; done`,
+          readTaint('unload'),
+          `for m in ${spec.names.map(shq).join(' ')}; do grep -q "^$m " /proc/modules && echo "${STILL_LOADED_TAG} $m"; done`,
           'exit $rc',
         ].join('; '),
         { timeoutMs: spec.timeouts.unloadMs, stage: 'unload' },
       ),
     );
     if (!unload) return raw;
-    const lines = unload.stdout.split('\n');
-    raw.taintAfter = parseTaint(lines[0]);
-    raw.stillLoaded = lines.filter((l) => l.startsWith('still-loaded ')).map((l) => l.slice('still-loaded '.length));
-    raw.unload = { ...unload, stdout: lines.slice(1).filter((l) => !l.startsWith('still-loaded ')).join('\n') };
+    raw.unload = { ...unload, stdout: untag(unload.stdout, raw) };
     return raw;
   } catch (error) {
     // The connection is gone: the guest panicked or QEMU died. The console log still has it.
+    if (conn.isOpen()) throw error;
     raw.guestLost = true;
     return raw;
   } finally {

@@ -24,6 +24,7 @@ export interface GuestConnection {
   upload(localPath: string, remotePath: string, mode: number): Promise<void>;
   /** Settles when the connection drops (guest powered off or panicked). */
   readonly closed: Promise<void>;
+  isOpen(): boolean;
   close(): void;
 }
 
@@ -60,7 +61,13 @@ function connectOnce(config: ConnectConfig): Promise<ssh2.Client> {
 
 function wrap(client: ssh2.Client): GuestConnection {
   let sftp: Promise<SFTPWrapper> | undefined;
-  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  let open = true;
+  const closed = new Promise<void>((resolve) =>
+    client.once('close', () => {
+      open = false;
+      resolve();
+    }),
+  );
   // After the guest drops, ssh2 may emit late errors; they are reported through exec results.
   client.on('error', () => {});
 
@@ -108,6 +115,7 @@ function wrap(client: ssh2.Client): GuestConnection {
       );
     },
     closed,
+    isOpen: () => open,
     close: () => client.end(),
     _client: client,
   } as GuestConnection;

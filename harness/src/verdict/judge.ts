@@ -23,11 +23,27 @@ export function jobRecords(records: KmsgRecord[], jobId: string): KmsgRecord[] {
   return start < 0 ? records : records.slice(start);
 }
 
+/** Newly set forbidden taint bits, named with the first stage after which they were seen. */
+export function taintVerdict(taint: JobRaw['taint']): { letters: string; stage: string } | undefined {
+  if (taint.before === undefined) return undefined;
+  for (const point of ['load', 'test', 'unload'] as const) {
+    const after = taint[point];
+    if (after === undefined) continue;
+    const fresh = newTaint(taint.before, after);
+    if (fresh.letters) {
+      // Bits that appear in later stages too are reported together with the first.
+      const last = taint.unload ?? taint.test ?? after;
+      return { letters: newTaint(taint.before, last).letters || fresh.letters, stage: point };
+    }
+  }
+  return undefined;
+}
+
 export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expectedKmsg?: string): JobVerdict {
   const logSource = raw.dmesg === undefined ? 'console' : 'dmesg';
   const records = jobRecords(raw.dmesg === undefined ? parseConsole(consoleText) : parseDmesg(raw.dmesg), jobId);
   const kernelErrors = detectKernelErrors(records);
-  const taint = raw.taintBefore !== undefined && raw.taintAfter !== undefined ? newTaint(raw.taintBefore, raw.taintAfter) : undefined;
+  const taint = taintVerdict(raw.taint);
   const expected = expectedKmsg === undefined ? [] : parseExpectations(expectedKmsg);
   const verdict = decide({
     load: { exitCode: raw.load.exitCode, output: raw.load.stderr || raw.load.stdout },
@@ -41,7 +57,7 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expect
         }
       : {}),
     kernelErrors,
-    taint: taint && taint.letters ? { letters: taint.letters } : undefined,
+    taint,
     ...(raw.test && expected.length > 0 ? { expectations: matchInOrder(sliceStage(records, `test:${jobId}`), expected) } : {}),
     ...(raw.timedOutStage ? { timedOutStage: raw.timedOutStage } : {}),
   });

@@ -20,7 +20,7 @@ export interface VerdictInput {
   unload?: CommandResult;
   kernelErrors: KernelError[];
   /** Newly set taint bits, already filtered of the allowed ones (see newTaint). */
-  taint: { letters: string } | undefined;
+  taint: { letters: string; stage?: string } | undefined;
   expectations?: MatchResult;
   /** The stage that ran out of time, e.g. `test:read`. */
   timedOutStage?: string;
@@ -87,7 +87,7 @@ export function decide(input: VerdictInput): Verdict {
   add(
     'kernel-error',
     ...kernelErrorReasons(input.kernelErrors),
-    taint === '' ? undefined : `new taint: ${taint} (${taintMeanings(taint).join('; ')})`,
+    taint === '' ? undefined : `new taint: ${taint} (${taintMeanings(taint).join('; ')})${input.taint?.stage ? ` after ${input.taint.stage}` : ''}`,
   );
   const timedOut = input.timedOutStage;
   add('timeout', timedOut === undefined ? undefined : `timed out during ${timedOut}`);

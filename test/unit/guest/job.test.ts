@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { parseTaint, shq } from '../../../harness/src/guest/job.js';
+import { parseTaint, shq, untag } from '../../../harness/src/guest/job.js';
 
 describe('shq', () => {
   it('wraps a word in single quotes', () => {
@@ -31,5 +31,15 @@ describe('parseTaint', () => {
     expect(parseTaint(undefined)).toBeUndefined();
     expect(parseTaint('')).toBeUndefined();
     expect(parseTaint("cat: can't open '/proc/sys/kernel/tainted': No such file or directory")).toBeUndefined();
+  });
+});
+
+describe('untag', () => {
+  it('takes taint readings and still-loaded names out of the output, keeping the rest in order', () => {
+    const raw = { taint: {}, stillLoaded: [] as string[] };
+    const own = untag(['kmod-harness-taint before 0', 'insmod: out of memory', 'kmod-harness-taint load 12288', 'kmod-harness-still-loaded kmh_x', 'done'].join('\n'), raw);
+    expect(own).toBe('insmod: out of memory\ndone');
+    expect(raw.taint).toEqual({ before: 0, load: 12288 });
+    expect(raw.stillLoaded).toEqual(['kmh_x']);
   });
 });
