@@ -81,6 +81,10 @@ interface RunFlags {
   memory: number;
   cpus?: number;
   parallel?: number;
+  strict: boolean;
+  bootParam: string[];
+  loadTimeout: number;
+  unloadTimeout: number;
 }
 
 async function runCommand(flags: RunFlags): Promise<number> {
@@ -94,7 +98,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
     moduleDir: path.resolve(flags.module),
     test: path.resolve(flags.test),
     accel,
-    timeouts: { bootS: flags.bootTimeout, testS: flags.testTimeout },
+    timeouts: { bootS: flags.bootTimeout, loadS: flags.loadTimeout, testS: flags.testTimeout, unloadS: flags.unloadTimeout },
+    strict: flags.strict,
+    bootParams: flags.bootParam,
     memoryMiB: flags.memory,
     ...(flags.cpus ? { cpus: flags.cpus } : {}),
     ...(flags.parallel ? { parallel: flags.parallel } : {}),
@@ -120,6 +126,10 @@ export function program(): Command {
     .option('--json <file>', 'write a JSON report')
     .option('--test-timeout <seconds>', 'time limit for the test', seconds, DEFAULT_TIMEOUTS.testS)
     .option('--boot-timeout <seconds>', 'time limit for boot to SSH', seconds, DEFAULT_TIMEOUTS.bootS)
+    .option('--load-timeout <seconds>', 'time limit for insmod', seconds, DEFAULT_TIMEOUTS.loadS)
+    .option('--unload-timeout <seconds>', 'time limit for rmmod', seconds, DEFAULT_TIMEOUTS.unloadS)
+    .option('--no-strict', 'boot without slab debugging, init_on_free and KFENCE sampling')
+    .option('--boot-param <param>', 'extra kernel parameter, repeatable; overrides the strict ones', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--accel <auto|kvm|tcg>', 'accelerator; auto probes KVM (env KMOD_HARNESS_ACCEL)')
     .option('--memory <MiB>', 'guest memory', (v) => Math.round(seconds(v)), 512)
     .option('--cpus <n>', 'guest CPUs (default: 2 for one kernel, 1 each for several)', (v) => Math.round(seconds(v)))

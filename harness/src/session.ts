@@ -54,6 +54,8 @@ export interface SessionOptions {
   memoryMiB?: number;
   cpus?: number;
   bootParams?: string[];
+  /** Strict boot parameters (qemu/args.ts STRICT_BOOT_PARAMS); default true. */
+  strict?: boolean;
   bootTimeoutS?: number;
   cacheRoot?: string;
   emit?: Emit;
@@ -81,6 +83,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       workDir: work.path,
       consoleLog,
       ...(options.bootParams ? { bootParams: options.bootParams } : {}),
+      ...(options.strict === false ? { strict: false } : {}),
     });
     emit({ type: 'stage-end', stage: 'boot', kernel: kernel.release, ms: guest.stageMs.boot + guest.stageMs.ssh, detail: `console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms` });
     let closing: Promise<void> | undefined;

@@ -16,6 +16,8 @@ export interface BootOptions {
   memoryMiB: number;
   cpus: number;
   bootParams?: string[];
+  /** Slab debugging, init_on_free and KFENCE on the kernel command line (default true). */
+  strict?: boolean;
   bootTimeoutMs: number;
   /** The run's 0700 work dir: keys and console log go there. */
   workDir: string;
@@ -37,7 +39,7 @@ export async function bootGuest(o: BootOptions): Promise<Guest> {
   const vm = await startVm({
     kernel: o.vmlinuz,
     initrd: o.image.initramfs,
-    append: kernelCmdline({ publicKey: keys.publicBlob, extra: o.bootParams ?? [] }),
+    append: kernelCmdline({ publicKey: keys.publicBlob, strict: o.strict !== false, extra: o.bootParams ?? [] }),
     accel: o.accel,
     memoryMiB: o.memoryMiB,
     cpus: o.cpus,

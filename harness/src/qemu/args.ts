@@ -66,9 +66,19 @@ export function qemuArgs(o: QemuOptions): string[] {
   ];
 }
 
+/**
+ * Boot parameters that make memory bugs loud: SLUB sanity checks, red zones, poisoning and
+ * owner tracking on every cache, memory wiped on free, and KFENCE sampling where the kernel
+ * has it (5.12+; older kernels ignore the unknown parameter). Costs ~1.5 s of boot under TCG.
+ */
+export const STRICT_BOOT_PARAMS = ['slub_debug=FZPU', 'init_on_free=1', 'kfence.sample_interval=100'];
+
 export interface CmdlineOptions {
   /** Base64 blob of the run's ed25519 public key. */
   publicKey: string;
+  /** Add STRICT_BOOT_PARAMS (default true). */
+  strict?: boolean;
+  /** User parameters, last so that they override ours. */
   extra?: string[];
 }
 
@@ -79,6 +89,7 @@ export function kernelCmdline(o: CmdlineOptions): string[] {
     // A panic ends the VM at once (with -no-reboot), so it is reported as such, not as a hang.
     'panic=-1',
     `kmod_harness.key=${o.publicKey}`,
+    ...(o.strict === false ? [] : STRICT_BOOT_PARAMS),
     ...(o.extra ?? []),
   ];
 }

@@ -9,7 +9,8 @@ import { newTaint } from './taint.js';
 import { decide, type Verdict } from './verdict.js';
 
 export interface JobVerdict extends Verdict {
-  kernelErrors: KernelError[];
+  /** Each with the stage (load, test, unload) whose markers enclose it, if any. */
+  kernelErrors: Array<KernelError & { stage?: string }>;
   /** The job's kernel log, from its first marker on. */
   records: KmsgRecord[];
   /** Where the records came from. */
@@ -21,6 +22,17 @@ export function jobRecords(records: KmsgRecord[], jobId: string): KmsgRecord[] {
   const begin = stageMarker(`load:${jobId}`, 'begin');
   const start = records.findIndex((r) => r.text.trim() === begin);
   return start < 0 ? records : records.slice(start);
+}
+
+const MARKER = /^kmod-harness: mark (\w+):\S+ (begin|end)$/;
+
+/** The stage whose begin marker last precedes record `index`, unless its end marker came first. */
+export function stageAt(records: KmsgRecord[], index: number): string | undefined {
+  for (let i = index; i >= 0; i--) {
+    const m = MARKER.exec(records[i]!.text.trim());
+    if (m) return m[2] === 'begin' ? m[1] : undefined;
+  }
+  return undefined;
 }
 
 /** Newly set forbidden taint bits, named with the first stage after which they were seen. */
@@ -42,7 +54,10 @@ export function taintVerdict(taint: JobRaw['taint']): { letters: string; stage: 
 export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expectedKmsg?: string): JobVerdict {
   const logSource = raw.dmesg === undefined ? 'console' : 'dmesg';
   const records = jobRecords(raw.dmesg === undefined ? parseConsole(consoleText) : parseDmesg(raw.dmesg), jobId);
-  const kernelErrors = detectKernelErrors(records);
+  const kernelErrors = detectKernelErrors(records).map((e) => {
+    const stage = stageAt(records, e.recordIndex);
+    return stage ? { ...e, stage } : e;
+  });
   const taint = taintVerdict(raw.taint);
   const expected = expectedKmsg === undefined ? [] : parseExpectations(expectedKmsg);
   const verdict = decide({

@@ -1,0 +1,61 @@
+// The project's broken fixture modules (test/fixtures/modules/*/expect.json) on every kernel:
+// each must end in its expected outcome, so the verdict can be trusted to fail. Fixtures that
+// wreck the guest (panic, oops, a stuck reader, a module that cannot leave) get a VM of their
+// own; the rest share the kernel's VM from globalSetup.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runOnKernel } from '../../harness/src/run.js';
+import { FIXTURES, kernelRows, runOnSession, sessionOf } from './helpers.js';
+
+interface Expectation {
+  outcome: string;
+  kind: string | null;
+  kindAlternatives?: string[];
+  stage: string | null;
+  signal?: string;
+  line?: number;
+  optional?: boolean;
+}
+
+const OWN_VM = new Set(['panic-in-test', 'oops-at-load', 'endless-loop', 'unremovable', 'double-free']);
+// Two fixtures already have VM tests of their own (verdict-fails.test.ts).
+const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && !['warn-in-callback', 'failing-test'].includes(d.name))
+  .map((d) => ({ name: d.name, expect: JSON.parse(readFileSync(path.join(FIXTURES, d.name, 'expect.json'), 'utf8')) as Expectation }));
+
+const TEST_TIMEOUT_S = 8;
+
+describe.each(kernelRows())('broken fixtures on %s', (_name, slot) => {
+  it.each(fixtures)('$name -> $expect.outcome', async ({ name, expect: want }) => {
+    const source = { moduleDir: path.join(FIXTURES, name, 'module'), test: path.join(FIXTURES, name, 'test') };
+    let outcome: string;
+    let kinds: Array<{ kind: string; stage?: string }>;
+    let signal: string | null | undefined;
+    let reasons: string[];
+    let diagnostics: Array<{ file: string; line: number }> = [];
+    if (OWN_VM.has(name) || want.outcome === 'build-failed') {
+      const result = await runOnKernel(slot.series, { ...source, timeouts: { testS: TEST_TIMEOUT_S } });
+      ({ outcome, reasons, signal, diagnostics } = result);
+      kinds = result.kernelErrors;
+    } else {
+      const job = await runOnSession(sessionOf(slot), source, { testS: TEST_TIMEOUT_S });
+      ({ outcome, reasons } = job);
+      signal = job.raw.test?.signal;
+      kinds = job.kernelErrors;
+    }
+    expect(outcome, reasons.join('\n')).toBe(want.outcome);
+    if (want.kind) {
+      const allowed = [want.kind, ...(want.kindAlternatives ?? [])];
+      expect(kinds.map((k) => k.kind).some((k) => allowed.includes(k)), JSON.stringify(kinds)).toBe(true);
+    } else if (!want.optional) {
+      expect(kinds).toEqual([]);
+    }
+    if (want.signal) expect(signal).toMatch(new RegExp(want.signal));
+    if (want.line) expect(diagnostics.some((d) => d.line === want.line && d.file.startsWith(path.join(FIXTURES, name)))).toBe(true);
+    if (want.stage && want.kind && want.outcome === 'kernel-error' && kinds.some((k) => k.stage)) {
+      expect(kinds.find((k) => k.stage)?.stage).toBe(want.stage);
+    }
+    if (want.stage && want.outcome === 'timeout') expect(reasons.join(' ')).toMatch(new RegExp(want.stage));
+  });
+});
