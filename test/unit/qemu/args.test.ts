@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kernelCmdline, machineArgs, networkArgs, qemuArgs, serialArgs, type QemuOptions } from '../../../harness/src/qemu/args.js';
+import { STRICT_BOOT_PARAMS, kernelCmdline, machineArgs, networkArgs, qemuArgs, serialArgs, type QemuOptions } from '../../../harness/src/qemu/args.js';
 
 const options: QemuOptions = {
   kernel: '/cache/kernels/6.1/vmlinuz',
@@ -85,17 +85,25 @@ describe('qemuArgs', () => {
 });
 
 describe('kernelCmdline', () => {
-  it('puts the console, init, panic=-1 and the public key on the command line', () => {
+  it('puts the console, init, panic=-1, the public key and the strict parameters on the command line', () => {
     expect(kernelCmdline({ publicKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIB+/x=' })).toEqual([
       'console=ttyS0',
       'rdinit=/init',
       'panic=-1',
       'kmod_harness.key=AAAAC3NzaC1lZDI1NTE5AAAAIB+/x=',
+      'slub_debug=FZPU',
+      'init_on_free=1',
+      'kfence.sample_interval=100',
     ]);
   });
 
+  it('leaves the strict parameters out on request', () => {
+    const cmdline = kernelCmdline({ publicKey: 'K', strict: false });
+    for (const p of STRICT_BOOT_PARAMS) expect(cmdline).not.toContain(p);
+  });
+
   it('appends extra parameters last, each as its own word', () => {
-    const cmdline = kernelCmdline({ publicKey: 'K', extra: ['quiet', 'kasan.fault=panic'] });
+    const cmdline = kernelCmdline({ publicKey: 'K', strict: false, extra: ['quiet', 'kasan.fault=panic'] });
     expect(cmdline.slice(-2)).toEqual(['quiet', 'kasan.fault=panic']);
     expect(cmdline).toContain('panic=-1');
     expect(after(qemuArgs({ ...options, append: cmdline }), '-append')).toBe(
