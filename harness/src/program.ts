@@ -111,6 +111,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
   for (const r of results) {
     for (const reason of r.reasons.slice(1)) process.stdout.write(`  ${r.kernel}: ${reason}\n`);
     for (const d of r.diagnostics.filter((x) => x.severity === 'error')) process.stdout.write(`  ${d.file}:${d.line}: ${d.message}\n`);
+    for (const e of r.kernelErrors) for (const loc of e.source ?? []) process.stdout.write(`  ${r.kernel}: ${e.kind} ${loc.frame} at ${loc.file}:${loc.line}\n`);
   }
   return results.every((r) => r.outcome === 'pass') ? 0 : 1;
 }

@@ -27,7 +27,7 @@ export interface KernelResult {
   reasons: string[];
   exitCode: number | null;
   signal: string | null;
-  kernelErrors: Array<{ kind: string; title: string; module?: string; stage?: string; trace: string[] }>;
+  kernelErrors: Array<{ kind: string; title: string; module?: string; stage?: string; trace: string[]; source?: Array<{ frame: string; func: string; file: string; line: number }> }>;
   diagnostics: Diagnostic[];
   accel?: string;
   /** Milliseconds per stage; build overlaps image and boot, `total` is the wall time. */
@@ -79,7 +79,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       reasons: job.reasons,
       exitCode: job.raw.test?.exitCode ?? null,
       signal: job.raw.test?.signal ?? null,
-      kernelErrors: job.kernelErrors.map((e) => ({ kind: e.kind, title: e.title, trace: e.trace, ...(e.module ? { module: e.module } : {}), ...(e.stage ? { stage: e.stage } : {}) })),
+      kernelErrors: job.kernelErrors.map((e) => ({ kind: e.kind, title: e.title, trace: e.trace, ...(e.module ? { module: e.module } : {}), ...(e.stage ? { stage: e.stage } : {}), ...(e.source ? { source: e.source } : {}) })),
     });
     result.logs.dmesg = job.raw.dmesg;
     result.logs.test = job.raw.test ? job.raw.test.stdout + job.raw.test.stderr : undefined;

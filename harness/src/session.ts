@@ -15,6 +15,7 @@ import type { KernelArtifacts } from './kernel/index.js';
 import { chooseAccel, type AccelChoice } from './qemu/accel.js';
 import { prepareToolchain, type Toolchain } from './toolchain/index.js';
 import { judgeJob, type JobVerdict } from './verdict/judge.js';
+import { symbolize, type SourceLocation } from './verdict/symbolize.js';
 import { makeWorkDir } from './workdir.js';
 
 export interface Timeouts {
@@ -150,6 +151,8 @@ export async function buildJob(kernel: KernelArtifacts, source: { moduleDir: str
 }
 
 export interface JobOutcome extends JobVerdict {
+  /** Kernel errors, with the module frames mapped to source lines where the .ko's debug info allows. */
+  kernelErrors: Array<JobVerdict['kernelErrors'][number] & { source?: SourceLocation[] }>;
   raw: JobRaw;
 }
 
@@ -170,7 +173,17 @@ export async function runBuilt(
     ...(options.testArgs ? { testArgs: options.testArgs } : {}),
     timeouts: { loadMs: t.loadS * 1000, testMs: t.testS * 1000, unloadMs: t.unloadS * 1000 },
   });
-  return { ...judgeJob(raw, jobId, await consoleText(), built.test.expectedKmsg), raw };
+  const verdict = judgeJob(raw, jobId, await consoleText(), built.test.expectedKmsg);
+  const kos = new Map(built.module.names.map((name, i) => [name, built.module.kos[i]!]));
+  const kernelErrors = await Promise.all(
+    verdict.kernelErrors.map(async (e) => {
+      // The title's frame (WARNING/RIP) is the faulting address; trace frames are return addresses.
+      const lines = [{ text: e.title, returnAddress: false }, ...e.trace.map((text) => ({ text, returnAddress: !/^\s*RIP:/.test(text) }))];
+      const source = await symbolize(lines, kos).catch(() => []);
+      return source.length ? { ...e, source } : e;
+    }),
+  );
+  return { ...verdict, kernelErrors, raw };
 }
 
 export function consoleReader(info: Pick<SessionInfo, 'consoleLog'>): () => Promise<string> {

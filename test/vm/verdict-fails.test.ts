@@ -17,6 +17,8 @@ describe.each(kernelRows())('verdicts that fail on %s', (_name, slot) => {
     expect(warning?.module).toBe('warn_mmap');
     expect(warning?.title).toMatch(/warn_mmap/);
     expect(warning?.trace.length).toBeGreaterThan(0);
+    // Symbolised from the built .ko's debug info to the WARN_ON_ONCE line in the fixture's source.
+    expect(warning?.source?.[0]).toMatchObject({ func: 'kmh_warn_read', file: path.join(FIXTURES, 'warn-in-callback/module/warn_mmap.c'), line: 22 });
   });
 
   it('a test that exits 1 is test-failed, with its exit code', async () => {

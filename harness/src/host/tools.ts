@@ -19,6 +19,8 @@ export const HOST_TOOLS = {
   zstd: 'zstd',
   ldd: 'libc-bin',
   strip: 'binutils',
+  readelf: 'binutils',
+  addr2line: 'binutils',
   // Toolchain roots for kernels built with another gcc than the host's (harness/src/toolchain).
   mmdebstrap: 'mmdebstrap',
   unshare: 'util-linux',

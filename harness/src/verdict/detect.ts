@@ -52,7 +52,16 @@ function companions(a: string, b: string): boolean {
   return COMPANIONS.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
 }
 
+/** Lines a SLUB report (header, object hexdump, owner tracks) may run before its WARN. */
+const SLUB_REPORT_LINES = 160;
+
+/** Since 6.x a SLUB error is followed by a WARN inside mm/slub.c: one report, not two. */
+function slubWarning(draft: Draft, hit: HeaderMatch, i: number): boolean {
+  return draft.error.kind === 'slub' && hit.kind === 'warning' && /\bmm\/slub\.c\b/.test(hit.title) && i - draft.lastHeader <= SLUB_REPORT_LINES;
+}
+
 function joins(draft: Draft, hit: HeaderMatch, i: number): boolean {
+  if (slubWarning(draft, hit, i)) return true;
   const near = draft.open && i - draft.lastHeader <= JOIN_DISTANCE;
   if (hit.kind === 'oops') return near;
   if (hit.kind === 'panic') {
@@ -82,6 +91,8 @@ function finish(draft: Draft, texts: readonly string[]): KernelError {
   let module = draft.headerModule;
   for (let i = from; module === undefined && i < draft.end; i++) module = ripModule(texts[i]);
   module ??= traceModule(error.trace);
+  // SLUB reports name the allocating and freeing code: `INFO: Freed in f+0x20/0x3c [mod] age=0`.
+  for (let i = from; module === undefined && i < draft.end; i++) module = /^INFO: (?:Allocated|Freed) in \S+ \[(\w+)\]/.exec(texts[i]!.trim())?.[1];
   if (module !== undefined) error.module = module;
   return error;
 }
@@ -110,7 +121,8 @@ export function detectKernelErrors(records: readonly KmsgRecord[]): KernelError[
     }
 
     if (last !== undefined && joins(last, hit, i)) {
-      if (hit.rank > last.rank) {
+      // The SLUB header names the bug; its WARN only brings the stack.
+      if (hit.rank > last.rank && !slubWarning(last, hit, i)) {
         last.error.kind = hit.kind;
         last.error.title = hit.title;
         last.rank = hit.rank;

@@ -74,7 +74,14 @@ export function extractTrace(texts: readonly string[], from: number, to: number)
   for (let i = start; i < to && trace.length < MAX_TRACE_LINES; i++) {
     const line = texts[i];
     if (REGISTERS.test(line)) continue;
-    if (!isTraceMarker(line) && parseFrame(line) === undefined) break;
+    if (!isTraceMarker(line) && parseFrame(line) === undefined) {
+      // A serial console under TCG now and then garbles a character ("0xd9/00x122"): skip one
+      // such line when the trace goes on after it, instead of losing the rest of the trace.
+      const next = texts[i + 1];
+      const garbledFrame = /^\s*(?:\?\s+)?[A-Za-z_.$][\w.$]*\+0x/.test(line);
+      if (garbledFrame && i + 1 < to && next !== undefined && parseFrame(next) !== undefined) continue;
+      break;
+    }
     // Address columns are hashed or randomized per boot: noise when comparing traces.
     trace.push(line.trim().replace(ADDRESS_COLUMNS, ''));
   }

@@ -1,0 +1,79 @@
+// Maps stack frames in the module under test (`func+0xoff/0xlen [mod]`) to source file:line,
+// with binutils on the .ko the harness built (it keeps its debug info; the guest got a
+// stripped copy). Relocatable objects keep section-relative symbol values, so each frame is
+// looked up as an offset into its function's section.
+import path from 'node:path';
+import { execa } from 'execa';
+import { requireTool } from '../host/tools.js';
+
+export interface ModuleFrame {
+  func: string;
+  offset: number;
+  module: string;
+}
+
+export interface SourceLocation {
+  /** The frame as the kernel printed it, e.g. `kmh_warn_read+0x5/0xe [warn_mmap]`. */
+  frame: string;
+  func: string;
+  file: string;
+  line: number;
+}
+
+const FRAME = /([A-Za-z_][\w.]*)\+0x([0-9a-f]+)\/0x[0-9a-f]+ \[(\w+)\]/;
+
+export function parseModuleFrame(text: string): (ModuleFrame & { frame: string }) | undefined {
+  const m = FRAME.exec(text);
+  if (!m) return undefined;
+  return { func: m[1]!, offset: Number.parseInt(m[2]!, 16), module: m[3]!, frame: m[0] };
+}
+
+/** `readelf -sW` + `readelf -SW` -> function name -> { section name, value }. */
+export function parseSymbols(symtab: string, sections: string): Map<string, { section: string; value: number }> {
+  const names = new Map<string, string>();
+  for (const line of sections.split('\n')) {
+    const m = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
+    if (m) names.set(m[1]!, m[2]!);
+  }
+  const symbols = new Map<string, { section: string; value: number }>();
+  for (const line of symtab.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // Num: Value Size Type Bind Vis Ndx Name
+    if (f.length < 8 || f[3] !== 'FUNC') continue;
+    const section = names.get(f[6]!);
+    if (section) symbols.set(f[7]!, { section, value: Number.parseInt(f[1]!, 16) });
+  }
+  return symbols;
+}
+
+/**
+ * Source locations for the frames in `lines` that name one of `kos` (module name -> .ko path).
+ * `returnAddress` frames point after a call: look up the byte before, as the kernel's own
+ * decoder does. Frames that cannot be resolved are left out.
+ */
+export async function symbolize(lines: Array<{ text: string; returnAddress: boolean }>, kos: Map<string, string>): Promise<SourceLocation[]> {
+  const readelf = await requireTool('readelf');
+  const addr2line = await requireTool('addr2line');
+  const out: SourceLocation[] = [];
+  const symbolCache = new Map<string, Map<string, { section: string; value: number }>>();
+  for (const { text, returnAddress } of lines) {
+    const frame = parseModuleFrame(text);
+    const ko = frame && kos.get(frame.module);
+    if (!frame || !ko) continue;
+    let symbols = symbolCache.get(ko);
+    if (!symbols) {
+      const [symtab, sections] = await Promise.all([execa(readelf, ['-sW', ko]), execa(readelf, ['-SW', ko])]);
+      symbols = parseSymbols(symtab.stdout, sections.stdout);
+      symbolCache.set(ko, symbols);
+    }
+    const symbol = symbols.get(frame.func);
+    if (!symbol) continue;
+    const address = symbol.value + frame.offset - (returnAddress && frame.offset > 0 ? 1 : 0);
+    const { stdout } = await execa(addr2line, ['-e', ko, '-j', symbol.section, '-f', `0x${address.toString(16)}`], { reject: false });
+    const [func, where] = stdout.split('\n');
+    const m = /^(.*):(\d+)/.exec(where ?? '');
+    if (!m || m[1] === '??' || m[2] === '0') continue;
+    out.push({ frame: frame.frame, func: func ?? frame.func, file: path.normalize(m[1]!), line: Number(m[2]) });
+  }
+  return out;
+}

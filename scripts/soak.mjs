@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// npm run soak: the seed cycle N times through the real CLI (SOAK_RUNS, default 50;
+// SOAK_KERNEL, default 6.1). Reports every run that did not pass (a flake) and anything a
+// run left behind: QEMU processes, kmod-harness temp dirs, half-written cache entries.
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { $ } from 'zx';
+
+const runs = Number(process.env.SOAK_RUNS ?? 50);
+const kernel = process.env.SOAK_KERNEL ?? '6.1';
+const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
+const cache = process.env.KMOD_HARNESS_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '/root', '.cache'), 'kmod-harness');
+$.verbose = false;
+$.quiet = true;
+
+async function leftovers() {
+  const qemu = (await $`pgrep -f ^qemu-system`.nothrow()).stdout.split('\n').filter(Boolean);
+  const temp = (await readdir(tmpdir())).filter((n) => n.startsWith('kmod-harness-'));
+  const partial = [];
+  for (const area of ['kernels', 'images', 'toolchains']) {
+    const names = await readdir(path.join(cache, area)).catch(() => []);
+    partial.push(...names.filter((n) => n.startsWith('.tmp-')).map((n) => `${area}/${n}`));
+  }
+  return { qemu, temp, partial };
+}
+
+const before = await leftovers();
+const flakes = [];
+const walls = [];
+for (let i = 1; i <= runs; i++) {
+  const start = performance.now();
+  const p = await $`node ${cli} run --kernel ${kernel}`.nothrow();
+  walls.push(performance.now() - start);
+  if (p.exitCode !== 0) flakes.push({ run: i, exitCode: p.exitCode, tail: p.stdout.trim().split('\n').slice(-3).join(' | ') });
+  process.stderr.write(`soak ${i}/${runs}: ${p.exitCode === 0 ? 'pass' : `FAIL (${p.exitCode})`} ${(walls.at(-1) / 1000).toFixed(2)} s\n`);
+}
+const after = await leftovers();
+const fresh = (k) => after[k].filter((x) => !before[k].includes(x));
+const left = { qemu: fresh('qemu'), temp: fresh('temp'), partial: fresh('partial') };
+const sorted = [...walls].sort((a, b) => a - b);
+console.log(`\nsoak: ${runs} seed cycles on ${kernel}: ${runs - flakes.length} passed, ${flakes.length} flaked`);
+console.log(`  wall median ${(sorted[Math.floor(runs / 2)] / 1000).toFixed(2)} s, max ${(sorted.at(-1) / 1000).toFixed(2)} s`);
+console.log(`  left behind: ${left.qemu.length} QEMU processes, ${left.temp.length} temp dirs, ${left.partial.length} partial cache entries`);
+for (const f of flakes) console.log(`  flake: run ${f.run}, exit ${f.exitCode}: ${f.tail}`);
+for (const [k, v] of Object.entries(left)) for (const x of v) console.log(`  leftover ${k}: ${x}`);
+process.exitCode = flakes.length || left.qemu.length || left.temp.length || left.partial.length ? 1 : 0;

@@ -1,0 +1,37 @@
+// The pure halves of symbolisation: frame parsing and the readelf tables of a real .ko (the
+// WARN_ON fixture built against 6.1 headers). The addr2line half runs in the VM tests.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseModuleFrame, parseSymbols } from '../../../harness/src/verdict/symbolize.js';
+
+const dir = path.resolve(import.meta.dirname, '../../fixtures/symbols');
+
+describe('parseModuleFrame', () => {
+  it('reads function, offset and module from a WARNING title and a trace line', () => {
+    expect(parseModuleFrame('WARNING at /src/warn_mmap.c:22 kmh_warn_read+0x5/0xe [warn_mmap]')).toEqual({
+      func: 'kmh_warn_read',
+      offset: 5,
+      module: 'warn_mmap',
+      frame: 'kmh_warn_read+0x5/0xe [warn_mmap]',
+    });
+    expect(parseModuleFrame(' ? kmh_double_free_read.cold+0x1a/0x30 [kmh_double_free]')?.func).toBe('kmh_double_free_read.cold');
+  });
+
+  it('ignores frames of the kernel itself', () => {
+    expect(parseModuleFrame(' proc_reg_read+0x56/0xa0')).toBeUndefined();
+  });
+});
+
+describe('parseSymbols', () => {
+  const symbols = parseSymbols(readFileSync(path.join(dir, 'warn_mmap.readelf-s.txt'), 'utf8'), readFileSync(path.join(dir, 'warn_mmap.readelf-S.txt'), 'utf8'));
+
+  it('maps each function to its section and section-relative value', () => {
+    expect(symbols.get('kmh_warn_read')).toEqual({ section: '.text', value: 0 });
+  });
+
+  it('keeps only functions', () => {
+    expect([...symbols.keys()].every((name) => !name.startsWith('__UNIQUE_ID'))).toBe(true);
+    expect(symbols.size).toBeGreaterThan(1);
+  });
+});
