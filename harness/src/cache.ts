@@ -4,6 +4,7 @@
 import { mkdir, mkdtemp, rename, rm, stat, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { HarnessError } from './errors.js';
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.KMOD_HARNESS_CACHE) return path.resolve(env.KMOD_HARNESS_CACHE);
@@ -48,6 +49,12 @@ export async function cachedDir(
     }
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+      throw new HarnessError('E_CACHE_FULL', 'infra-error', `no space left on the device of the cache dir ${root} while writing ${area}/${key}`, {
+        cause: error,
+        fix: `free space there, or point KMOD_HARNESS_CACHE at a disk with room (a kernel takes ~150 MB, a compiler root ~300 MB); 'du -sh ${root}/*' shows what is cached`,
+      });
+    }
     throw error;
   }
   return { dir, hit: false };

@@ -89,3 +89,16 @@ describe('cacheRoot', () => {
     expect(cacheRoot({})).toMatch(/\/\.cache\/kmod-harness$/);
   });
 });
+
+describe('cachedDir on a full disk', () => {
+  it('names the cache dir and the fix, and leaves no temporary dir', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'kmod-harness-cache-full-'));
+    try {
+      const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      await expect(cachedDir('kernels', 'k', async () => Promise.reject(full), root)).rejects.toThrow(/no space left on the device of the cache dir/);
+      expect(await readdir(path.join(root, 'kernels'))).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
