@@ -2,7 +2,7 @@
 // npm run soak: the seed cycle N times through the real CLI (SOAK_RUNS, default 50;
 // SOAK_KERNEL, default 6.1). Reports every run that did not pass (a flake) and anything a
 // run left behind: QEMU processes, kmod-harness temp dirs, half-written cache entries.
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
@@ -25,14 +25,18 @@ async function leftovers() {
   return { qemu, temp, partial };
 }
 
+// JSON reports of runs that failed are kept here for diagnosis (console log, dmesg, reasons).
+const reports = await mkdtemp(path.join(tmpdir(), 'soak-reports-'));
 const before = await leftovers();
 const flakes = [];
 const walls = [];
 for (let i = 1; i <= runs; i++) {
   const start = performance.now();
-  const p = await $`node ${cli} run --kernel ${kernel}`.nothrow();
+  const json = path.join(reports, `run-${i}.json`);
+  const p = await $`node ${cli} run --kernel ${kernel} --json ${json}`.nothrow();
   walls.push(performance.now() - start);
-  if (p.exitCode !== 0) flakes.push({ run: i, exitCode: p.exitCode, tail: p.stdout.trim().split('\n').slice(-3).join(' | ') });
+  if (p.exitCode !== 0) flakes.push({ run: i, exitCode: p.exitCode, tail: p.stdout.trim().split('\n').slice(-3).join(' | '), json });
+  else await rm(json, { force: true });
   process.stderr.write(`soak ${i}/${runs}: ${p.exitCode === 0 ? 'pass' : `FAIL (${p.exitCode})`} ${(walls.at(-1) / 1000).toFixed(2)} s\n`);
 }
 const after = await leftovers();
@@ -42,6 +46,7 @@ const sorted = [...walls].sort((a, b) => a - b);
 console.log(`\nsoak: ${runs} seed cycles on ${kernel}: ${runs - flakes.length} passed, ${flakes.length} flaked`);
 console.log(`  wall median ${(sorted[Math.floor(runs / 2)] / 1000).toFixed(2)} s, max ${(sorted.at(-1) / 1000).toFixed(2)} s`);
 console.log(`  left behind: ${left.qemu.length} QEMU processes, ${left.temp.length} temp dirs, ${left.partial.length} partial cache entries`);
-for (const f of flakes) console.log(`  flake: run ${f.run}, exit ${f.exitCode}: ${f.tail}`);
+for (const f of flakes) console.log(`  flake: run ${f.run}, exit ${f.exitCode}: ${f.tail} (report: ${f.json})`);
+if (flakes.length === 0) await rm(reports, { recursive: true, force: true });
 for (const [k, v] of Object.entries(left)) for (const x of v) console.log(`  leftover ${k}: ${x}`);
 process.exitCode = flakes.length || left.qemu.length || left.temp.length || left.partial.length ? 1 : 0;

@@ -140,7 +140,9 @@ export async function connectGuest(options: ConnectOptions): Promise<GuestConnec
         username: 'root',
         privateKey: options.privateKey,
         hostVerifier: (key: Buffer) => key.equals(expected),
-        readyTimeout: Math.max(1000, Math.min(10_000, deadline - Date.now())),
+        // The whole remaining time: on a loaded host a TCG guest's key exchange can take many
+        // seconds, and a retry would start it over.
+        readyTimeout: Math.max(1000, deadline - Date.now()),
         keepaliveInterval: 5000,
       });
       return wrap(client);
@@ -156,5 +158,10 @@ export async function connectGuest(options: ConnectOptions): Promise<GuestConnec
     }
   }
   if (aborted) throw aborted;
-  throw new TimeoutError('ssh', Math.round(options.timeoutMs / 1000), { cause: lastError, detail: String(lastError) });
+  const last = lastError instanceof Error ? lastError.message : String(lastError);
+  throw new TimeoutError('ssh', Math.round(options.timeoutMs / 1000), {
+    cause: lastError,
+    detail: last,
+    fix: `the guest printed its ready marker but SSH never answered (last error: ${last}); read the console log, or raise --boot-timeout on a loaded host`,
+  });
 }
