@@ -3,6 +3,9 @@
 //   seed:   the seed cycle on one kernel, per stage; "guest" is what the VM itself spends (boot
 //           to the ready marker, and the insmod/test/rmmod commands), "overhead" the rest.
 //   matrix: the seed on every catalogue kernel in one run: per kernel boot and cycle, and wall.
+//   vmap:   in the guest, per kernel: the seed's second answer (kernel-module-vmalloc) timed by
+//           userland-vmalloc/vmap_bench: bytes/s through the mapping vs read()/write(), and
+//           first-touch cost per page, faulting vs pre-populated. Ratios, which survive TCG.
 //   cold:   the matrix once on an empty cache (downloads, unpacking, compiler roots): not in the
 //           default set, it takes about a minute and a gigabyte. BENCH=cold to run it.
 // Env: BENCH (default "seed,matrix"), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_KERNEL (6.1),
@@ -12,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
 
-const sections = (process.env.BENCH ?? 'seed,matrix').split(',');
+const sections = (process.env.BENCH ?? 'seed,matrix,vmap').split(',');
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
 const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
 const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-'));
@@ -87,6 +90,41 @@ async function matrix() {
   printMedians(walls, ['wall']);
 }
 
+async function vmap() {
+  const root = path.resolve(import.meta.dirname, '..');
+  const { prepareKernel, knownSeries } = await import('../dist/kernel/index.js');
+  const { openSession, buildJob, runBuilt, consoleReader } = await import('../dist/session.js');
+  const { installSignalHandlers } = await import('../dist/lifecycle.js');
+  installSignalHandlers();
+  const source = { moduleDir: path.join(root, 'kernel-module-vmalloc'), test: path.join(root, 'userland-vmalloc') };
+  console.log('\nvmap in-guest benchmark (16 pages = 64 KiB; one run per kernel; ratios)');
+  console.log('  kernel                       mmap/rw bytes/s   fault/prefault first touch   (mmap B/s, rw B/s, fault ns/page, prefault ns/page)');
+  for (const series of knownSeries()) {
+    const kernel = await prepareKernel(series);
+    const buildDir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-vmap-'));
+    const [built, session] = await Promise.all([buildJob(kernel, source, buildDir), openSession(kernel, { cpus: 1 })]);
+    try {
+      // vmap_bench is built beside the functional test; run it in the test's place.
+      const bench = { ...built, test: { ...built.test, binary: path.join(path.dirname(built.test.binary), 'vmap_bench'), expectedKmsg: undefined } };
+      const job = await runBuilt(session.guest.conn, consoleReader(session.info), bench, 'bench');
+      if (job.outcome !== 'pass') throw new Error(`${kernel.release}: ${job.outcome}: ${job.reasons.join('; ')}`);
+      const v = {};
+      for (const line of job.raw.test.stdout.split('\n')) {
+        const f = line.split(' ');
+        if (f[0] === 'bench') v[f.slice(1, -1).join(' ')] = Number(f.at(-1));
+      }
+      const mmap = v['mmap_bytes_per_s'];
+      const rw = v['rw_bytes_per_s'];
+      const fault = v['first_touch_ns_per_page fault'];
+      const pre = v['first_touch_ns_per_page prefault'];
+      console.log(`  ${kernel.release.padEnd(28)} ${(mmap / rw).toFixed(2).padStart(8)}x   ${(fault / pre).toFixed(1).padStart(14)}x            (${(mmap / 1e6).toFixed(0)} MB/s, ${(rw / 1e6).toFixed(0)} MB/s, ${fault} ns, ${pre} ns)`);
+    } finally {
+      await session.close();
+      await rm(buildDir, { recursive: true, force: true });
+    }
+  }
+}
+
 async function cold() {
   const cache = path.join(dir, 'cold-cache');
   process.stderr.write(`cold: the matrix on an empty cache (${cache})...\n`);
@@ -99,6 +137,7 @@ async function cold() {
 try {
   if (sections.includes('seed')) await seed();
   if (sections.includes('matrix')) await matrix();
+  if (sections.includes('vmap')) await vmap();
   if (sections.includes('cold')) await cold();
 } finally {
   await rm(dir, { recursive: true, force: true });
