@@ -10,7 +10,10 @@ import { ensureHostPackages } from './host/setup.js';
 import { defaultSeries, knownSeries } from './kernel/index.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from './paths.js';
 import { parseAccelChoice } from './qemu/accel.js';
+import { writeArtifacts } from './report/artifacts.js';
+import { emitGithub } from './report/github.js';
 import { writeJsonReport } from './report/json.js';
+import { writeJunitReport } from './report/junit.js';
 import { formatTable } from './report/table.js';
 import { DEFAULT_TIMEOUTS, run } from './run.js';
 
@@ -75,6 +78,8 @@ interface RunFlags {
   test: string;
   kernel?: string;
   json?: string;
+  junit?: string;
+  artifacts?: string;
   testTimeout: number;
   bootTimeout: number;
   accel?: string;
@@ -107,12 +112,16 @@ async function runCommand(flags: RunFlags): Promise<number> {
     emit: printEvent,
   });
   if (flags.json) await writeJsonReport(flags.json, results);
+  if (flags.junit) await writeJunitReport(flags.junit, results);
+  if (flags.artifacts) await writeArtifacts(flags.artifacts, results, { junit: flags.junit !== undefined });
   process.stdout.write(`\n${formatTable(results)}\n`);
   for (const r of results) {
     for (const reason of r.reasons.slice(1)) process.stdout.write(`  ${r.kernel}: ${reason}\n`);
     for (const d of r.diagnostics.filter((x) => x.severity === 'error')) process.stdout.write(`  ${d.file}:${d.line}: ${d.message}\n`);
     for (const e of r.kernelErrors) for (const loc of e.source ?? []) process.stdout.write(`  ${r.kernel}: ${e.kind} ${loc.frame} at ${loc.file}:${loc.line}\n`);
   }
+  // In a GitHub Actions step: the step summary and ::error annotations.
+  await emitGithub(results, process.env);
   return results.every((r) => r.outcome === 'pass') ? 0 : 1;
 }
 
@@ -125,6 +134,8 @@ export function program(): Command {
     .option('--test <file|dir>', 'userland test: a .c file or a directory with a Makefile honouring OUT=', SEED_TEST_DIR)
     .option('--kernel <spec>', `kernel series (${knownSeries().join(', ')}), comma-separated, or 'all'; also buildroot:<output dir> and local:<bzImage>,<build dir> (env KMOD_HARNESS_KERNELS)`)
     .option('--json <file>', 'write a JSON report')
+    .option('--junit <file>', 'write a JUnit XML report: a testsuite per kernel, a testcase per stage and the verdict')
+    .option('--artifacts <dir>', 'write per kernel <dir>/<release>/ (console.log, dmesg.txt, test-output.txt, build.log, result.json), and results.json (and junit.xml with --junit)')
     .option('--test-timeout <seconds>', 'time limit for the test', seconds, DEFAULT_TIMEOUTS.testS)
     .option('--boot-timeout <seconds>', 'time limit for boot to SSH', seconds, DEFAULT_TIMEOUTS.bootS)
     .option('--load-timeout <seconds>', 'time limit for insmod', seconds, DEFAULT_TIMEOUTS.loadS)

@@ -71,8 +71,10 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   const { toolchain } = options;
   const run = { binds: [options.buildDir], ...(options.signal ? { signal: options.signal } : {}) };
   await cp(options.sourceDir, options.buildDir, { recursive: true, filter: (src) => !/\.(o|ko|mod|cmd)$/.test(src) });
-  // __FILE__ (WARN_ON, BUG_ON) and debug info name the user's source, not the build copy.
-  const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}/=${path.resolve(options.sourceDir)}/`;
+  // __FILE__ (WARN_ON, BUG_ON) and debug info name the user's source, not the build copy. No
+  // trailing slash: newer kbuild compiles external modules from inside M= with relative names,
+  // and then only DW_AT_comp_dir (the bare build dir) carries the path.
+  const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}`;
   const result = await toolchain.make(['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], run);
   const log = result.all;
   const diagnostics = parseDiagnostics(log, [{ from: options.buildDir, to: path.resolve(options.sourceDir) }], options.buildDir);
