@@ -89,7 +89,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
     result.reasons = [e.message, ...(e.fix ? [`fix: ${e.fix}`] : [])];
     if (e instanceof BuildError) result.diagnostics = e.diagnostics;
     // A guest that never came up has no session to read the console from: keep its tail.
-    if (e.outcome === 'boot-failed' && e.detail) result.logs.console ??= e.detail;
+    if ((e.outcome === 'boot-failed' || e.outcome === 'timeout') && e.detail) result.logs.console ??= e.detail;
   } finally {
     if (session) {
       const s = session;

@@ -1,6 +1,6 @@
 // Boot a guest and log in: QEMU with the run's key on the kernel command line, wait for the
 // ready marker on the console, connect over SSH. shutdown() powers off and always kills QEMU.
-import { BootError, HarnessError } from '../errors.js';
+import { BootError, HarnessError, TimeoutError } from '../errors.js';
 import type { GuestImage } from '../image/initramfs.js';
 import { kernelCmdline, type Accel } from '../qemu/args.js';
 import { startVm, type Vm } from '../qemu/process.js';
@@ -47,10 +47,11 @@ export async function bootGuest(o: BootOptions): Promise<Guest> {
   });
   try {
     await vm.waitForConsole(READY_MARKER, o.bootTimeoutMs).catch((error: unknown) => {
+      // A guest that hangs is a timeout of the boot stage; QEMU or the kernel dying is boot-failed.
       if (error instanceof HarnessError && error.outcome === 'timeout') {
-        throw new BootError(`the guest did not come up within ${Math.round(o.bootTimeoutMs / 1000)} s`, {
+        throw new TimeoutError('boot', Math.round(o.bootTimeoutMs / 1000), {
           detail: vm.console().slice(-4000),
-          fix: 'read the console log; raise --boot-timeout on a slow host',
+          fix: 'the guest never printed its ready marker: read the console log; raise --boot-timeout on a slow host',
         });
       }
       throw error;
