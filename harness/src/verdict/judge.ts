@@ -4,7 +4,7 @@
 import type { JobRaw } from '../guest/job.js';
 import { detectKernelErrors, type KernelError } from './detect.js';
 import { matchInOrder, parseExpectations } from './expect.js';
-import { parseConsole, parseDmesg, sliceStage, stageMarker, type KmsgRecord } from './kmsg.js';
+import { parseConsole, parseDmesg, parseStageMarker, sliceStage, stageMarker, type KmsgRecord } from './kmsg.js';
 import { newTaint } from './taint.js';
 import { decide, type Verdict } from './verdict.js';
 
@@ -24,13 +24,12 @@ export function jobRecords(records: KmsgRecord[], jobId: string): KmsgRecord[] {
   return start < 0 ? records : records.slice(start);
 }
 
-const MARKER = /^kmod-harness: mark (\w+):\S+ (begin|end)$/;
-
 /** The stage whose begin marker last precedes record `index`, unless its end marker came first. */
 export function stageAt(records: KmsgRecord[], index: number): string | undefined {
   for (let i = index; i >= 0; i--) {
-    const m = MARKER.exec(records[i]!.text.trim());
-    if (m) return m[2] === 'begin' ? m[1] : undefined;
+    const marker = parseStageMarker(records[i]!.text);
+    // Job markers name `<stage>:<job>`; the stage is the part before the colon.
+    if (marker) return marker.edge === 'begin' ? marker.stage.split(':')[0] : undefined;
   }
   return undefined;
 }

@@ -77,6 +77,12 @@ export function stageMarker(stage: string, edge: MarkerEdge): string {
   return `kmod-harness: mark ${stage} ${edge}`;
 }
 
+/** The stage and edge of a marker line written by stageMarker, or undefined for any other line. */
+export function parseStageMarker(text: string): { stage: string; edge: MarkerEdge } | undefined {
+  const m = /^kmod-harness: mark (\S+) (begin|end)$/.exec(text.trim());
+  return m ? { stage: m[1]!, edge: m[2] as MarkerEdge } : undefined;
+}
+
 /**
  * The records logged during one stage: after its last `begin` marker and before the next `end`
  * marker, or to the end of the log when the end marker never came (the guest died mid-stage).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { taintVerdict } from '../../../harness/src/verdict/judge.js';
+import { stageAt, taintVerdict } from '../../../harness/src/verdict/judge.js';
 
 const O = 1 << 12;
 const E = 1 << 13;
@@ -22,5 +22,15 @@ describe('taintVerdict', () => {
 
   it('says nothing without a reading before the load', () => {
     expect(taintVerdict({ load: W })).toBeUndefined();
+  });
+});
+
+describe('stageAt', () => {
+  const records = ['boot line', 'kmod-harness: mark load:j1 begin', 'insmod line', 'kmod-harness: mark load:j1 end', 'between', 'kmod-harness: mark test:j1 begin', 'WARNING: here'].map((text) => ({ text }));
+  it('names the stage whose begin marker encloses the record, nothing between stages or before the job', () => {
+    expect(stageAt(records, 2)).toBe('load');
+    expect(stageAt(records, 4)).toBeUndefined();
+    expect(stageAt(records, 6)).toBe('test');
+    expect(stageAt(records, 0)).toBeUndefined();
   });
 });
