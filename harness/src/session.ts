@@ -83,6 +83,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       bootTimeoutMs: (options.bootTimeoutS ?? DEFAULT_TIMEOUTS.bootS) * 1000,
       workDir: work.path,
       consoleLog,
+      onRetry: (message) => emit({ type: 'warn', kernel: kernel.release, message }),
       ...(options.bootParams ? { bootParams: options.bootParams } : {}),
       ...(options.strict === false ? { strict: false } : {}),
     });
