@@ -148,6 +148,10 @@ export async function connectGuest(options: ConnectOptions): Promise<GuestConnec
       return wrap(client);
     } catch (error) {
       lastError = error;
+      // A key ssh2 cannot read will not get better by retrying.
+      if (error instanceof Error && /Cannot parse privateKey/.test(error.message)) {
+        throw new HarnessError('E_RUN_KEY', 'infra-error', `the run's SSH key is unusable: ${error.message}`, { cause: error });
+      }
       if (error instanceof Error && /host key|Host denied/i.test(error.message)) {
         throw new HarnessError('E_HOST_KEY', 'infra-error', 'the guest presented an unexpected SSH host key', {
           cause: error,
