@@ -34,9 +34,11 @@ describe.each(kernelRows())('broken fixtures on %s', (_name, slot) => {
     let signal: string | null | undefined;
     let reasons: string[];
     let diagnostics: Array<{ file: string; line: number }> = [];
+    let consoleTail = '';
     if (OWN_VM.has(name) || want.outcome === 'build-failed') {
       const result = await runOnKernel(slot.series, { ...source, timeouts: { testS: TEST_TIMEOUT_S } });
       ({ outcome, reasons, signal, diagnostics } = result);
+      consoleTail = result.logs.console?.slice(-2000) ?? '';
       kinds = result.kernelErrors;
     } else {
       const job = await runOnSession(sessionOf(slot), source, { testS: TEST_TIMEOUT_S });
@@ -44,7 +46,7 @@ describe.each(kernelRows())('broken fixtures on %s', (_name, slot) => {
       signal = job.raw.test?.signal;
       kinds = job.kernelErrors;
     }
-    expect(outcome, reasons.join('\n')).toBe(want.outcome);
+    expect(outcome, `${reasons.join('\n')}\n--- console tail ---\n${consoleTail}`).toBe(want.outcome);
     if (want.kind) {
       const allowed = [want.kind, ...(want.kindAlternatives ?? [])];
       expect(kinds.map((k) => k.kind).some((k) => allowed.includes(k)), JSON.stringify(kinds)).toBe(true);

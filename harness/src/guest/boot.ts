@@ -4,7 +4,7 @@ import { rename } from 'node:fs/promises';
 import { BootError, HarnessError, TimeoutError } from '../errors.js';
 import type { GuestImage } from '../image/initramfs.js';
 import { kernelCmdline, type Accel } from '../qemu/args.js';
-import { startVm, type Vm } from '../qemu/process.js';
+import { PORT_TAKEN, startVm, type Vm } from '../qemu/process.js';
 import { makeRunKeys, type RunKeys } from './keys.js';
 import { connectGuest, type GuestConnection } from './ssh.js';
 
@@ -20,7 +20,7 @@ export interface BootOptions {
   /** Slab debugging, init_on_free and KFENCE on the kernel command line (default true). */
   strict?: boolean;
   bootTimeoutMs: number;
-  /** Told when a hung boot is retried. */
+  /** Told when a boot that hung or died before the ready marker is retried. */
   onRetry?: (message: string) => void;
   /** The run's 0700 work dir: keys and console log go there. */
   workDir: string;
@@ -40,12 +40,14 @@ export interface Guest {
  * A healthy TCG boot prints its ready marker within ~10 s even on a loaded host, but now and
  * then a TCG guest hangs in early boot (seen in the soak: stuck after "Switched to clocksource
  * hpet", long before the module is loaded). So the first attempt gets at most this long, and a
- * hung first boot is retried once on a fresh QEMU within what remains of --boot-timeout.
+ * first boot that hung or died is retried once on a fresh QEMU within what remains of
+ * --boot-timeout.
  */
 const FIRST_BOOT_ATTEMPT_MS = 25_000;
 
 async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promise<Vm> {
   const attempts = o.bootTimeoutMs > 2 * FIRST_BOOT_ATTEMPT_MS ? 2 : 1;
+  let portRetries = 0;
   for (let attempt = 1; ; attempt++) {
     const remaining = o.bootTimeoutMs - (performance.now() - start);
     const budget = attempt < attempts ? Math.min(FIRST_BOOT_ATTEMPT_MS, remaining) : remaining;
@@ -62,16 +64,27 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
       await vm.waitForConsole(READY_MARKER, budget);
       return vm;
     } catch (error) {
-      await vm.stop();
-      // A guest that hangs is a timeout of the boot stage; QEMU or the kernel dying is boot-failed.
-      if (!(error instanceof HarnessError && error.outcome === 'timeout')) throw error;
+      const exit = await vm.stop();
+      // Under load QEMU may reach its port forward after startVm's early check, and an outgoing
+      // connection may have taken the port meanwhile: that is ours to retry, not a boot failure.
+      if (PORT_TAKEN.test(exit.stderr) && portRetries++ < 3) {
+        attempt--;
+        continue;
+      }
+      // Nothing of the user's is loaded yet: a guest that hung or died this early is booted once
+      // more (said as a warning, the first console kept); if it fails again, that is the result.
+      // A hang is a timeout of the boot stage; QEMU or the kernel dying is boot-failed.
+      const hung = error instanceof HarnessError && error.outcome === 'timeout';
+      if (!hung && !(error instanceof BootError)) throw error;
       if (attempt >= attempts) {
+        if (!hung) throw error;
         throw new TimeoutError('boot', Math.round(o.bootTimeoutMs / 1000), {
           detail: vm.console().slice(-4000),
           fix: 'the guest never printed its ready marker: read the console log; raise --boot-timeout on a slow host',
         });
       }
-      o.onRetry?.(`the guest hung in boot (no ready marker after ${Math.round(budget / 1000)} s; console ends: ${vm.console().trim().split('\n').at(-1) ?? ''}); booting it again`);
+      const last = vm.console().trim().split('\n').at(-1) ?? '';
+      o.onRetry?.(`${hung ? `the guest hung in boot (no ready marker after ${Math.round(budget / 1000)} s` : `${(error as Error).message} (exit ${exit.exitCode ?? exit.signal}`}; console ends: ${last}); booting it again`);
       // Keep the hung boot's console beside the new one.
       await rename(o.consoleLog, `${o.consoleLog}.hung-boot-${attempt}`).catch(() => {});
     }

@@ -28,7 +28,8 @@ export interface Vm {
   stop(graceMs?: number): Promise<VmExit>;
 }
 
-const PORT_TAKEN = /Could not set up host forwarding rule/;
+/** QEMU's complaint when the forwarded port was taken between our check and its bind. */
+export const PORT_TAKEN = /Could not set up host forwarding rule/;
 const PORT_ATTEMPTS = 3;
 
 /** Settles with `exited`, or with undefined after ms; leaves no timer behind either way. */
@@ -103,7 +104,8 @@ async function startOnce(options: Omit<QemuOptions, 'sshPort'>, sshPort: number,
           } else if (!running) {
             clearTimeout(timer);
             listeners.delete(check);
-            reject(new BootError(`QEMU exited before '${String(pattern)}' appeared on the console`, { detail: stderr || consoleText.slice(-4000) }));
+            const said = stderr.trim().split('\n')[0];
+            reject(new BootError(`QEMU exited before '${String(pattern)}' appeared on the console${said ? `: ${said}` : ''}`, { detail: `${stderr}\n${consoleText.slice(-4000)}` }));
           }
         };
         listeners.add(check);
