@@ -3,9 +3,10 @@
 // A kernel with a root filesystem of its own (Buildroot) gets that root with the harness laid
 // over it instead (overlay.ts).
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cachedDir, cacheRoot } from '../cache.js';
+import { readJsonOr, writeFileAtomic } from '../files.js';
 import { requireTool } from '../host/tools.js';
 import { GUEST_DIR } from '../paths.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
@@ -125,17 +126,13 @@ async function inputStamp(kernel: ImageKernel): Promise<string> {
 
 export async function buildImage(kernel: ImageKernel, root: string = cacheRoot()): Promise<GuestImage> {
   const memoFile = path.join(root, 'images', 'memo', `${await inputStamp(kernel)}.json`);
-  const memo = await readFile(memoFile, 'utf8')
-    .then((t) => JSON.parse(t) as { dir: string; modules: ModuleSelection })
-    .catch(() => undefined);
+  const memo = await readJsonOr<{ dir: string; modules: ModuleSelection }>(memoFile);
   if (memo && (await stat(path.join(memo.dir, 'initramfs.cpio')).catch(() => undefined))) {
     const hostKey = (await readFile(path.join(memo.dir, 'host_key.pub'), 'utf8')).trim();
     return { initramfs: path.join(memo.dir, 'initramfs.cpio'), hostKey, modules: memo.modules, hit: true };
   }
   const image = await composeAndCache(kernel, root);
-  await mkdir(path.dirname(memoFile), { recursive: true });
-  await writeFile(`${memoFile}.${process.pid}`, JSON.stringify({ dir: path.dirname(image.initramfs), modules: image.modules }));
-  await rename(`${memoFile}.${process.pid}`, memoFile);
+  await writeFileAtomic(memoFile, JSON.stringify({ dir: path.dirname(image.initramfs), modules: image.modules }));
   return image;
 }
 

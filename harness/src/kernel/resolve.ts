@@ -1,7 +1,8 @@
 // Reads each catalogue suite's private index and merges their candidates; an unreadable suite does not stop the rest.
 import { KernelFetchError } from '../errors.js';
+import { readJsonOr, writeFileAtomic } from '../files.js';
 import type { Emit } from '../events.js';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { aptState, ensureLists, listFiles, readIndex, type AptState } from './apt.js';
 import type { SeriesSpec, SuiteRef } from './catalogue.js';
@@ -23,15 +24,10 @@ async function resolveSuiteMemo(spec: SeriesSpec, suite: SuiteRef, state: AptSta
   );
   const key = JSON.stringify({ spec, suite, stamps });
   const memo = path.join(state.dir, `resolved-${spec.series}.json`);
-  const cached = await readFile(memo, 'utf8')
-    .then((t) => JSON.parse(t) as { key: string; resolution: SuiteResolution })
-    .catch(() => undefined);
+  const cached = await readJsonOr<{ key: string; resolution: SuiteResolution }>(memo);
   if (cached?.key === key) return cached.resolution;
   const resolution = resolveSuite(spec, suite, new PackageIndex(await readIndex(state)));
-  await mkdir(state.dir, { recursive: true });
-  const tmp = `${memo}.${process.pid}`;
-  await writeFile(tmp, JSON.stringify({ key, resolution }));
-  await rename(tmp, memo);
+  await writeFileAtomic(memo, JSON.stringify({ key, resolution }));
   return resolution;
 }
 

@@ -3,12 +3,13 @@
 // and falls back to TCG unless the kernel prints its first lines in time. The answer is
 // cached per host kernel and QEMU binary; the user can force either.
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { release } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cacheRoot } from '../cache.js';
 import { UsageError } from '../errors.js';
+import { readJsonOr, writeFileAtomic } from '../files.js';
 import { requireTool } from '../host/tools.js';
 import type { Accel } from './args.js';
 
@@ -72,17 +73,12 @@ export async function chooseAccel(choice: AccelChoice, kernel: string, root = ca
 
   const file = path.join(root, 'accel-probe.json');
   const key = await probeKey(await requireTool('qemu-system-x86_64'));
-  const cached = await readFile(file, 'utf8')
-    .then((t) => JSON.parse(t) as { key?: string; failure?: string | null })
-    .catch(() => ({}) as { key?: string; failure?: string | null });
+  const cached = (await readJsonOr<{ key?: string; failure?: string | null }>(file)) ?? {};
   let failure: string | undefined;
   if (cached.key === key) failure = cached.failure ?? undefined;
   else {
     failure = await probeKvm(kernel, 8000);
-    await mkdir(root, { recursive: true });
-    // Written whole then renamed: a reader never sees half a file.
-    await writeFile(`${file}.${process.pid}`, JSON.stringify({ key, failure: failure ?? null }));
-    await rename(`${file}.${process.pid}`, file);
+    await writeFileAtomic(file, JSON.stringify({ key, failure: failure ?? null }));
   }
   return failure ? { accel: 'tcg', reason: `KVM unusable: ${failure}; using TCG` } : { accel: 'kvm', reason: 'KVM probe boot passed' };
 }

@@ -1,8 +1,8 @@
 // The --artifacts directory, for CI to upload: per kernel a <release>/ with its logs and its
 // result, and the whole run's results.json (and junit.xml) at the top. Planned as pure data,
 // then written file by file, each whole before it is renamed into place.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../files.js';
 import type { KernelResult } from '../run.js';
 import { jsonReport } from './json.js';
 import { junitReport } from './junit.js';
@@ -59,10 +59,7 @@ export async function writeArtifacts(dir: string, results: KernelResult[], optio
   const written: string[] = [];
   for (const file of planArtifacts(results, options)) {
     const target = path.join(dir, ...file.path.split('/'));
-    await mkdir(path.dirname(target), { recursive: true });
-    const tmp = `${target}.tmp-${process.pid}`;
-    await writeFile(tmp, file.content);
-    await rename(tmp, target);
+    await writeFileAtomic(target, file.content);
     written.push(target);
   }
   return written;

@@ -2,8 +2,7 @@
 // pipeline stage and one for the verdict; a failure carries the kernel's report, the test's
 // output or the compiler's diagnostics. Any text may come from a serial console, so every
 // character XML 1.0 cannot hold is dropped and the rest escaped.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { writeFileAtomic } from '../files.js';
 import type { KernelResult } from '../run.js';
 
 /** The stages a run reports as test cases, in pipeline order. */
@@ -225,8 +224,5 @@ export function junitReport(results: KernelResult[]): string {
 
 /** Write the report whole, then rename it into place: a reader never sees half a file. */
 export async function writeJunitReport(file: string, results: KernelResult[]): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, junitReport(results));
-  await rename(tmp, file);
+  await writeFileAtomic(file, junitReport(results));
 }
