@@ -37,6 +37,8 @@ export async function cachedDir(
   const dir = path.join(areaDir, key);
   if (await exists(dir)) return { dir, hit: true };
   await mkdir(areaDir, { recursive: true });
+  // Only on a miss, so the hit path stays one stat: clear what killed runs left an hour ago or more.
+  await sweepStale(area, undefined, root);
   const tmp = await mkdtemp(path.join(areaDir, `.tmp-${key}-`));
   try {
     await fill(tmp);

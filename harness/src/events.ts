@@ -11,13 +11,3 @@ export type HarnessEvent =
 export type Emit = (event: HarnessEvent) => void;
 
 export const silent: Emit = () => {};
-
-/** Run `fn` as `stage`, emitting start/end events; returns its result and its duration. */
-export async function timed<T>(emit: Emit, stage: Stage, kernel: string | undefined, fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  emit({ type: 'stage-start', stage, ...(kernel ? { kernel } : {}) });
-  const start = performance.now();
-  const value = await fn();
-  const ms = Math.round(performance.now() - start);
-  emit({ type: 'stage-end', stage, ms, ...(kernel ? { kernel } : {}) });
-  return { value, ms };
-}
