@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, freemem } from 'node:os';
 import { asHarnessError, BuildError, type Diagnostic } from './errors.js';
-import { silent, type Stage } from './events.js';
+import { forSeries, silent, type Stage } from './events.js';
 import { prepareKernel } from './kernel/index.js';
 import type { Outcome } from './outcome.js';
 import { buildJob, consoleReader, openSession, runBuilt, type Session, type SessionOptions, type Timeouts } from './session.js';
@@ -36,7 +36,8 @@ export interface KernelResult {
 }
 
 export async function runOnKernel(series: string, options: RunOptions): Promise<KernelResult> {
-  const emit = options.emit ?? silent;
+  const emit = forSeries(options.emit ?? silent, series);
+  options = { ...options, emit };
   const result: KernelResult = { kernel: series, series, outcome: 'infra-error', reasons: [], exitCode: null, signal: null, kernelErrors: [], diagnostics: [], stages: {}, logs: {} };
   const timed = async <T>(stage: Stage, fn: () => Promise<T>): Promise<T> => {
     emit({ type: 'stage-start', stage, kernel: result.kernel });
