@@ -16,7 +16,8 @@ export default defineConfig({
         test: {
           name: 'vm',
           include: ['test/vm/**/*.test.ts'],
-          globalSetup: ['test/vm/global-setup.ts'],
+          // One VM per kernel of kmod-harness.config.ts for the whole run, as a module's repo would.
+          globalSetup: ['harness/src/vitest/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 600_000,

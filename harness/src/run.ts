@@ -17,6 +17,8 @@ export interface RunOptions extends SessionOptions {
   test: string;
   testArgs?: string[];
   timeouts?: Partial<Timeouts>;
+  /** Kernel-log lines the test stage must print, in order, besides the test's expected.kmsg. */
+  expectKernelLog?: readonly string[];
 }
 
 export interface KernelResult {
@@ -72,7 +74,11 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
     Object.assign(result.stages, { image: s.info.stageMs.image, boot: s.info.stageMs.boot, ssh: s.info.stageMs.ssh });
 
     emit({ type: 'stage-start', stage: 'test', kernel: result.kernel, detail: 'upload, insmod, test, rmmod' });
-    const job = await runBuilt(s.guest.conn, consoleReader(s.info), built.value, 'job1', { ...(options.testArgs ? { testArgs: options.testArgs } : {}), ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
+    const job = await runBuilt(s.guest.conn, consoleReader(s.info), built.value, 'job1', {
+      ...(options.testArgs ? { testArgs: options.testArgs } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      ...(options.expectKernelLog ? { expectKernelLog: options.expectKernelLog } : {}),
+    });
     Object.assign(result.stages, job.raw.stageMs);
     emit({ type: 'stage-end', stage: 'test', kernel: result.kernel, ms: job.raw.stageMs.test ?? 0, detail: Object.entries(job.raw.stageMs).map(([k, v]) => `${k} ${v} ms`).join(', ') });
     Object.assign(result, {

@@ -14,6 +14,7 @@ import { buildImage } from './image/initramfs.js';
 import type { KernelArtifacts } from './kernel/index.js';
 import { chooseAccel, type AccelChoice } from './qemu/accel.js';
 import { prepareToolchain, type Toolchain } from './toolchain/index.js';
+import { parseExpectations } from './verdict/expect.js';
 import { judgeJob, type JobVerdict } from './verdict/judge.js';
 import { symbolize, type SourceLocation } from './verdict/symbolize.js';
 import { makeWorkDir } from './workdir.js';
@@ -163,7 +164,7 @@ export async function runBuilt(
   consoleText: () => Promise<string>,
   built: Built,
   jobId: string,
-  options: { testArgs?: string[]; timeouts?: Partial<Timeouts> } = {},
+  options: { testArgs?: string[]; timeouts?: Partial<Timeouts>; expectKernelLog?: readonly string[] } = {},
 ): Promise<JobOutcome> {
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const raw = await runJob(conn, {
@@ -174,7 +175,8 @@ export async function runBuilt(
     ...(options.testArgs ? { testArgs: options.testArgs } : {}),
     timeouts: { loadMs: t.loadS * 1000, testMs: t.testS * 1000, unloadMs: t.unloadS * 1000 },
   });
-  const verdict = judgeJob(raw, jobId, await consoleText(), built.test.expectedKmsg);
+  const expected = [...(built.test.expectedKmsg === undefined ? [] : parseExpectations(built.test.expectedKmsg)), ...(options.expectKernelLog ?? [])];
+  const verdict = judgeJob(raw, jobId, await consoleText(), expected);
   const kos = new Map(built.module.names.map((name, i) => [name, built.module.kos[i]!]));
   const kernelErrors = await Promise.all(
     verdict.kernelErrors.map(async (e) => {

@@ -1,12 +1,13 @@
 // The project's broken fixture modules (test/fixtures/modules/*/expect.json) on every kernel:
 // each must end in its expected outcome, so the verdict can be trusted to fail. Fixtures that
 // wreck the guest (panic, oops, a stuck reader, a module that cannot leave) get a VM of their
-// own; the rest share the kernel's VM from globalSetup.
+// own; the rest share the kernel's VM (useKernels).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runOnKernel } from '../../harness/src/run.js';
-import { FIXTURES, kernelRows, runOnSession, sessionOf } from './helpers.js';
+import { useKernels } from '../../harness/src/vitest/index.js';
+import { FIXTURES } from './fixtures.js';
 
 interface Expectation {
   outcome: string;
@@ -26,9 +27,9 @@ const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
 
 const TEST_TIMEOUT_S = 8;
 
-describe.each(kernelRows())('broken fixtures on %s', (_name, slot) => {
+describe.each(await useKernels())('broken fixtures on $name', (vm) => {
   it.each(fixtures)('$name -> $expect.outcome', async ({ name, expect: want }) => {
-    const source = { moduleDir: path.join(FIXTURES, name, 'module'), test: path.join(FIXTURES, name, 'test') };
+    const source = { module: path.join(FIXTURES, name, 'module'), test: path.join(FIXTURES, name, 'test') };
     let outcome: string;
     let kinds: Array<{ kind: string; stage?: string }>;
     let signal: string | null | undefined;
@@ -36,14 +37,13 @@ describe.each(kernelRows())('broken fixtures on %s', (_name, slot) => {
     let diagnostics: Array<{ file: string; line: number }> = [];
     let consoleTail = '';
     if (OWN_VM.has(name) || want.outcome === 'build-failed') {
-      const result = await runOnKernel(slot.series, { ...source, timeouts: { testS: TEST_TIMEOUT_S } });
+      const result = await runOnKernel(vm.series, { moduleDir: source.module, test: source.test, timeouts: { testS: TEST_TIMEOUT_S } });
       ({ outcome, reasons, signal, diagnostics } = result);
       consoleTail = result.logs.console?.slice(-2000) ?? '';
       kinds = result.kernelErrors;
     } else {
-      const job = await runOnSession(sessionOf(slot), source, { testS: TEST_TIMEOUT_S });
-      ({ outcome, reasons } = job);
-      signal = job.raw.test?.signal;
+      const job = await vm.run({ ...source, timeouts: { test: TEST_TIMEOUT_S } });
+      ({ outcome, reasons, signal } = job);
       kinds = job.kernelErrors;
     }
     expect(outcome, `${reasons.join('\n')}\n--- console tail ---\n${consoleTail}`).toBe(want.outcome);

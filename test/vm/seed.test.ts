@@ -1,21 +1,35 @@
-// The seed module and its userland test on every booted kernel: exit status and the
-// kernel-log trace both decide.
+// The seed module and its userland test on every kernel of kmod-harness.config.ts, through the
+// public vitest API (kmod-harness/vitest): exit status and the kernel-log trace both decide.
 import { describe, expect, it } from 'vitest';
-import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/paths.js';
-import { kernelRows, runOnSession, sessionOf } from './helpers.js';
+import { useKernels } from '../../harness/src/vitest/index.js';
 
-describe.each(kernelRows())('seed lkmc_mmap on %s', (_name, slot) => {
+const vms = await useKernels();
+
+describe.each(vms)('seed lkmc_mmap on $name', (vm) => {
   it('passes: test exits 0, expected kernel-log lines in order, module unloaded, no kernel error', async () => {
-    const job = await runOnSession(sessionOf(slot), { moduleDir: SEED_MODULE_DIR, test: SEED_TEST_DIR });
-    expect(job.reasons).toEqual([]);
-    expect(job.outcome).toBe('pass');
-    expect(job.raw.test?.exitCode).toBe(0);
-    expect(job.raw.test?.stdout).toContain('ok 5 - both mappings map the same physical page');
-    expect(job.raw.stillLoaded).toEqual([]);
-    expect(job.kernelErrors).toEqual([]);
-    const texts = job.records.map((r) => r.text);
-    expect(texts).toContain('lkmc_mmap: loaded');
-    expect(texts.filter((t) => t.startsWith('lkmc_mmap: vm_fault'))).toHaveLength(2);
-    expect(texts).toContain('lkmc_mmap: unloaded');
+    const run = await vm.run();
+    expect(run.reasons).toEqual([]);
+    expect(run.outcome).toBe('pass');
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain('ok 5 - both mappings map the same physical page');
+    expect(run.job.raw.stillLoaded).toEqual([]);
+    expect(run).toHaveNoKernelErrors();
+    expect(run.kernelLog).toContainKernelLines(['lkmc_mmap: loaded', 'lkmc_mmap: vm_fault pgoff=0', 'lkmc_mmap: vm_fault pgoff=0', 'lkmc_mmap: unloaded']);
+    expect(run.kernelLog.filter((t) => t.startsWith('lkmc_mmap: vm_fault'))).toHaveLength(2);
+  });
+
+  it("fails when a line of the config's expect.kernelLog is missing, naming it", async () => {
+    // Checked after userland/expected.kmsg's lines, which all match: only this one is missing.
+    const run = await vm.run({ expectKernelLog: ['lkmc_mmap: no such line'] });
+    expect(run.outcome).toBe('test-failed');
+    expect(run.reasons[0]).toBe("expected kernel-log line 'lkmc_mmap: no such line' not found after 'lkmc_mmap: release'");
+    // The matchers fail on the same run where they should.
+    expect(() => expect(run.kernelLog).toContainKernelLines(['lkmc_mmap: release', 'lkmc_mmap: open'])).toThrow(/"lkmc_mmap: open" after "lkmc_mmap: release"/);
+  });
+
+  it('exec runs a shell command in the guest', async () => {
+    const r = await vm.exec('uname -r');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe(vm.session().release);
   });
 });

@@ -3,20 +3,19 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../harness/src/paths.js';
-import { kernelRows, runOnSession, sessionOf } from './helpers.js';
+import { useKernels } from '../../harness/src/vitest/index.js';
 
-const source = { moduleDir: path.join(PACKAGE_ROOT, 'kernel-module-vmalloc'), test: path.join(PACKAGE_ROOT, 'userland-vmalloc') };
+const source = { module: path.join(PACKAGE_ROOT, 'kernel-module-vmalloc'), test: path.join(PACKAGE_ROOT, 'userland-vmalloc') };
 
-describe.each(kernelRows())('lkmc_vmap on %s', (_name, slot) => {
+describe.each(await useKernels())('lkmc_vmap on $name', (vm) => {
   it('passes: every check ok, faults per page touched in the kernel log, none for the prefault file', async () => {
-    const job = await runOnSession(sessionOf(slot), source);
-    expect(job.reasons).toEqual([]);
-    expect(job.outcome).toBe('pass');
-    const out = job.raw.test?.stdout ?? '';
-    expect(out).not.toMatch(/^not ok/m);
-    expect(out).not.toMatch(/# SKIP/);
-    const texts = job.records.map((r) => r.text);
-    expect(texts.some((t) => /lkmc_vmap: vm_fault pgoff=\d+ past the end: SIGBUS/.test(t))).toBe(true);
-    expect(texts.some((t) => t.startsWith('lkmc_vmap: mmap prefault'))).toBe(true);
+    const run = await vm.run(source);
+    expect(run.reasons).toEqual([]);
+    expect(run.outcome).toBe('pass');
+    expect(run).toHaveNoKernelErrors();
+    expect(run.stdout).not.toMatch(/^not ok/m);
+    expect(run.stdout).not.toMatch(/# SKIP/);
+    expect(run.kernelLog).toContainKernelLines([/lkmc_vmap: vm_fault pgoff=\d+ past the end: SIGBUS/]);
+    expect(run.kernelLog).toContainKernelLines([/^lkmc_vmap: mmap prefault/]);
   });
 });

@@ -3,7 +3,7 @@
 // check the expected log lines of the test stage, and decide.
 import type { JobRaw } from '../guest/job.js';
 import { detectKernelErrors, type KernelError } from './detect.js';
-import { matchInOrder, parseExpectations } from './expect.js';
+import { matchInOrder } from './expect.js';
 import { parseConsole, parseDmesg, parseStageMarker, sliceStage, stageMarker, type KmsgRecord } from './kmsg.js';
 import { newTaint } from './taint.js';
 import { decide, type Verdict } from './verdict.js';
@@ -50,7 +50,8 @@ export function taintVerdict(taint: JobRaw['taint']): { letters: string; stage: 
   return undefined;
 }
 
-export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expectedKmsg?: string): JobVerdict {
+/** `expected`: kernel-log substrings the test stage must print, in order (expected.kmsg, config). */
+export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expected: readonly string[] = []): JobVerdict {
   const logSource = raw.dmesg === undefined ? 'console' : 'dmesg';
   const records = jobRecords(raw.dmesg === undefined ? parseConsole(consoleText) : parseDmesg(raw.dmesg), jobId);
   const kernelErrors = detectKernelErrors(records).map((e) => {
@@ -58,7 +59,6 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expect
     return stage ? { ...e, stage } : e;
   });
   const taint = taintVerdict(raw.taint);
-  const expected = expectedKmsg === undefined ? [] : parseExpectations(expectedKmsg);
   const verdict = decide({
     load: { exitCode: raw.load.exitCode, output: raw.load.stderr || raw.load.stdout },
     ...(raw.test ? { test: { exitCode: raw.test.exitCode, signal: raw.test.signal, output: raw.test.stdout + raw.test.stderr } } : {}),

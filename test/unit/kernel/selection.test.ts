@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../harness/src/errors.js';
-import { parseKernels } from '../../harness/src/program.js';
-import { planVms } from '../../harness/src/run.js';
+import { UsageError } from '../../../harness/src/errors.js';
+import { parseKernels } from '../../../harness/src/kernel/selection.js';
+import { planVms } from '../../../harness/src/run.js';
 
 const known = ['5.10', '6.1', '6.12', '7.2'];
 

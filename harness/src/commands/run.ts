@@ -1,0 +1,69 @@
+// `kmod-harness run`: settings from the config file, env and flags; build, boot, test and judge
+// every kernel; print the table, write the reports, and return the exit code.
+import { checkModuleDir } from '../build/kbuild.js';
+import { checkTestSource } from '../build/userland.js';
+import { loadConfig } from '../config/load.js';
+import { resolveRunSettings, type RunFlags, type RunSettings } from '../config/settings.js';
+import type { Emit } from '../events.js';
+import { ensureHostPackages } from '../host/setup.js';
+import { defaultSeries, knownSeries } from '../kernel/index.js';
+import { writeArtifacts } from '../report/artifacts.js';
+import { emitGithub } from '../report/github.js';
+import { writeJsonReport } from '../report/json.js';
+import { writeJunitReport } from '../report/junit.js';
+import { formatTable } from '../report/table.js';
+import { run, type KernelResult } from '../run.js';
+
+/** The settings of a run started in `cwd` with these flags (and --config, if given). */
+export async function runSettings(flags: RunFlags & { config?: string }, cwd = process.cwd(), env = process.env): Promise<RunSettings> {
+  const loaded = await loadConfig({ cwd, ...(flags.config ? { file: flags.config } : {}) });
+  return resolveRunSettings({ loaded, flags, env, cwd, knownSeries: knownSeries(), defaultSeries: defaultSeries() });
+}
+
+/** Bad paths are the user's to fix: say so before fetching or booting anything. */
+export async function checkSources(settings: Pick<RunSettings, 'moduleDir' | 'test'>): Promise<void> {
+  await checkModuleDir(settings.moduleDir);
+  await checkTestSource(settings.test);
+}
+
+export async function runKernels(settings: RunSettings, emit: Emit): Promise<KernelResult[]> {
+  return run(settings.kernels, {
+    moduleDir: settings.moduleDir,
+    test: settings.test,
+    testArgs: settings.testArgs,
+    expectKernelLog: settings.expectKernelLog,
+    accel: settings.accel,
+    timeouts: settings.timeouts,
+    strict: settings.strict,
+    bootParams: settings.bootParams,
+    memoryMiB: settings.memoryMiB,
+    ...(settings.cpus ? { cpus: settings.cpus } : {}),
+    ...(settings.parallel ? { parallel: settings.parallel } : {}),
+    emit,
+  });
+}
+
+/** The table, the reports and GitHub's summary and annotations; returns the exit code. */
+export async function reportResults(settings: RunSettings, results: KernelResult[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const { json, junit, artifacts } = settings.reports;
+  if (json) await writeJsonReport(json, results);
+  if (junit) await writeJunitReport(junit, results);
+  if (artifacts) await writeArtifacts(artifacts, results, { junit: junit !== undefined });
+  out.write(`\n${formatTable(results)}\n`);
+  for (const r of results) {
+    for (const reason of r.reasons.slice(1)) out.write(`  ${r.kernel}: ${reason}\n`);
+    for (const d of r.diagnostics.filter((x) => x.severity === 'error')) out.write(`  ${d.file}:${d.line}: ${d.message}\n`);
+    for (const e of r.kernelErrors) for (const loc of e.source ?? []) out.write(`  ${r.kernel}: ${e.kind} ${loc.frame} at ${loc.file}:${loc.line}\n`);
+  }
+  await emitGithub(results, process.env);
+  return results.every((r) => r.outcome === 'pass') ? 0 : 1;
+}
+
+export async function runCommand(flags: RunFlags & { config?: string }, emit: Emit): Promise<number> {
+  const settings = await runSettings(flags);
+  if (settings.configFile) emit({ type: 'info', message: `config: ${settings.configFile}` });
+  await checkSources(settings);
+  await ensureHostPackages(emit);
+  const results = await runKernels(settings, emit);
+  return reportResults(settings, results);
+}

@@ -1,0 +1,59 @@
+// What a module's repo puts in kmod-harness.config.ts. Paths are relative to the config file.
+
+/** Seconds per stage; each expiry ends the run with outcome `timeout` naming the stage. */
+export interface TimeoutsConfig {
+  /** QEMU start to SSH login (default 60). */
+  boot?: number;
+  /** insmod (default 30). */
+  load?: number;
+  /** The userland test (default 120). */
+  test?: number;
+  /** rmmod (default 30). */
+  unload?: number;
+}
+
+export interface VmConfig {
+  /** Guest memory in MiB (default 512). */
+  memory?: number;
+  /** vCPUs per guest (default: 2 for one kernel, 1 each for several). */
+  cpus?: number;
+  /** VMs at once (default: by host cores and memory). */
+  parallel?: number;
+  /** Extra kernel parameters; they override the strict ones of the same name. */
+  bootParams?: string[];
+  /** Slab debugging, init_on_free and KFENCE sampling on the kernel command line (default true). */
+  strict?: boolean;
+  /** 'auto' proves KVM with a probe boot and falls back to TCG (default); 'kvm' or 'tcg' force it. */
+  accel?: 'auto' | 'kvm' | 'tcg';
+}
+
+export interface KmodHarnessConfig {
+  /** The out-of-tree module: a directory with a Kbuild or a Makefile (obj-m). */
+  module?: string;
+  /** The userland test: one C file, or a directory whose Makefile builds a static binary at $(OUT). */
+  test?: string;
+  /** Arguments for the test binary. */
+  testArgs?: string[];
+  /**
+   * Kernels to run on: catalogue series ('5.10', '6.1', '6.12', '7.2'), 'all', or kernels you
+   * built: 'buildroot:<output dir>', 'local:<bzImage>,<build dir>' (default: the catalogue's default).
+   */
+  kernels?: string | string[];
+  expect?: {
+    /** Kernel-log substrings the test stage must print, in order (after the test's expected.kmsg). */
+    kernelLog?: string[];
+  };
+  timeouts?: TimeoutsConfig;
+  vm?: VmConfig;
+  /** Reports written by `kmod-harness run`, as the --json, --junit and --artifacts flags. */
+  reports?: {
+    json?: string;
+    junit?: string;
+    artifacts?: string;
+  };
+}
+
+/** Identity, for the types: `export default defineConfig({ ... })`. */
+export function defineConfig(config: KmodHarnessConfig): KmodHarnessConfig {
+  return config;
+}

@@ -1,0 +1,45 @@
+// The config file's shape, checked at load: a wrong or unknown field is named with its path.
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+import type { KmodHarnessConfig } from './define.js';
+
+const seconds = z.number().positive();
+const count = z.number().int().positive();
+
+const schema = z.strictObject({
+  module: z.string().min(1).optional(),
+  test: z.string().min(1).optional(),
+  testArgs: z.array(z.string()).optional(),
+  kernels: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  expect: z.strictObject({ kernelLog: z.array(z.string().min(1)).optional() }).optional(),
+  timeouts: z.strictObject({ boot: seconds.optional(), load: seconds.optional(), test: seconds.optional(), unload: seconds.optional() }).optional(),
+  vm: z
+    .strictObject({
+      memory: count.min(128).optional(),
+      cpus: count.optional(),
+      parallel: count.optional(),
+      bootParams: z.array(z.string().min(1)).optional(),
+      strict: z.boolean().optional(),
+      accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
+    })
+    .optional(),
+  reports: z.strictObject({ json: z.string().min(1).optional(), junit: z.string().min(1).optional(), artifacts: z.string().min(1).optional() }).optional(),
+}) satisfies z.ZodType<KmodHarnessConfig>;
+
+/** A config file that cannot be loaded or has a bad field (exit 2, like any bad input). */
+export class ConfigError extends UsageError {}
+
+function fieldName(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(the default export)';
+}
+
+/** The config as declared, or a ConfigError naming the first bad field and the expected type. */
+export function validateConfig(value: unknown, file: string): KmodHarnessConfig {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const where = issue.code === 'unrecognized_keys' ? fieldName([...issue.path, issue.keys[0]!]) : fieldName(issue.path);
+  const message = issue.code === 'unrecognized_keys' ? 'is not a config field' : issue.message.replace(/^Invalid input: /, '');
+  const known = 'module, test, testArgs, kernels, expect.kernelLog, timeouts.{boot,load,test,unload}, vm.{memory,cpus,parallel,bootParams,strict,accel}, reports.{json,junit,artifacts}';
+  throw new ConfigError(`${file}: ${where}: ${message}`, { fix: `correct ${where} in ${file}; the fields are ${known}` });
+}

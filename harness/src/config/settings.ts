@@ -1,0 +1,121 @@
+// One run's settings from, in rising precedence: built-in defaults, the config file, the
+// environment (KMOD_HARNESS_KERNELS, KMOD_HARNESS_ACCEL: what a CI matrix sets), and flags.
+import path from 'node:path';
+import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
+import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../paths.js';
+import { parseAccelChoice, type AccelChoice } from '../qemu/accel.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../session.js';
+import { HarnessError } from '../errors.js';
+import type { LoadedConfig } from './load.js';
+import { ConfigError } from './schema.js';
+
+/** The `run` flags the user actually gave (commander's defaults filtered out). */
+export interface RunFlags {
+  module?: string;
+  test?: string;
+  kernel?: string;
+  json?: string;
+  junit?: string;
+  artifacts?: string;
+  bootTimeout?: number;
+  loadTimeout?: number;
+  testTimeout?: number;
+  unloadTimeout?: number;
+  accel?: string;
+  memory?: number;
+  cpus?: number;
+  parallel?: number;
+  strict?: boolean;
+  bootParam?: string[];
+}
+
+export interface RunSettings {
+  moduleDir: string;
+  test: string;
+  testArgs: string[];
+  kernels: string[];
+  expectKernelLog: string[];
+  timeouts: Timeouts;
+  memoryMiB: number;
+  cpus?: number;
+  parallel?: number;
+  bootParams: string[];
+  strict: boolean;
+  accel: AccelChoice;
+  reports: { json?: string; junit?: string; artifacts?: string };
+  /** The config file used, if any. */
+  configFile?: string;
+}
+
+export interface SettingsInput {
+  loaded?: LoadedConfig | undefined;
+  flags?: RunFlags;
+  env?: NodeJS.ProcessEnv;
+  /** Flags' paths are relative to this. */
+  cwd: string;
+  knownSeries: string[];
+  defaultSeries: string;
+}
+
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/** A config field's value checked by `check`; its error is re-raised naming the file and field. */
+function inConfig<T>(loaded: LoadedConfig, field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof HarnessError)) throw error;
+    throw new ConfigError(`${loaded.file}: ${field}: ${error.message}`, { ...(error.fix ? { fix: error.fix } : {}), cause: error });
+  }
+}
+
+export function resolveRunSettings(input: SettingsInput): RunSettings {
+  const { loaded, cwd } = input;
+  const flags = input.flags ?? {};
+  const env = input.env ?? {};
+  const config = loaded?.config ?? {};
+  const fromConfig = (p: string | undefined) => (p === undefined || !loaded ? undefined : path.resolve(loaded.dir, p));
+  const fromCwd = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
+
+  let kernels: string[];
+  if (flags.kernel !== undefined || env.KMOD_HARNESS_KERNELS) {
+    kernels = parseKernels(flags.kernel ?? env.KMOD_HARNESS_KERNELS, input.knownSeries, input.defaultSeries).map((k) => absoluteKernelSpec(k, cwd));
+  } else if (loaded && config.kernels !== undefined) {
+    // An array holds one kernel per item (a local: item keeps its own comma).
+    const list = Array.isArray(config.kernels) ? config.kernels.join(',') : config.kernels;
+    kernels = inConfig(loaded, 'kernels', () => parseKernels(list, input.knownSeries, input.defaultSeries)).map((k) => absoluteKernelSpec(k, loaded.dir));
+  } else {
+    kernels = [input.defaultSeries];
+  }
+
+  // vm.accel was checked with the config; a bad flag or env value is named by parseAccelChoice.
+  const accel = parseAccelChoice(flags.accel ?? (env.KMOD_HARNESS_ACCEL || undefined) ?? config.vm?.accel);
+
+  const t = config.timeouts ?? {};
+  const vm = config.vm ?? {};
+  const reports = defined({ json: fromCwd(flags.json) ?? fromConfig(config.reports?.json), junit: fromCwd(flags.junit) ?? fromConfig(config.reports?.junit), artifacts: fromCwd(flags.artifacts) ?? fromConfig(config.reports?.artifacts) });
+  const cpus = flags.cpus ?? vm.cpus;
+  const parallel = flags.parallel ?? vm.parallel;
+  return {
+    moduleDir: fromCwd(flags.module) ?? fromConfig(config.module) ?? SEED_MODULE_DIR,
+    test: fromCwd(flags.test) ?? fromConfig(config.test) ?? SEED_TEST_DIR,
+    testArgs: config.testArgs ?? [],
+    kernels,
+    expectKernelLog: config.expect?.kernelLog ?? [],
+    timeouts: {
+      bootS: flags.bootTimeout ?? t.boot ?? DEFAULT_TIMEOUTS.bootS,
+      loadS: flags.loadTimeout ?? t.load ?? DEFAULT_TIMEOUTS.loadS,
+      testS: flags.testTimeout ?? t.test ?? DEFAULT_TIMEOUTS.testS,
+      unloadS: flags.unloadTimeout ?? t.unload ?? DEFAULT_TIMEOUTS.unloadS,
+    },
+    memoryMiB: flags.memory ?? vm.memory ?? 512,
+    ...(cpus !== undefined ? { cpus } : {}),
+    ...(parallel !== undefined ? { parallel } : {}),
+    // Flags add to the config's parameters; both override the strict ones.
+    bootParams: [...(vm.bootParams ?? []), ...(flags.bootParam ?? [])],
+    strict: flags.strict ?? vm.strict ?? true,
+    accel,
+    reports,
+    ...(loaded ? { configFile: loaded.file } : {}),
+  };
+}

@@ -1,0 +1,74 @@
+// The checks behind the vitest matchers, as pure functions of what was received: each says
+// whether it passed and, either way, what a failure message should show.
+
+/** What toHaveNoKernelErrors reads: a ModuleRun, a KernelResult or a JobOutcome will do. */
+export interface HasKernelErrors {
+  kernelErrors: ReadonlyArray<{ kind: string; title: string; module?: string; stage?: string; source?: ReadonlyArray<{ file: string; line: number; func?: string }> }>;
+  reasons?: readonly string[];
+  outcome?: string;
+}
+
+export interface MatchOutcome {
+  pass: boolean;
+  message: string;
+}
+
+const TAIL = 15;
+
+/** Kernel-log lines from a string (one per line) or an array (one per record). */
+function logLines(received: unknown): string[] | undefined {
+  if (typeof received === 'string') return received.split(/\r?\n/);
+  if (Array.isArray(received) && received.every((l) => typeof l === 'string')) return received;
+  if (received && typeof received === 'object' && 'kernelLog' in received) return logLines((received as { kernelLog: unknown }).kernelLog);
+  return undefined;
+}
+
+const matches = (line: string, want: string | RegExp) => (typeof want === 'string' ? line.includes(want) : want.test(line));
+const show = (want: string | RegExp) => (typeof want === 'string' ? JSON.stringify(want) : String(want));
+
+/**
+ * Each expected line (substring or RegExp) in some kernel-log line, each after the line that
+ * matched the one before it: other lines may come between.
+ */
+export function containKernelLines(received: unknown, expected: ReadonlyArray<string | RegExp>): MatchOutcome {
+  const lines = logLines(received);
+  if (!lines) return { pass: false, message: 'expected a kernel log (string, string[], or a run with .kernelLog)' };
+  let next = 0;
+  let lastAt = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const want = expected[i]!;
+    while (next < lines.length && !matches(lines[next]!, want)) next++;
+    if (next === lines.length) {
+      const from = Math.max(0, lastAt + 1);
+      const around = lines.slice(from, from + TAIL).map((l) => `    ${l}`).join('\n');
+      const after = i > 0 ? ` after ${show(expected[i - 1]!)} (line ${lastAt + 1})` : '';
+      return {
+        pass: false,
+        message: `expected the kernel log to contain ${show(want)}${after}; ${i} of ${expected.length} line(s) found in order.\n  the log${i > 0 ? ' from there' : ''} (${lines.length - from} line(s)):\n${around || '    (empty)'}`,
+      };
+    }
+    lastAt = next;
+    next++;
+  }
+  return { pass: true, message: `expected the kernel log not to contain, in order: ${expected.map(show).join(', ')}` };
+}
+
+function describeError(e: HasKernelErrors['kernelErrors'][number]): string {
+  const where = [e.module ? `in ${e.module}` : '', e.stage ? `during ${e.stage}` : ''].filter(Boolean).join(' ');
+  const source = e.source?.[0] ? ` at ${e.source[0].file}:${e.source[0].line}` : '';
+  return `  ${e.kind}${where ? ` ${where}` : ''}${source}: ${e.title}`;
+}
+
+/** No kernel error (oops, WARN, BUG, KASAN/KFENCE/SLUB report, lockdep, hung task, panic...) was found. */
+export function noKernelErrors(received: unknown): MatchOutcome {
+  if (!received || typeof received !== 'object' || !Array.isArray((received as HasKernelErrors).kernelErrors)) {
+    return { pass: false, message: 'expected a run result with .kernelErrors (from vm.run())' };
+  }
+  const { kernelErrors, outcome, reasons } = received as HasKernelErrors;
+  // New taint without a recognised report is a kernel-error outcome too: a module that taints
+  // the kernel silently (a forced load, a TAINT_* it set itself) must not pass this matcher.
+  const taint = outcome === 'kernel-error' && kernelErrors.length === 0 ? (reasons ?? []).filter((r) => /taint/i.test(r)) : [];
+  if (kernelErrors.length === 0 && taint.length === 0) return { pass: true, message: 'expected kernel errors, found none' };
+  const lines = [...kernelErrors.map(describeError), ...taint.map((r) => `  ${r}`)];
+  return { pass: false, message: `expected no kernel errors, found ${lines.length}:\n${lines.join('\n')}` };
+}

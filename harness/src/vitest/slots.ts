@@ -1,0 +1,57 @@
+// The kernels a vitest run boots, shared by globalSetup (one VM per kernel for the whole run)
+// and useKernels (one VM per kernel for a file, when no globalSetup booted them).
+import { asHarnessError } from '../errors.js';
+import { silent, type Emit } from '../events.js';
+import { prepareKernel } from '../kernel/index.js';
+import type { RunSettings } from '../config/settings.js';
+import { planVmsHere } from '../run.js';
+import { openSession, type Session, type SessionInfo } from '../session.js';
+import { prepareToolchain } from '../toolchain/index.js';
+
+/** One kernel of the run: its booted session, or why it could not be had. */
+export interface KernelSlot {
+  series: string;
+  info?: SessionInfo;
+  error?: string;
+}
+
+/**
+ * Boot every kernel, as many at once as the host takes. A kernel that cannot be fetched or
+ * booted gets its error in its slot (its tests fail with it), the others boot on.
+ */
+export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts'>, log: Emit = silent): Promise<{ slots: KernelSlot[]; close(): Promise<void> }> {
+  const sessions: Session[] = [];
+  const close = async () => {
+    await Promise.all(sessions.map((s) => s.close()));
+  };
+  const plan = planVmsHere(settings.kernels.length, settings);
+  const slots: KernelSlot[] = settings.kernels.map((series) => ({ series }));
+  let next = 0;
+  const worker = async () => {
+    while (next < slots.length) {
+      const slot = slots[next++]!;
+      try {
+        const kernel = await prepareKernel(slot.series, { emit: (e) => log({ ...e, series: slot.series }) });
+        // The kernel's compiler (a Debian root for 6.12/7.2) is made beside the boot, not in the first test.
+        const [session] = await Promise.all([
+          openSession(kernel, { accel: settings.accel, cpus: plan.cpus, memoryMiB: settings.memoryMiB, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS }),
+          prepareToolchain(kernel).catch(() => undefined),
+        ]);
+        sessions.push(session);
+        slot.info = session.info;
+        log({ type: 'info', series: slot.series, message: `${kernel.release}: booted under ${session.info.accel} (${session.info.accelReason}) in ${session.info.stageMs.boot + session.info.stageMs.ssh} ms` });
+      } catch (error) {
+        const e = asHarnessError(error);
+        slot.error = `${slot.series}: ${e.outcome}: ${e.message}${e.fix ? ` (fix: ${e.fix})` : ''}`;
+        log({ type: 'warn', series: slot.series, message: slot.error });
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(plan.parallel, slots.length) }, worker));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { slots, close };
+}
