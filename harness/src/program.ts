@@ -1,8 +1,10 @@
 // The kmod-harness command tree: flags and help here, each command's work in commands/.
 import { Command, InvalidArgumentError } from 'commander';
 import { runCommand } from './commands/run.js';
+import { shellCommand, type ShellFlags } from './commands/shell.js';
 import type { RunFlags } from './config/settings.js';
 import type { HarnessEvent } from './events.js';
+import { doctorExitCode, formatDoctor, runDoctor } from './host/doctor.js';
 import { ensureHostPackages } from './host/setup.js';
 import { knownSeries } from './kernel/index.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from './paths.js';
@@ -37,30 +39,51 @@ function printEvent(event: HarnessEvent): void {
   }
 }
 
-export function program(): Command {
-  const cmd = new Command('kmod-harness').description('Build an out-of-tree kernel module and its test, boot real kernels in QEMU, and judge the result.');
-  cmd
-    .command('run')
-    .description('build, boot, load, test, judge (defaults: the seed module and test on the default kernel)')
+/** Options of every command that boots a VM: run and shell. */
+function vmOptions(command: Command): Command {
+  return command
     .option('--config <file>', 'config file (default: kmod-harness.config.ts, looked for from the working directory up to the project root)')
     .option('--module <dir>', 'out-of-tree module directory (Kbuild or Makefile)', SEED_MODULE_DIR)
     .option('--test <file|dir>', 'userland test: a .c file or a directory with a Makefile honouring OUT=', SEED_TEST_DIR)
+    .option('--boot-timeout <seconds>', 'time limit for boot to SSH', seconds, DEFAULT_TIMEOUTS.bootS)
+    .option('--load-timeout <seconds>', 'time limit for insmod', seconds, DEFAULT_TIMEOUTS.loadS)
+    .option('--no-strict', 'boot without slab debugging, init_on_free and KFENCE sampling')
+    .option('--boot-param <param>', 'extra kernel parameter, repeatable; overrides the strict ones', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--accel <auto|kvm|tcg>', 'accelerator; auto probes KVM (env KMOD_HARNESS_ACCEL)')
+    .option('--memory <MiB>', 'guest memory', (v) => Math.round(seconds(v)), 512)
+    .option('--cpus <n>', 'guest CPUs (default: 2 for one kernel, 1 each for several)', (v) => Math.round(seconds(v)));
+}
+
+export function program(): Command {
+  const cmd = new Command('kmod-harness').description('Build an out-of-tree kernel module and its test, boot real kernels in QEMU, and judge the result.');
+  vmOptions(cmd.command('run'))
+    .description('build, boot, load, test, judge: settings from kmod-harness.config.ts, the environment and these flags (flags win)')
     .option('--kernel <spec>', `kernel series (${knownSeries().join(', ')}), comma-separated, or 'all'; also buildroot:<output dir> and local:<bzImage>,<build dir> (env KMOD_HARNESS_KERNELS)`)
     .option('--json <file>', 'write a JSON report')
     .option('--junit <file>', 'write a JUnit XML report: a testsuite per kernel, a testcase per stage and the verdict')
     .option('--artifacts <dir>', 'write per kernel <dir>/<release>/ (console.log, dmesg.txt, test-output.txt, build.log, result.json), and results.json (and junit.xml with --junit)')
     .option('--test-timeout <seconds>', 'time limit for the test', seconds, DEFAULT_TIMEOUTS.testS)
-    .option('--boot-timeout <seconds>', 'time limit for boot to SSH', seconds, DEFAULT_TIMEOUTS.bootS)
-    .option('--load-timeout <seconds>', 'time limit for insmod', seconds, DEFAULT_TIMEOUTS.loadS)
     .option('--unload-timeout <seconds>', 'time limit for rmmod', seconds, DEFAULT_TIMEOUTS.unloadS)
-    .option('--no-strict', 'boot without slab debugging, init_on_free and KFENCE sampling')
-    .option('--boot-param <param>', 'extra kernel parameter, repeatable; overrides the strict ones', (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('--accel <auto|kvm|tcg>', 'accelerator; auto probes KVM (env KMOD_HARNESS_ACCEL)')
-    .option('--memory <MiB>', 'guest memory', (v) => Math.round(seconds(v)), 512)
-    .option('--cpus <n>', 'guest CPUs (default: 2 for one kernel, 1 each for several)', (v) => Math.round(seconds(v)))
     .option('--parallel <n>', 'VMs at once (default: by host cores and memory)', (v) => Math.round(seconds(v)))
     .action(async (_options: unknown, command: Command) => {
       process.exitCode = await runCommand(givenFlags<RunFlags & { config?: string }>(command), printEvent);
+    });
+  vmOptions(cmd.command('shell'))
+    .description('boot one kernel with the module built and loaded, and open an SSH shell in the guest; the VM goes away when the shell ends')
+    .option('--kernel <spec>', 'the kernel (default: the first of the config, or the default series)')
+    .option('--no-load', 'upload the module but do not insmod it')
+    .option('--command <cmd>', 'run this command on a pty instead of an interactive shell, and exit with its status')
+    .action(async (_options: unknown, command: Command) => {
+      process.exitCode = await shellCommand(givenFlags<ShellFlags>(command), printEvent);
+    });
+  cmd
+    .command('doctor')
+    .description('check the host: tools, QEMU, KVM (and why not), disk space, the Debian mirror, compilers; prints the fix for each problem')
+    .option('--probe', 'boot a cached kernel under KVM now if no probe result is cached')
+    .action(async (options: { probe?: boolean }) => {
+      const checks = await runDoctor({ ...(options.probe ? { probe: true } : {}) });
+      process.stdout.write(formatDoctor(checks));
+      process.exitCode = doctorExitCode(checks);
     });
   cmd
     .command('setup')

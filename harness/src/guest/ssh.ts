@@ -22,10 +22,19 @@ export interface ExecOptions {
 export interface GuestConnection {
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   upload(localPath: string, remotePath: string, mode: number): Promise<void>;
+  /** An interactive login shell on a pty wired to these streams; settles with its exit code when it ends. */
+  shell(io: ShellIo, command?: string): Promise<number | null>;
   /** Settles when the connection drops (guest powered off or panicked). */
   readonly closed: Promise<void>;
   isOpen(): boolean;
   close(): void;
+}
+
+export interface ShellIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+  stdout: NodeJS.WritableStream & { rows?: number; columns?: number; on(event: 'resize', listener: () => void): unknown; off(event: 'resize', listener: () => void): unknown };
+  stderr: NodeJS.WritableStream;
+  term?: string;
 }
 
 export interface ConnectOptions {
@@ -104,8 +113,36 @@ function wrap(client: ssh2.Client): GuestConnection {
     return sftp;
   };
 
+  const shell = (io: ShellIo, command?: string): Promise<number | null> =>
+    new Promise((resolve, reject) => {
+      const window = { term: io.term ?? 'xterm-256color', rows: io.stdout.rows ?? 24, cols: io.stdout.columns ?? 80 };
+      const started = (error: Error | undefined, channel: ClientChannel) => {
+        if (error) return reject(new HarnessError('E_SSH_SHELL', 'infra-error', `cannot open a shell in the guest: ${error.message}`, { cause: error }));
+        // Raw mode: keys (Ctrl-C included) go to the guest's shell, not to this process.
+        const raw = io.stdin.isTTY === true && typeof io.stdin.setRawMode === 'function';
+        if (raw) io.stdin.setRawMode!(true);
+        const resize = () => channel.setWindow(io.stdout.rows ?? 24, io.stdout.columns ?? 80, 0, 0);
+        io.stdout.on('resize', resize);
+        io.stdin.pipe(channel);
+        channel.pipe(io.stdout, { end: false });
+        channel.stderr.pipe(io.stderr, { end: false });
+        let code: number | null = null;
+        channel.on('exit', (c: number | null) => (code = c ?? null));
+        channel.on('close', () => {
+          io.stdin.unpipe(channel);
+          io.stdout.off('resize', resize);
+          if (raw) io.stdin.setRawMode!(false);
+          io.stdin.pause();
+          resolve(code);
+        });
+      };
+      if (command === undefined) client.shell(window, started);
+      else client.exec(command, { pty: window }, started);
+    });
+
   return {
     exec,
+    shell,
     async upload(localPath, remotePath, mode) {
       const s = await getSftp();
       await new Promise<void>((resolve, reject) =>
