@@ -1,5 +1,7 @@
 // The kmod-harness command tree: flags and help here, each command's work in commands/.
 import { Command, InvalidArgumentError } from 'commander';
+import { cacheRoot } from './cache.js';
+import { formatCache, formatPrune, listCache, pruneCache } from './cache-admin.js';
 import { runCommand } from './commands/run.js';
 import { shellCommand, type ShellFlags } from './commands/shell.js';
 import type { RunFlags } from './config/settings.js';
@@ -7,6 +9,7 @@ import type { HarnessEvent } from './events.js';
 import { doctorExitCode, formatDoctor, runDoctor } from './host/doctor.js';
 import { ensureHostPackages } from './host/setup.js';
 import { knownSeries } from './kernel/index.js';
+import { formatKernels, listKernels } from './kernel/inventory.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from './paths.js';
 import { DEFAULT_TIMEOUTS } from './run.js';
 
@@ -84,6 +87,39 @@ export function program(): Command {
       const checks = await runDoctor({ ...(options.probe ? { probe: true } : {}) });
       process.stdout.write(formatDoctor(checks));
       process.exitCode = doctorExitCode(checks);
+    });
+  cmd
+    .command('kernels')
+    .description('the catalogue series, the exact Debian build each resolves to now, what is cached, and the compiler each needs')
+    .option('--offline', 'resolve from the package indexes already cached; do not update them')
+    .action(async (options: { offline?: boolean }) => {
+      const rows = await listKernels({ emit: printEvent, ...(options.offline ? { offline: true } : {}) });
+      process.stdout.write(formatKernels(rows));
+    });
+  const cache = cmd.command('cache').description(`the cache (${cacheRoot()}; KMOD_HARNESS_CACHE): list or prune it`);
+  cache
+    .command('list', { isDefault: true })
+    .description('every entry with its size, last write and what it is')
+    .action(async () => {
+      process.stdout.write(formatCache(await listCache(cacheRoot(), { scanProcesses: true })));
+    });
+  cache
+    .command('prune')
+    .description('remove superseded kernel builds (keep the newest per series), images of kernels no longer cached, and stale temporary dirs')
+    .option('--keep <n>', 'kernel builds to keep per series', (v) => Math.round(seconds(v)), 1)
+    .option('--older-than <days>', 'only remove what was last written more than this many days ago', seconds)
+    .option('--all', 'remove everything the harness made (compiler roots, package indexes, the KVM probe result too); do not run it beside a run')
+    .option('--dry-run', 'say what would go, remove nothing')
+    .action(async (options: { keep: number; olderThan?: number; all?: boolean; dryRun?: boolean }) => {
+      if (options.all && !options.dryRun) printEvent({ type: 'warn', message: 'removing the whole cache; a run going on now may lose what it needs' });
+      const result = await pruneCache(cacheRoot(), {
+        keepPerSeries: options.keep,
+        ...(options.olderThan !== undefined ? { olderThanDays: options.olderThan } : {}),
+        ...(options.all ? { all: true } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+      });
+      process.stdout.write(formatPrune(result));
+      process.exitCode = result.failed.length > 0 ? 1 : 0;
     });
   cmd
     .command('setup')
