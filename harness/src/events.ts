@@ -20,6 +20,8 @@ export type HarnessEvent = EventBase &
     | { type: 'warn'; message: string }
     /** Bytes done so far of a download (`total` when known); sent a few times a second at most. */
     | { type: 'progress'; stage: Stage; what: string; done: number; total?: number }
+    /** A kernel's run is over: its outcome and wall time (runOnKernel's last event). */
+    | { type: 'kernel-end'; outcome: string; ms: number }
   );
 
 export type Emit = (event: HarnessEvent) => void;

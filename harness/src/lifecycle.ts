@@ -27,11 +27,17 @@ export async function runAllTeardowns(): Promise<void> {
   }
 }
 
+let stopping = false;
+
+/** True once a signal started the teardown: nothing should be started or retried any more. */
+export function isStopping(): boolean {
+  return stopping;
+}
+
 /** On SIGINT/SIGTERM: run every teardown, then exit 130/143 as a shell would. */
 export function installSignalHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  let stopping = false;
   const handle = (signal: NodeJS.Signals, code: number) => {
     // `on`, not `once`: execa's exit hook re-raises the signal (killing us before the
     // teardowns finish) as soon as it sees no other listener for it.

@@ -5,7 +5,7 @@ import { formatCache, formatPrune, listCache, pruneCache } from './cache-admin.j
 import { runCommand } from './commands/run.js';
 import { shellCommand, type ShellFlags } from './commands/shell.js';
 import type { RunFlags } from './config/settings.js';
-import type { HarnessEvent } from './events.js';
+import { plainEmit } from './console/index.js';
 import { doctorExitCode, formatDoctor, runDoctor } from './host/doctor.js';
 import { ensureHostPackages } from './host/setup.js';
 import { knownSeries } from './kernel/index.js';
@@ -24,23 +24,8 @@ function givenFlags<T>(command: Command): T {
   return Object.fromEntries(Object.entries(command.opts()).filter(([key]) => command.getOptionValueSource(key) === 'cli')) as T;
 }
 
-function printEvent(event: HarnessEvent): void {
-  const who = event.kernel ? `[${event.kernel}] ` : '';
-  switch (event.type) {
-    case 'stage-start':
-      process.stderr.write(`${who}${event.stage}...\n`);
-      break;
-    case 'stage-end':
-      process.stderr.write(`${who}${event.stage} done in ${event.ms} ms${event.detail ? ` (${event.detail})` : ''}\n`);
-      break;
-    case 'info':
-      process.stderr.write(`${who}${event.message}\n`);
-      break;
-    case 'warn':
-      process.stderr.write(`${who}warning: ${event.message}\n`);
-      break;
-  }
-}
+/** Events of the commands other than run: a line each on stderr. */
+const printEvent = plainEmit(process.stderr);
 
 /** Options of every command that boots a VM: run and shell. */
 function vmOptions(command: Command): Command {
@@ -68,8 +53,9 @@ export function program(): Command {
     .option('--test-timeout <seconds>', 'time limit for the test', seconds, DEFAULT_TIMEOUTS.testS)
     .option('--unload-timeout <seconds>', 'time limit for rmmod', seconds, DEFAULT_TIMEOUTS.unloadS)
     .option('--parallel <n>', 'VMs at once (default: by host cores and memory)', (v) => Math.round(seconds(v)))
+    .option('--plain', 'progress as one line per event, even on a terminal (the default when not on one, or with CI or NO_COLOR set)')
     .action(async (_options: unknown, command: Command) => {
-      process.exitCode = await runCommand(givenFlags<RunFlags & { config?: string }>(command), printEvent);
+      process.exitCode = await runCommand(givenFlags<RunFlags & { config?: string; plain?: boolean }>(command));
     });
   vmOptions(cmd.command('shell'))
     .description('boot one kernel with the module built and loaded, and open an SSH shell in the guest; the VM goes away when the shell ends')

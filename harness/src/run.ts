@@ -105,6 +105,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
     }
     await work.remove();
     result.stages.total = Math.round(performance.now() - started);
+    emit({ type: 'kernel-end', kernel: result.kernel, outcome: result.outcome, ms: result.stages.total });
   }
   return result;
 }

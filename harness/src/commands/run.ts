@@ -3,9 +3,11 @@
 import { checkModuleDir } from '../build/kbuild.js';
 import { checkTestSource } from '../build/userland.js';
 import { loadConfig } from '../config/load.js';
+import { chooseOutputMode, createProgress } from '../console/index.js';
 import { resolveRunSettings, type RunFlags, type RunSettings } from '../config/settings.js';
 import type { Emit } from '../events.js';
 import { ensureHostPackages } from '../host/setup.js';
+import { isStopping } from '../lifecycle.js';
 import { defaultSeries, knownSeries } from '../kernel/index.js';
 import { writeArtifacts } from '../report/artifacts.js';
 import { emitGithub } from '../report/github.js';
@@ -59,11 +61,21 @@ export async function reportResults(settings: RunSettings, results: KernelResult
   return results.every((r) => r.outcome === 'pass') ? 0 : 1;
 }
 
-export async function runCommand(flags: RunFlags & { config?: string }, emit: Emit): Promise<number> {
+/** Progress on stderr: live rows on a terminal, else (or with --plain) a line per event. */
+export async function runCommand(flags: RunFlags & { config?: string; plain?: boolean }, stderr: NodeJS.WriteStream = process.stderr): Promise<number> {
   const settings = await runSettings(flags);
-  if (settings.configFile) emit({ type: 'info', message: `config: ${settings.configFile}` });
-  await checkSources(settings);
-  await ensureHostPackages(emit);
-  const results = await runKernels(settings, emit);
+  const mode = chooseOutputMode({ isTTY: stderr.isTTY === true, env: process.env, plainFlag: flags.plain === true, columns: stderr.columns, rows: stderr.rows });
+  const progress = createProgress({ series: settings.kernels, tty: mode === 'tty', stream: stderr });
+  let results: KernelResult[] | undefined;
+  try {
+    if (settings.configFile) progress.emit({ type: 'info', message: `config: ${settings.configFile}` });
+    await checkSources(settings);
+    await ensureHostPackages(progress.emit);
+    results = await runKernels(settings, progress.emit);
+  } finally {
+    await progress.finish(results);
+  }
+  // After Ctrl-C the results are of VMs killed under the run: the signal handler exits 130.
+  if (isStopping()) return 130;
   return reportResults(settings, results);
 }

@@ -2,6 +2,7 @@
 // ready marker on the console, connect over SSH. shutdown() powers off and always kills QEMU.
 import { rename } from 'node:fs/promises';
 import { BootError, HarnessError, TimeoutError } from '../errors.js';
+import { isStopping } from '../lifecycle.js';
 import type { GuestImage } from '../image/initramfs.js';
 import { kernelCmdline, type Accel } from '../qemu/args.js';
 import { PORT_TAKEN, startVm, type Vm } from '../qemu/process.js';
@@ -75,7 +76,8 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
       // more (said as a warning, the first console kept); if it fails again, that is the result.
       // A hang is a timeout of the boot stage; QEMU or the kernel dying is boot-failed.
       const hung = error instanceof HarnessError && error.outcome === 'timeout';
-      if (!hung && !(error instanceof BootError)) throw error;
+      // A QEMU killed by the user's Ctrl-C is not a boot to retry.
+      if (isStopping() || (!hung && !(error instanceof BootError))) throw error;
       if (attempt >= attempts) {
         if (!hung) throw error;
         throw new TimeoutError('boot', Math.round(o.bootTimeoutMs / 1000), {

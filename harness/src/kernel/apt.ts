@@ -198,15 +198,50 @@ export function parseFetchErrors(output: string): Map<string, string> {
 }
 
 /**
+ * Report the bytes of the files in `dir` not named in `old`, every `intervalMs` while they
+ * change, and once more on stop(). apt-get download (apt 2.6) writes each .deb under its final
+ * name in its cwd as it arrives, no partial dir: the new files' sizes are the bytes so far.
+ */
+export function pollBytes(dir: string, old: ReadonlySet<string>, total: number, onProgress: (done: number, total: number) => void, intervalMs = 250): { stop(): Promise<void> } {
+  let last = -1;
+  const measure = async (): Promise<void> => {
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => !old.has(n));
+    const sizes = await Promise.all(names.map((n) => stat(path.join(dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0)));
+    const done = Math.min(total, sizes.reduce((a, b) => a + b, 0));
+    if (done !== last) onProgress(done, total);
+    last = done;
+  };
+  let polling: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    polling = polling.then(measure); // never two readdirs at once on a slow disk
+  }, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await polling;
+      await measure();
+    },
+  };
+}
+
+/**
  * Download `packages` (exact versions) into `dir`; apt checks each against the index's hashes.
  * Packages already there (from an earlier attempt) are not fetched again. Returns the ones
- * that could not be fetched, with apt's reason (404s happen: FIELD-NOTES).
+ * that could not be fetched, with apt's reason (404s happen: FIELD-NOTES). `onProgress` hears
+ * the bytes fetched of the index sizes of the packages to fetch, a few times a second.
  */
-export async function download(state: AptState, packages: IndexPackage[], dir: string, signal?: AbortSignal): Promise<DownloadFailure[]> {
+export async function download(
+  state: AptState,
+  packages: IndexPackage[],
+  dir: string,
+  signal?: AbortSignal,
+  onProgress?: (done: number, total: number) => void,
+): Promise<DownloadFailure[]> {
   const present = new Set(await readdir(dir).catch(() => [] as string[]));
   const wanted = packages.filter((p) => !present.has(path.posix.basename(p.filename)));
   if (wanted.length === 0) return [];
   const aptGet = await requireTool('apt-get');
+  const poller = onProgress ? pollBytes(dir, present, wanted.reduce((sum, p) => sum + p.size, 0), onProgress) : undefined;
   const result = await serialized(state.dir, () =>
     execa(aptGet, [...aptOptions(state, isRoot()), '-q', 'download', ...wanted.map((p) => `${p.name}=${p.version}`)], {
       cwd: dir,
@@ -215,7 +250,7 @@ export async function download(state: AptState, packages: IndexPackage[], dir: s
       env: aptEnv,
       ...(signal ? { cancelSignal: signal } : {}),
     }),
-  );
+  ).finally(() => poller?.stop());
   signal?.throwIfAborted();
   const errors = parseFetchErrors(result.all ?? '');
   const after = new Set(await readdir(dir));
