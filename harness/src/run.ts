@@ -132,7 +132,7 @@ export function planVms(o: { kernels: number; cores: number; freeMemMiB: number;
 
 /** planVms for this host. */
 export function planVmsHere(kernels: number, options: { memoryMiB?: number; cpus?: number; parallel?: number }): VmPlan {
-  return planVms({ kernels, cores: availableParallelism(), freeMemMiB: freemem() / 2 ** 20, memoryMiB: options.memoryMiB ?? 512, ...options });
+  return planVms({ ...options, kernels, cores: availableParallelism(), freeMemMiB: freemem() / 2 ** 20, memoryMiB: options.memoryMiB ?? 512 });
 }
 
 /** One result per kernel, in the order asked; a failure on one kernel does not stop the others. */

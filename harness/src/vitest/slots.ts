@@ -24,7 +24,7 @@ export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'accel' 
   const close = async () => {
     await Promise.all(sessions.map((s) => s.close()));
   };
-  const plan = planVmsHere(settings.kernels.length, settings);
+  const plan = planVmsHere(settings.kernels.length, { memoryMiB: settings.memoryMiB, ...(settings.cpus ? { cpus: settings.cpus } : {}), ...(settings.parallel ? { parallel: settings.parallel } : {}) });
   const slots: KernelSlot[] = settings.kernels.map((series) => ({ series }));
   let next = 0;
   const worker = async () => {
@@ -53,5 +53,6 @@ export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'accel' 
     await close();
     throw error;
   }
+  for (const slot of slots) if (!slot.info) slot.error ??= `${slot.series}: not booted`;
   return { slots, close };
 }
