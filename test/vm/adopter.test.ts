@@ -12,7 +12,10 @@ import { PACKAGE_ROOT } from '../../harness/src/paths.js';
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/adopter');
 // The first kernel of this run: in CI's kernel matrix, the adopter runs on the job's kernel.
 const kernel = inject('kmodHarness')?.settings.kernels[0] ?? '6.1';
-const env = { ...process.env, KMOD_HARNESS_KERNELS: kernel };
+// Not GITHUB_ACTIONS: the runs of this test must not write their tables (one fails on purpose)
+// into the step summary of the job running the tests.
+const { GITHUB_ACTIONS: _actions, GITHUB_STEP_SUMMARY: _summary, ...outer } = process.env;
+const env = { ...outer, KMOD_HARNESS_KERNELS: kernel };
 
 const qemus = async () => (await execa('pgrep', ['-c', '-x', 'qemu-system-x86_64'], { reject: false })).stdout.trim();
 
@@ -42,7 +45,7 @@ describe(`a module's own repo on ${kernel}`, () => {
   it('its vitest suite passes through kmod-harness/vitest, and the matcher fails where it should', async () => {
     const before = await qemus();
     const report = path.join(repo, 'report.json');
-    const r = await execa('node', [path.join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`], { cwd: repo, env, reject: false, all: true });
+    const r = await execa('node', [path.join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`], { cwd: repo, env, extendEnv: false, reject: false, all: true });
     expect(r.exitCode, r.all).toBe(0);
     const json = JSON.parse(await readFile(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: Array<{ assertionResults: Array<{ title: string; status: string }> }> };
     expect(json.numFailedTests).toBe(0);
@@ -56,7 +59,7 @@ describe(`a module's own repo on ${kernel}`, () => {
 
   it('`kmod-harness run` there reads its kmod-harness.config.ts (module, test, expect.kernelLog)', async () => {
     const json = path.join(repo, 'run.json');
-    const r = await execa('node', [path.join(repo, 'node_modules/.bin/kmod-harness'), 'run', '--json', json], { cwd: path.join(repo, 'tests'), env, reject: false, all: true });
+    const r = await execa('node', [path.join(repo, 'node_modules/.bin/kmod-harness'), 'run', '--json', json], { cwd: path.join(repo, 'tests'), env, extendEnv: false, reject: false, all: true });
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toContain(`config: ${path.join(repo, 'kmod-harness.config.ts')}`);
     const { results } = JSON.parse(await readFile(json, 'utf8')) as { results: Array<{ outcome: string; logs: { dmesg?: string; test?: string } }> };
@@ -68,7 +71,7 @@ describe(`a module's own repo on ${kernel}`, () => {
   it('a config line the module never prints fails the run, naming the line', async () => {
     const config = path.join(repo, 'strict.config.ts');
     await writeFile(config, "import base from './kmod-harness.config.ts';\nexport default { ...base, expect: { kernelLog: ['kmh_hello: never printed'] } };\n");
-    const r = await execa('node', [path.join(repo, 'node_modules/.bin/kmod-harness'), 'run', '--config', config], { cwd: repo, env, reject: false, all: true });
+    const r = await execa('node', [path.join(repo, 'node_modules/.bin/kmod-harness'), 'run', '--config', config], { cwd: repo, env, extendEnv: false, reject: false, all: true });
     expect(r.exitCode, r.all).toBe(1);
     expect(r.all).toContain("test-failed  ");
     expect(r.all).toContain("expected kernel-log line 'kmh_hello: never printed' not found");
