@@ -60,7 +60,10 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
 
     // The build needs only the headers; the image and boot need only the kernel: overlap them.
     const building = timed('build', () => buildJob(kernel, options, work.path, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }));
-    const booting = openSession(kernel, { ...options, bootTimeoutS: options.timeouts?.bootS ?? options.bootTimeoutS });
+    // A failed build needs no guest: stop its boot instead of waiting for it.
+    const noGuest = new AbortController();
+    building.catch(() => noGuest.abort(new Error('the build failed')));
+    const booting = openSession(kernel, { ...options, bootTimeoutS: options.timeouts?.bootS ?? options.bootTimeoutS, signal: noGuest.signal });
     const [built, opened] = await Promise.allSettled([building, booting]);
     if (opened.status === 'fulfilled') session = opened.value;
     if (built.status === 'rejected') {

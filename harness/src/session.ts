@@ -61,6 +61,8 @@ export interface SessionOptions {
   bootTimeoutS?: number;
   cacheRoot?: string;
   emit?: Emit;
+  /** Cancels the boot: QEMU is killed and openSession rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export async function openSession(kernel: KernelArtifacts, options: SessionOptions = {}): Promise<Session> {
@@ -87,6 +89,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       onRetry: (message) => emit({ type: 'warn', kernel: kernel.release, message }),
       ...(options.bootParams ? { bootParams: options.bootParams } : {}),
       ...(options.strict === false ? { strict: false } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     emit({ type: 'stage-end', stage: 'boot', kernel: kernel.release, ms: guest.stageMs.boot + guest.stageMs.ssh, detail: `console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms` });
     let closing: Promise<void> | undefined;

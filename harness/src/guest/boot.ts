@@ -26,6 +26,8 @@ export interface BootOptions {
   /** The run's 0700 work dir: keys and console log go there. */
   workDir: string;
   consoleLog: string;
+  /** Cancels the boot (QEMU is killed): the run needs no guest any more, e.g. its build failed. */
+  signal?: AbortSignal;
 }
 
 export interface Guest {
@@ -52,6 +54,7 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
   for (let attempt = 1; ; attempt++) {
     const remaining = o.bootTimeoutMs - (performance.now() - start);
     const budget = attempt < attempts ? Math.min(FIRST_BOOT_ATTEMPT_MS, remaining) : remaining;
+    o.signal?.throwIfAborted();
     const vm = await startVm({
       kernel: o.vmlinuz,
       initrd: o.image.initramfs,
@@ -61,11 +64,14 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
       cpus: o.cpus,
       consoleLog: o.consoleLog,
     });
+    const cancel = () => void vm.stop();
+    o.signal?.addEventListener('abort', cancel, { once: true });
     try {
       await vm.waitForConsole(READY_MARKER, budget);
       return vm;
     } catch (error) {
       const exit = await vm.stop();
+      o.signal?.throwIfAborted();
       // Under load QEMU may reach its port forward after startVm's early check, and an outgoing
       // connection may have taken the port meanwhile: that is ours to retry, not a boot failure.
       if (PORT_TAKEN.test(exit.stderr) && portRetries++ < 3) {
@@ -89,6 +95,8 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
       o.onRetry?.(`${hung ? `the guest hung in boot (no ready marker after ${Math.round(budget / 1000)} s` : `${(error as Error).message} (exit ${exit.exitCode ?? exit.signal}`}; console ends: ${last}); booting it again`);
       // Keep the hung boot's console beside the new one.
       await rename(o.consoleLog, `${o.consoleLog}.hung-boot-${attempt}`).catch(() => {});
+    } finally {
+      o.signal?.removeEventListener('abort', cancel);
     }
   }
 }
@@ -97,7 +105,11 @@ export async function bootGuest(o: BootOptions): Promise<Guest> {
   const keys = await makeRunKeys(o.workDir);
   const start = performance.now();
   const vm = await startReadyVm(o, keys, start);
+  // Cancelled while logging in: QEMU's exit ends the SSH retries at once (exitedEarly).
+  const cancel = () => void vm.stop();
+  o.signal?.addEventListener('abort', cancel, { once: true });
   try {
+    o.signal?.throwIfAborted();
     const boot = Math.round(performance.now() - start);
     const exitedEarly = vm.exited.then((e) => {
       throw new BootError(`QEMU exited (code ${e.exitCode ?? e.signal}) before SSH came up`, { detail: vm.console().slice(-4000) });
@@ -129,5 +141,7 @@ export async function bootGuest(o: BootOptions): Promise<Guest> {
   } catch (error) {
     await vm.stop();
     throw error;
+  } finally {
+    o.signal?.removeEventListener('abort', cancel);
   }
 }

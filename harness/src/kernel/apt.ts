@@ -1,9 +1,10 @@
 // Private apt state per suite (<cacheRoot>/apt/<suite>/): read and download any suite without touching the system's apt.
-import { access, constants, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { KernelFetchError, MissingToolError } from '../errors.js';
 import type { Emit } from '../events.js';
+import { writeFileAtomic } from '../files.js';
 import { requireTool } from '../host/tools.js';
 import type { SuiteRef } from './catalogue.js';
 import type { ArchiveSource } from './mirror.js';
@@ -126,7 +127,7 @@ export async function ensureLists(state: AptState, options: { maxAgeMs?: number;
     await mkdir(path.join(state.cacheDir, 'archives', 'partial'), { recursive: true });
     const line = sourcesLine(state.mirror.uri, state.suite.suite);
     const previous = await readFile(state.sourcesFile, 'utf8').catch(() => undefined);
-    if (previous !== line) await writeFile(state.sourcesFile, line);
+    if (previous !== line) await writeFileAtomic(state.sourcesFile, line);
     const stamp = await stat(state.stampFile).catch(() => undefined);
     const haveLists = (await listFiles(state)).length > 0;
     if (previous === line && haveLists && stamp && Date.now() - stamp.mtimeMs < maxAgeMs) return false;
@@ -141,7 +142,7 @@ export async function ensureLists(state: AptState, options: { maxAgeMs?: number;
     options.signal?.throwIfAborted();
     const ok = result.exitCode === 0 && !/^(E:|Err:)/m.test(result.all ?? '') && (await listFiles(state)).length > 0;
     if (ok) {
-      await writeFile(state.stampFile, `${new Date().toISOString()}\n`);
+      await writeFileAtomic(state.stampFile, `${new Date().toISOString()}\n`);
       return true;
     }
     const error = updateError(state, result.all ?? '', result);
