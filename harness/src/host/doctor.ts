@@ -3,7 +3,7 @@
 // apart from judging (pure, unit-tested on hand-built facts) and from printing.
 import { constants } from 'node:fs';
 import { access, readFile, readdir, stat, statfs } from 'node:fs/promises';
-import { release, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cacheRoot as defaultCacheRoot } from '../cache.js';
@@ -11,7 +11,7 @@ import { readJsonOr } from '../files.js';
 import { loadCatalogue, seriesNames } from '../kernel/catalogue.js';
 import { cachedEntries } from '../kernel/entry.js';
 import { findMirrors, readAptSources, type Archive } from '../kernel/mirror.js';
-import { chooseAccel } from '../qemu/accel.js';
+import { chooseAccel, PROBE_FILE, probeKey } from '../qemu/accel.js';
 import { TOOLCHAINS_AREA } from '../toolchain/root.js';
 import { kernelSuite, parseCcVersionText, parseDumpVersion, planToolchain } from '../toolchain/select.js';
 import { aptInstallLine, missingPackages } from './setup.js';
@@ -144,7 +144,6 @@ export const GB = 1e9;
 export const DISK_WARN_BYTES = 5 * GB;
 export const DISK_FAIL_BYTES = 1.5 * GB;
 export const MIRROR_TIMEOUT_MS = 5000;
-const PROBE_FILE = 'accel-probe.json';
 
 // ---- gathering -------------------------------------------------------------------------
 
@@ -192,12 +191,9 @@ async function cpuVirt(): Promise<'vmx' | 'svm' | undefined> {
   return /\bvmx\b/.test(flags) ? 'vmx' : /\bsvm\b/.test(flags) ? 'svm' : undefined;
 }
 
-// Must stay the key accel.ts's probeKey() writes, or a current result reads as stale.
 async function currentProbeKey(): Promise<string | undefined> {
   const qemu = await findTool('qemu-system-x86_64');
-  if (!qemu) return undefined;
-  const info = await stat(qemu);
-  return `${release()}|${qemu}|${info.size}|${info.mtimeMs}`;
+  return qemu ? probeKey(qemu) : undefined;
 }
 
 async function readProbe(file: string): Promise<ProbeOutcome | undefined> {

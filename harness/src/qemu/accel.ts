@@ -57,7 +57,11 @@ async function probeKvm(kernel: string, timeoutMs: number): Promise<string | und
   return `a probe boot under KVM failed: ${firstError}`;
 }
 
-async function probeKey(qemu: string): Promise<string> {
+/** Where chooseAccel keeps the probe's verdict, in the cache root. */
+export const PROBE_FILE = 'accel-probe.json';
+
+/** A probe verdict holds for one host kernel and one QEMU binary. */
+export async function probeKey(qemu: string): Promise<string> {
   const info = await stat(qemu);
   return `${release()}|${qemu}|${info.size}|${info.mtimeMs}`;
 }
@@ -71,7 +75,7 @@ export async function chooseAccel(choice: AccelChoice, kernel: string, root = ca
   }
   if (unusable) return { accel: 'tcg', reason: unusable };
 
-  const file = path.join(root, 'accel-probe.json');
+  const file = path.join(root, PROBE_FILE);
   const key = await probeKey(await requireTool('qemu-system-x86_64'));
   const cached = (await readJsonOr<{ key?: string; failure?: string | null }>(file)) ?? {};
   let failure: string | undefined;
