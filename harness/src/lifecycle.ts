@@ -16,15 +16,26 @@ export function onTeardown(fn: Teardown): () => Promise<void> {
 }
 
 export async function runAllTeardowns(): Promise<void> {
-  for (const entry of [...teardowns].reverse()) {
-    teardowns.delete(entry);
-    try {
-      await entry.fn();
-    } catch (e) {
-      if (process.env.KMOD_HARNESS_DEBUG) process.stderr.write(`teardown failed: ${String(e)}\n`);
-      // A failing teardown must not stop the others.
+  // Until none is left: a stage still running while the others are torn down (a parallel
+  // kernel's mkdtemp, say) may register one more, which must not outlive the process.
+  while (teardowns.size > 0) {
+    for (const entry of [...teardowns].reverse()) {
+      teardowns.delete(entry);
+      try {
+        await entry.fn();
+      } catch (e) {
+        if (process.env.KMOD_HARNESS_DEBUG) process.stderr.write(`teardown failed: ${String(e)}\n`);
+        // A failing teardown must not stop the others.
+      }
     }
   }
+}
+
+/** Run on SIGINT/SIGTERM after every teardown, just before exiting: last-resort sweeps. */
+const finalSweeps = new Set<() => void>();
+
+export function onSignalExit(fn: () => void): void {
+  finalSweeps.add(fn);
 }
 
 let stopping = false;
@@ -45,7 +56,16 @@ export function installSignalHandlers(): void {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`\nkmod-harness: ${signal}, stopping VMs and removing temporary files\n`);
-      void runAllTeardowns().finally(() => process.exit(code));
+      void runAllTeardowns().finally(() => {
+        for (const sweep of finalSweeps) {
+          try {
+            sweep();
+          } catch {
+            // Best effort: the exit must happen.
+          }
+        }
+        process.exit(code);
+      });
     });
   };
   handle('SIGINT', 130);
