@@ -1,8 +1,10 @@
 // kmod-harness used from another module's repo, as the README tells it: a copy of
 // test/fixtures/adopter (its own kmod-harness.config.ts, vitest.config.ts and a test file using
-// kmod-harness/vitest) with this package linked in as its dependency. Its vitest boots its own
+// kmod-harness/vitest) with this package installed from its `npm pack` tarball, as a user would
+// get it (so a file missing from package.json's "files" fails here). Its vitest boots its own
 // VM (no globalSetup there), and `kmod-harness run` there picks up its config.
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -23,22 +25,22 @@ let repo: string;
 beforeAll(async () => {
   repo = await mkdtemp(path.join(tmpdir(), 'kmod-harness-adopter-'));
   await cp(FIXTURE, repo, { recursive: true });
-  await mkdir(path.join(repo, 'node_modules/.bin'), { recursive: true });
-  // As `npm install --save-dev kmod-harness vitest` would leave it, without the download
-  // (npm would also make the bin executable: it is run with node here).
-  await symlink(PACKAGE_ROOT, path.join(repo, 'node_modules/kmod-harness'));
-  await symlink(path.join(PACKAGE_ROOT, 'node_modules/vitest'), path.join(repo, 'node_modules/vitest'));
-  await mkdir(path.join(repo, 'node_modules/@types'));
-  await symlink(path.join(PACKAGE_ROOT, 'node_modules/@types/node'), path.join(repo, 'node_modules/@types/node'));
-  await symlink(path.join(PACKAGE_ROOT, 'dist/cli.js'), path.join(repo, 'node_modules/.bin/kmod-harness'));
-});
+  // dist/ is built by `npm test` before the tests: pack it as it is, without `prepare`.
+  await execa('npm', ['pack', '--ignore-scripts', '--pack-destination', repo], { cwd: PACKAGE_ROOT });
+  // --offline: every package comes from npm's cache, which this project's own `npm ci` filled
+  // with the same versions; no registry is asked.
+  const version = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  const dep = (name: string) => `${name}@${version(path.join(PACKAGE_ROOT, 'node_modules', name))}`;
+  const tarball = `./kmod-harness-${version(PACKAGE_ROOT)}.tgz`;
+  await execa('npm', ['install', '--save-dev', '--offline', '--no-audit', '--no-fund', tarball, dep('vitest'), dep('typescript'), dep('@types/node')], { cwd: repo });
+}, 120_000);
 afterAll(async () => {
   if (repo) await rm(repo, { recursive: true, force: true });
 });
 
 describe(`a module's own repo on ${kernel}`, () => {
   it("its config and test file type-check against kmod-harness's published types (defineConfig, useKernels, the matchers)", async () => {
-    const r = await execa('node', [path.join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', repo], { cwd: repo, reject: false, all: true });
+    const r = await execa(path.join(repo, 'node_modules/.bin/tsc'), ['-p', repo], { cwd: repo, reject: false, all: true });
     expect(r.exitCode, r.all).toBe(0);
   });
 
@@ -59,7 +61,7 @@ describe(`a module's own repo on ${kernel}`, () => {
 
   it('`kmod-harness run` there reads its kmod-harness.config.ts (module, test, expect.kernelLog)', async () => {
     const json = path.join(repo, 'run.json');
-    const r = await execa('node', [path.join(repo, 'node_modules/.bin/kmod-harness'), 'run', '--json', json], { cwd: path.join(repo, 'tests'), env, extendEnv: false, reject: false, all: true });
+    const r = await execa(path.join(repo, 'node_modules/.bin/kmod-harness'), ['run', '--json', json], { cwd: path.join(repo, 'tests'), env, extendEnv: false, reject: false, all: true });
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toContain(`config: ${path.join(repo, 'kmod-harness.config.ts')}`);
     const { results } = JSON.parse(await readFile(json, 'utf8')) as { results: Array<{ outcome: string; logs: { dmesg?: string; test?: string } }> };
@@ -71,7 +73,7 @@ describe(`a module's own repo on ${kernel}`, () => {
   it('a config line the module never prints fails the run, naming the line', async () => {
     const config = path.join(repo, 'strict.config.ts');
     await writeFile(config, "import base from './kmod-harness.config.ts';\nexport default { ...base, expect: { kernelLog: ['kmh_hello: never printed'] } };\n");
-    const r = await execa('node', [path.join(repo, 'node_modules/.bin/kmod-harness'), 'run', '--config', config], { cwd: repo, env, extendEnv: false, reject: false, all: true });
+    const r = await execa(path.join(repo, 'node_modules/.bin/kmod-harness'), ['run', '--config', config], { cwd: repo, env, extendEnv: false, reject: false, all: true });
     expect(r.exitCode, r.all).toBe(1);
     expect(r.all).toContain("test-failed  ");
     expect(r.all).toContain("expected kernel-log line 'kmh_hello: never printed' not found");
