@@ -1,7 +1,7 @@
 // The project's own config: the seed module and test, on every catalogue kernel. `npm start`,
 // `npm test` (through kmod-harness/vitest) and `kmod-harness run` all read it; the kernel-log
 // lines the seed's test must print are in userland/expected.kmsg.
-import { defineConfig } from 'kmod-harness';
+import { defineConfig } from 'kmod-harness/config';
 
 export default defineConfig({
   module: 'kernel-module',
