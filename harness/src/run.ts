@@ -7,7 +7,7 @@ import { asHarnessError, BuildError, type Diagnostic } from './errors.js';
 import { forSeries, silent, type Stage } from './events.js';
 import { prepareKernel } from './kernel/index.js';
 import type { Outcome } from './outcome.js';
-import { buildJob, consoleReader, openSession, runBuilt, type Session, type SessionOptions, type Timeouts } from './session.js';
+import { bootBesideBuild, buildJob, consoleReader, runBuilt, type Session, type SessionOptions, type Timeouts } from './session.js';
 import { makeWorkDir } from './workdir.js';
 
 export { DEFAULT_TIMEOUTS, type Timeouts } from './session.js';
@@ -58,26 +58,14 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
     const kernel = await timed('kernel', () => prepareKernel(series, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }));
     result.kernel = kernel.release;
 
-    // The build needs only the headers; the image and boot need only the kernel: overlap them.
     const building = timed('build', () => buildJob(kernel, options, work.path, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }));
-    // A failed build needs no guest: stop its boot instead of waiting for it.
-    const noGuest = new AbortController();
-    building.catch(() => noGuest.abort(new Error('the build failed')));
-    const booting = openSession(kernel, { ...options, bootTimeoutS: options.timeouts?.bootS ?? options.bootTimeoutS, signal: noGuest.signal });
-    const [built, opened] = await Promise.allSettled([building, booting]);
-    if (opened.status === 'fulfilled') session = opened.value;
-    if (built.status === 'rejected') {
-      if (built.reason instanceof BuildError) result.logs.build = built.reason.log;
-      throw built.reason;
-    }
-    if (opened.status === 'rejected') throw opened.reason;
-    const s = opened.value;
-    result.logs.build = `${built.value.module.log}\n${built.value.test.log}`;
+    const { built, session: s } = await bootBesideBuild(building, kernel, { ...options, bootTimeoutS: options.timeouts?.bootS ?? options.bootTimeoutS }, (opened) => (session = opened));
+    result.logs.build = `${built.module.log}\n${built.test.log}`;
     result.accel = s.info.accel;
     Object.assign(result.stages, { image: s.info.stageMs.image, boot: s.info.stageMs.boot, ssh: s.info.stageMs.ssh });
 
     emit({ type: 'stage-start', stage: 'test', kernel: result.kernel, detail: 'upload, insmod, test, rmmod' });
-    const job = await runBuilt(s.guest.conn, consoleReader(s.info), built.value, 'job1', {
+    const job = await runBuilt(s.guest.conn, consoleReader(s.info), built, 'job1', {
       ...(options.testArgs ? { testArgs: options.testArgs } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       ...(options.expectKernelLog ? { expectKernelLog: options.expectKernelLog } : {}),
@@ -97,7 +85,10 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
     const e = asHarnessError(error);
     result.outcome = e.outcome;
     result.reasons = [e.message, ...(e.fix ? [`fix: ${e.fix}`] : [])];
-    if (e instanceof BuildError) result.diagnostics = e.diagnostics;
+    if (e instanceof BuildError) {
+      result.diagnostics = e.diagnostics;
+      result.logs.build = e.log;
+    }
     // A guest that never came up has no session to read the console from: keep its tail.
     if ((e.outcome === 'boot-failed' || e.outcome === 'timeout') && e.detail) result.logs.console ??= e.detail;
   } finally {

@@ -119,6 +119,25 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
   }
 }
 
+/**
+ * Build (`building`) and boot side by side: the build needs only the headers, the image and
+ * boot only the kernel. A failed build needs no guest, so it cancels the boot. `keep` gets the
+ * session as soon as it is up: the caller closes it, whatever else fails. Throws the build's
+ * error before the boot's.
+ */
+export async function bootBesideBuild<T>(building: Promise<T>, kernel: KernelArtifacts, options: SessionOptions, keep: (session: Session) => void): Promise<{ built: T; session: Session }> {
+  const noGuest = new AbortController();
+  building.catch(() => noGuest.abort(new Error('the build failed')));
+  const booting = openSession(kernel, { ...options, signal: noGuest.signal }).then((session) => {
+    keep(session);
+    return session;
+  });
+  const [built, opened] = await Promise.allSettled([building, booting]);
+  if (built.status === 'rejected') throw built.reason;
+  if (opened.status === 'rejected') throw opened.reason;
+  return { built: built.value, session: opened.value };
+}
+
 /** A second connection to a running session, e.g. from a vitest worker. */
 export function connectSession(info: SessionInfo, timeoutMs = 20_000): Promise<GuestConnection> {
   return connectGuest({ port: info.sshPort, privateKey: info.privateKey, hostKey: info.hostKey, timeoutMs });

@@ -1,14 +1,13 @@
 // `kmod-harness shell`: boot one kernel with the module built, uploaded and loaded, and open an
 // interactive SSH shell in the guest; the VM is powered off when the shell ends.
-import path from 'node:path';
 import { BuildError } from '../errors.js';
 import { forSeries, type Emit } from '../events.js';
-import { GUEST_DIR, shq } from '../guest/job.js';
+import { GUEST_DIR, insmodAll, uploadBuilt } from '../guest/job.js';
 import type { ShellIo } from '../guest/ssh.js';
 import { ensureHostPackages } from '../host/setup.js';
 import { prepareKernel } from '../kernel/index.js';
 import type { RunFlags } from '../config/settings.js';
-import { openSession, buildJob, type Session } from '../session.js';
+import { bootBesideBuild, buildJob, type Session } from '../session.js';
 import { makeWorkDir } from '../workdir.js';
 import { checkSources, runSettings } from './run.js';
 
@@ -34,33 +33,23 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
   const work = await makeWorkDir();
   let session: Session | undefined;
   try {
-    // As in a run: the build needs the headers, the boot the kernel; overlap them.
-    const [built, opened] = await Promise.allSettled([
-      buildJob(kernel, settings, work.path, { emit }),
-      openSession(kernel, { accel: settings.accel, memoryMiB: settings.memoryMiB, cpus: settings.cpus ?? 2, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS, emit }),
-    ]);
-    if (opened.status === 'fulfilled') session = opened.value;
-    if (built.status === 'rejected') {
-      const e = built.reason;
+    const building = buildJob(kernel, settings, work.path, { emit }).catch((e: unknown) => {
       if (e instanceof BuildError) io.stderr.write(`${e.log.trim()}\n`);
       throw e;
-    }
-    if (opened.status === 'rejected') throw opened.reason;
-    const { guest } = opened.value;
-    const dir = `${GUEST_DIR}/shell`;
-    const kos = built.value.module.strippedKos.map((ko) => `${dir}/${path.basename(ko)}`);
-    const test = `${dir}/${path.basename(built.value.test.binary)}`;
-    await guest.conn.exec(`mkdir -p ${shq(dir)}`);
-    await Promise.all([...built.value.module.strippedKos.map((ko, i) => guest.conn.upload(ko, kos[i]!, 0o644)), guest.conn.upload(built.value.test.binary, test, 0o755)]);
+    });
+    const sessionOptions = { accel: settings.accel, memoryMiB: settings.memoryMiB, cpus: settings.cpus ?? 2, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS, emit };
+    const { built, session: opened } = await bootBesideBuild(building, kernel, sessionOptions, (s) => (session = s));
+    const { guest } = opened;
+    const { kos, test } = await uploadBuilt(guest.conn, `${GUEST_DIR}/shell`, built.module.strippedKos, built.test.binary);
     let loaded = 'not loaded (--no-load)';
     if (flags.load !== false) {
-      const r = await guest.conn.exec(`for ko in ${kos.map(shq).join(' ')}; do insmod "$ko" || exit $?; done`, { timeoutMs: settings.timeouts.loadS * 1000, stage: 'load' });
+      const r = await guest.conn.exec(`${insmodAll(kos)}; exit $rc`, { timeoutMs: settings.timeouts.loadS * 1000, stage: 'load' });
       loaded = r.exitCode === 0 ? 'loaded' : `NOT loaded: insmod exited ${r.exitCode}: ${r.stderr.trim()} (see dmesg)`;
     }
     io.stderr.write(
       [
-        `guest ${kernel.release} (${opened.value.info.accel}); the VM is powered off when the shell ends.`,
-        `  module ${built.value.module.names.join(', ')}: ${loaded}; ${kos.join(' ')}`,
+        `guest ${kernel.release} (${opened.info.accel}); the VM is powered off when the shell ends.`,
+        `  module ${built.module.names.join(', ')}: ${loaded}; ${kos.join(' ')}`,
         `  test: ${test}`,
         '',
       ].join('\n'),

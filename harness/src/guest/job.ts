@@ -70,6 +70,24 @@ export function untag(stdout: string, raw: Pick<JobRaw, 'taint' | 'stillLoaded'>
   return own.join('\n');
 }
 
+/** Where uploadBuilt puts the modules and the test binary in the guest. */
+export function guestPaths(dir: string, kos: readonly string[]): { kos: string[]; test: string } {
+  return { kos: kos.map((ko) => `${dir}/${path.basename(ko)}`), test: `${dir}/test` };
+}
+
+/** Upload the modules and the test binary into `dir` in the guest; returns their guest paths. */
+export async function uploadBuilt(conn: GuestConnection, dir: string, kos: readonly string[], testBinary: string): Promise<{ kos: string[]; test: string }> {
+  const remote = guestPaths(dir, kos);
+  await conn.exec(`mkdir -p ${shq(dir)}`);
+  await Promise.all([...kos.map((ko, i) => conn.upload(ko, remote.kos[i]!, 0o644)), conn.upload(testBinary, remote.test, 0o755)]);
+  return remote;
+}
+
+/** Shell that loads the modules in order, stopping at the first failure; `$rc` is insmod's status. */
+export function insmodAll(remoteKos: readonly string[]): string {
+  return `rc=0; for ko in ${remoteKos.map(shq).join(' ')}; do insmod "$ko" || { rc=$?; break; }; done`;
+}
+
 export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobRaw> {
   const stageMs: Record<string, number> = {};
   const raw: JobRaw = {
@@ -84,8 +102,7 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     stageMs,
   };
   const dir = `${GUEST_DIR}/${spec.id}`;
-  const remoteKos = spec.kos.map((ko) => `${dir}/${path.basename(ko)}`);
-  const remoteTest = `${dir}/test`;
+  const { kos: remoteKos, test: remoteTest } = guestPaths(dir, spec.kos);
 
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
     const start = performance.now();
@@ -104,8 +121,7 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
 
   try {
     await stage('upload', async () => {
-      await conn.exec(`mkdir -p ${shq(dir)}`);
-      await Promise.all([...spec.kos.map((ko, i) => conn.upload(ko, remoteKos[i]!, 0o644)), conn.upload(spec.testBinary, remoteTest, 0o755)]);
+      await uploadBuilt(conn, dir, spec.kos, spec.testBinary);
     });
 
     const load = await stage('load', () =>
@@ -113,8 +129,7 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
         [
           readTaint('before'),
           mark('load', spec.id, 'begin'),
-          // Stop at the first module that fails; report insmod's own status.
-          `rc=0; for ko in ${remoteKos.map(shq).join(' ')}; do insmod "$ko" || { rc=$?; break; }; done`,
+          insmodAll(remoteKos),
           mark('load', spec.id, 'end'),
           readTaint('load'),
           'exit $rc',
