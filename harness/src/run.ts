@@ -7,6 +7,7 @@ import { asHarnessError, BuildError, type Diagnostic } from './errors.js';
 import { forSeries, silent, type Stage } from './events.js';
 import { prepareKernel } from './kernel/index.js';
 import type { Outcome } from './outcome.js';
+import { mapLimit } from './pool.js';
 import { bootBesideBuild, buildJob, consoleReader, runBuilt, type Session, type SessionOptions, type Timeouts } from './session.js';
 import { makeWorkDir } from './workdir.js';
 
@@ -132,15 +133,5 @@ export function planVmsHere(kernels: number, options: { memoryMiB?: number; cpus
 /** One result per kernel, in the order asked; a failure on one kernel does not stop the others. */
 export async function run(series: string[], options: RunOptions & { parallel?: number }): Promise<KernelResult[]> {
   const plan = planVmsHere(series.length, options);
-  const limit = plan.parallel;
-  const results: KernelResult[] = new Array(series.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < series.length) {
-      const i = next++;
-      results[i] = await runOnKernel(series[i]!, { ...options, cpus: plan.cpus });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, series.length) }, worker));
-  return results;
+  return mapLimit(series, plan.parallel, (s) => runOnKernel(s, { ...options, cpus: plan.cpus }));
 }

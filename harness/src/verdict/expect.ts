@@ -22,18 +22,27 @@ export function parseExpectations(text: string): string[] {
     .filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
 }
 
+/**
+ * Where each wanted line (substring or RegExp) is found in `lines`, each after the line the one
+ * before it matched: the indexes of the first `found.length` wanted lines; all of them if found.
+ */
+export function findInOrder(lines: readonly string[], wanted: ReadonlyArray<string | RegExp>): number[] {
+  const found: number[] = [];
+  let next = 0;
+  for (const want of wanted) {
+    const hit = (line: string) => (typeof want === 'string' ? line.includes(want) : want.test(line));
+    while (next < lines.length && !hit(lines[next]!)) next++;
+    if (next === lines.length) break;
+    found.push(next++);
+  }
+  return found;
+}
+
 /** Whether each expected substring occurs in some record, each after the previous one's record. */
 export function matchInOrder(records: readonly KmsgRecord[], expected: readonly string[]): MatchResult {
-  let next = 0;
-  for (let matched = 0; matched < expected.length; matched++) {
-    const want = expected[matched];
-    while (next < records.length && !records[next].text.includes(want)) next++;
-    if (next === records.length) {
-      const result: MatchResult = { ok: false, missing: want, matched };
-      if (matched > 0) result.after = expected[matched - 1];
-      return result;
-    }
-    next++;
-  }
-  return { ok: true };
+  const matched = findInOrder(records.map((r) => r.text), expected).length;
+  if (matched === expected.length) return { ok: true };
+  const result: MatchResult = { ok: false, missing: expected[matched]!, matched };
+  if (matched > 0) result.after = expected[matched - 1];
+  return result;
 }

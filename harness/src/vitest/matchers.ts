@@ -1,5 +1,6 @@
 // The checks behind the vitest matchers, as pure functions of what was received: each says
 // whether it passed and, either way, what a failure message should show.
+import { findInOrder } from '../verdict/expect.js';
 
 /** What toHaveNoKernelErrors reads: a ModuleRun, a KernelResult or a JobOutcome will do. */
 export interface HasKernelErrors {
@@ -23,7 +24,6 @@ function logLines(received: unknown): string[] | undefined {
   return undefined;
 }
 
-const matches = (line: string, want: string | RegExp) => (typeof want === 'string' ? line.includes(want) : want.test(line));
 const show = (want: string | RegExp) => (typeof want === 'string' ? JSON.stringify(want) : String(want));
 
 /**
@@ -33,22 +33,17 @@ const show = (want: string | RegExp) => (typeof want === 'string' ? JSON.stringi
 export function containKernelLines(received: unknown, expected: ReadonlyArray<string | RegExp>): MatchOutcome {
   const lines = logLines(received);
   if (!lines) return { pass: false, message: 'expected a kernel log (string, string[], or a run with .kernelLog)' };
-  let next = 0;
-  let lastAt = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const want = expected[i]!;
-    while (next < lines.length && !matches(lines[next]!, want)) next++;
-    if (next === lines.length) {
-      const from = Math.max(0, lastAt + 1);
-      const around = lines.slice(from, from + TAIL).map((l) => `    ${l}`).join('\n');
-      const after = i > 0 ? ` after ${show(expected[i - 1]!)} (line ${lastAt + 1})` : '';
-      return {
-        pass: false,
-        message: `expected the kernel log to contain ${show(want)}${after}; ${i} of ${expected.length} line(s) found in order.\n  the log${i > 0 ? ' from there' : ''} (${lines.length - from} line(s)):\n${around || '    (empty)'}`,
-      };
-    }
-    lastAt = next;
-    next++;
+  const found = findInOrder(lines, expected);
+  const i = found.length;
+  if (i < expected.length) {
+    const lastAt = found.at(-1) ?? -1;
+    const from = lastAt + 1;
+    const around = lines.slice(from, from + TAIL).map((l) => `    ${l}`).join('\n');
+    const after = i > 0 ? ` after ${show(expected[i - 1]!)} (line ${lastAt + 1})` : '';
+    return {
+      pass: false,
+      message: `expected the kernel log to contain ${show(expected[i]!)}${after}; ${i} of ${expected.length} line(s) found in order.\n  the log${i > 0 ? ' from there' : ''} (${lines.length - from} line(s)):\n${around || '    (empty)'}`,
+    };
   }
   return { pass: true, message: `expected the kernel log not to contain, in order: ${expected.map(show).join(', ')}` };
 }

@@ -4,6 +4,7 @@ import { asHarnessError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
 import { prepareKernel } from '../kernel/index.js';
 import type { RunSettings } from '../config/settings.js';
+import { mapLimit } from '../pool.js';
 import { planVmsHere } from '../run.js';
 import { openSession, type Session, type SessionInfo } from '../session.js';
 import { prepareToolchain } from '../toolchain/index.js';
@@ -26,29 +27,25 @@ export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'accel' 
   };
   const plan = planVmsHere(settings.kernels.length, { memoryMiB: settings.memoryMiB, ...(settings.cpus ? { cpus: settings.cpus } : {}), ...(settings.parallel ? { parallel: settings.parallel } : {}) });
   const slots: KernelSlot[] = settings.kernels.map((series) => ({ series }));
-  let next = 0;
-  const worker = async () => {
-    while (next < slots.length) {
-      const slot = slots[next++]!;
-      try {
-        const kernel = await prepareKernel(slot.series, { emit: (e) => log({ ...e, series: slot.series }) });
-        // The kernel's compiler (a Debian root for 6.12/7.2) is made beside the boot, not in the first test.
-        const [session] = await Promise.all([
-          openSession(kernel, { accel: settings.accel, cpus: plan.cpus, memoryMiB: settings.memoryMiB, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS }),
-          prepareToolchain(kernel).catch(() => undefined),
-        ]);
-        sessions.push(session);
-        slot.info = session.info;
-        log({ type: 'info', series: slot.series, message: `${kernel.release}: booted under ${session.info.accel} (${session.info.accelReason}) in ${session.info.stageMs.boot + session.info.stageMs.ssh} ms` });
-      } catch (error) {
-        const e = asHarnessError(error);
-        slot.error = `${slot.series}: ${e.outcome}: ${e.message}${e.fix ? ` (fix: ${e.fix})` : ''}`;
-        log({ type: 'warn', series: slot.series, message: slot.error });
-      }
+  const boot = async (slot: KernelSlot): Promise<void> => {
+    try {
+      const kernel = await prepareKernel(slot.series, { emit: (e) => log({ ...e, series: slot.series }) });
+      // The kernel's compiler (a Debian root for 6.12/7.2) is made beside the boot, not in the first test.
+      const [session] = await Promise.all([
+        openSession(kernel, { accel: settings.accel, cpus: plan.cpus, memoryMiB: settings.memoryMiB, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS }),
+        prepareToolchain(kernel).catch(() => undefined),
+      ]);
+      sessions.push(session);
+      slot.info = session.info;
+      log({ type: 'info', series: slot.series, message: `${kernel.release}: booted under ${session.info.accel} (${session.info.accelReason}) in ${session.info.stageMs.boot + session.info.stageMs.ssh} ms` });
+    } catch (error) {
+      const e = asHarnessError(error);
+      slot.error = `${slot.series}: ${e.outcome}: ${e.message}${e.fix ? ` (fix: ${e.fix})` : ''}`;
+      log({ type: 'warn', series: slot.series, message: slot.error });
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(plan.parallel, slots.length) }, worker));
+    await mapLimit(slots, plan.parallel, boot);
   } catch (error) {
     await close();
     throw error;
