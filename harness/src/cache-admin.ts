@@ -4,20 +4,18 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, readFile, readdir, readlink, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { STALE_TEMP_MS, TEMP_PREFIX } from './cache.js';
 import { UsageError } from './errors.js';
 import { readJsonOr } from './files.js';
+import { IMAGES_AREA, MEMO_DIR } from './image/initramfs.js';
+import { APT_AREA } from './kernel/apt.js';
 import { STAGED_AREA } from './kernel/build-tree.js';
 import { compareVersions } from './kernel/debversion.js';
 import { KERNELS_AREA, readMetadata } from './kernel/entry.js';
+import { PROBE_FILE } from './qemu/accel.js';
 import { TOOLCHAINS_AREA } from './toolchain/root.js';
 import { kernelSuite } from './toolchain/select.js';
 
-export const IMAGES_AREA = 'images';
-export const APT_AREA = 'apt';
-const MEMO_DIR = 'memo';
-const ACCEL_PROBE = 'accel-probe.json';
-/** A `.tmp-` dir written to this recently may belong to a running fill (sweepStale's threshold). */
-export const STALE_TEMP_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 export type CacheKind = 'kernel' | 'image' | 'image-memo' | 'toolchain' | 'staged-modules' | 'apt' | 'accel-probe' | 'temp' | 'other';
@@ -75,10 +73,10 @@ const releaseOf = (name: string, hashLength: number): string | undefined => new 
 
 /** What the entry `name` of `area` is, from its name and metadata. */
 async function describe(area: string, name: string, p: string, isDir: boolean): Promise<Described> {
-  if (name.startsWith('.tmp-prune-')) return { kind: 'temp', what: 'an entry being removed (or left by an interrupted prune)' };
-  if (name.startsWith('.tmp-') || (area === '' && /\.tmp-\d+$/.test(name))) return { kind: 'temp', what: 'temporary dir of a fill (running, or left by an interrupted run)' };
+  if (name.startsWith(`${TEMP_PREFIX}prune-`)) return { kind: 'temp', what: 'an entry being removed (or left by an interrupted prune)' };
+  if (name.startsWith(TEMP_PREFIX) || (area === '' && /\.tmp-\d+$/.test(name))) return { kind: 'temp', what: 'temporary dir of a fill (running, or left by an interrupted run)' };
   if (area === '') {
-    if (name === ACCEL_PROBE && !isDir) return { kind: 'accel-probe', what: 'KVM probe result' };
+    if (name === PROBE_FILE && !isDir) return { kind: 'accel-probe', what: 'KVM probe result' };
     return { kind: 'other', what: 'not made by the harness' };
   }
   if (!isDir) return { kind: 'other', what: 'not made by the harness' };
@@ -327,7 +325,7 @@ async function removeTree(p: string): Promise<void> {
 /** Rename out of the way in one step, then delete: a half-deleted entry is only ever a `.tmp-` dir. */
 async function removeEntry(entry: CacheEntry): Promise<void> {
   if (entry.kind === 'temp') return removeTree(entry.path);
-  const doomed = path.join(path.dirname(entry.path), `.tmp-prune-${entry.name}-${randomBytes(4).toString('hex')}`);
+  const doomed = path.join(path.dirname(entry.path), `${TEMP_PREFIX}prune-${entry.name}-${randomBytes(4).toString('hex')}`);
   await rename(entry.path, doomed);
   await removeTree(doomed);
 }

@@ -39,7 +39,7 @@ export async function cachedDir(
   await mkdir(areaDir, { recursive: true });
   // Only on a miss, so the hit path stays one stat: clear what killed runs left an hour ago or more.
   await sweepStale(area, undefined, root);
-  const tmp = await mkdtemp(path.join(areaDir, `.tmp-${key}-`));
+  const tmp = await mkdtemp(path.join(areaDir, `${TEMP_PREFIX}${key}-`));
   try {
     await fill(tmp);
     try {
@@ -62,8 +62,14 @@ export async function cachedDir(
   return { dir, hit: false };
 }
 
+/** Names of a cache area's entries being filled (or removed): never trusted as entries. */
+export const TEMP_PREFIX = '.tmp-';
+
+/** A temporary dir written to this recently may belong to a fill that is still running. */
+export const STALE_TEMP_MS = 3_600_000;
+
 /** Remove temporary directories left by runs that were killed mid-fill (older than maxAgeMs). */
-export async function sweepStale(area: string, maxAgeMs = 3_600_000, root: string = cacheRoot()): Promise<void> {
+export async function sweepStale(area: string, maxAgeMs = STALE_TEMP_MS, root: string = cacheRoot()): Promise<void> {
   const areaDir = path.join(root, area);
   let names: string[];
   try {
@@ -73,7 +79,7 @@ export async function sweepStale(area: string, maxAgeMs = 3_600_000, root: strin
   }
   const now = Date.now();
   for (const name of names) {
-    if (!name.startsWith('.tmp-')) continue;
+    if (!name.startsWith(TEMP_PREFIX)) continue;
     const p = path.join(areaDir, name);
     const info = await stat(p).catch(() => undefined);
     if (info && now - info.mtimeMs > maxAgeMs) await rm(p, { recursive: true, force: true });

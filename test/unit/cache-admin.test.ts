@@ -2,7 +2,8 @@ import { chmod, link, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeF
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatBytes, formatCache, formatPrune, listCache, mountinfoPaths, pathsInUse, planPrune, pruneCache, STALE_TEMP_MS, type CacheEntry } from '../../harness/src/cache-admin.js';
+import { formatBytes, formatCache, formatPrune, listCache, mountinfoPaths, pathsInUse, planPrune, pruneCache, type CacheEntry } from '../../harness/src/cache-admin.js';
+import { STALE_TEMP_MS } from '../../harness/src/cache.js';
 import { UsageError } from '../../harness/src/errors.js';
 import { writeMetadata, type KernelArtifacts } from '../../harness/src/kernel/entry.js';
 

@@ -16,6 +16,10 @@ import { busyboxApplets, contentKey, IMAGE_FORMAT, decompressModule, guestModule
 
 export type { ImageKernel } from './parts.js';
 
+/** The cache area of the images, and its dir of memos (input stamp -> image). */
+export const IMAGES_AREA = 'images';
+export const MEMO_DIR = 'memo';
+
 export interface GuestImage {
   initramfs: string;
   /** The guest's SSH host key, 'ssh-ed25519 <base64>', for host-key verification. */
@@ -125,7 +129,7 @@ async function inputStamp(kernel: ImageKernel): Promise<string> {
 }
 
 export async function buildImage(kernel: ImageKernel, root: string = cacheRoot()): Promise<GuestImage> {
-  const memoFile = path.join(root, 'images', 'memo', `${await inputStamp(kernel)}.json`);
+  const memoFile = path.join(root, IMAGES_AREA, MEMO_DIR, `${await inputStamp(kernel)}.json`);
   const memo = await readJsonOr<{ dir: string; modules: ModuleSelection }>(memoFile);
   if (memo && (await stat(path.join(memo.dir, 'initramfs.cpio')).catch(() => undefined))) {
     const hostKey = (await readFile(path.join(memo.dir, 'host_key.pub'), 'utf8')).trim();
@@ -143,7 +147,7 @@ async function composeAndCache(kernel: ImageKernel, root: string): Promise<Guest
   const { entries, selection, base, hostKeyPath } = composed;
   const key = `${kernel.release}-${contentKey(entries, base ? `base ${base.hash}\n` : '')}`;
   const { dir, hit } = await cachedDir(
-    'images',
+    IMAGES_AREA,
     key,
     async (tmp) => {
       const hostKey = await makeHostKey(tmp);

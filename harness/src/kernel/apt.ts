@@ -10,6 +10,9 @@ import type { SuiteRef } from './catalogue.js';
 import type { ArchiveSource } from './mirror.js';
 import { parsePackages, type IndexPackage } from './packages-index.js';
 
+/** The cache area of the private apt states, one dir per suite. */
+export const APT_AREA = 'apt';
+
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 const APT_HELPER = '/usr/lib/apt/apt-helper';
 export const DEFAULT_LISTS_MAX_AGE_MS = 24 * 3_600_000;
@@ -26,7 +29,7 @@ export interface AptState {
 }
 
 export function aptState(cacheRoot: string, suite: SuiteRef, mirror: ArchiveSource): AptState {
-  const dir = path.join(cacheRoot, 'apt', suite.suite);
+  const dir = path.join(cacheRoot, APT_AREA, suite.suite);
   return {
     suite,
     mirror,
