@@ -8,18 +8,14 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../harness/src/paths.js';
+import { childEnv, firstKernel, qemuCount } from './support.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/adopter');
-// The first kernel of this run: in CI's kernel matrix, the adopter runs on the job's kernel.
-const kernel = inject('kmodHarness')?.settings.kernels[0] ?? '6.1';
-// Not GITHUB_ACTIONS: the runs of this test must not write their tables (one fails on purpose)
-// into the step summary of the job running the tests.
-const { GITHUB_ACTIONS: _actions, GITHUB_STEP_SUMMARY: _summary, ...outer } = process.env;
-const env = { ...outer, KMOD_HARNESS_KERNELS: kernel };
+const kernel = firstKernel();
+const env = childEnv({ KMOD_HARNESS_KERNELS: kernel });
 
-const qemus = async () => (await execa('pgrep', ['-c', '-x', 'qemu-system-x86_64'], { reject: false })).stdout.trim();
 
 let repo: string;
 beforeAll(async () => {
@@ -45,7 +41,7 @@ describe(`a module's own repo on ${kernel}`, () => {
   });
 
   it('its vitest suite passes through kmod-harness/vitest, and the matcher fails where it should', async () => {
-    const before = await qemus();
+    const before = await qemuCount();
     const report = path.join(repo, 'report.json');
     const r = await execa('node', [path.join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`], { cwd: repo, env, extendEnv: false, reject: false, all: true });
     expect(r.exitCode, r.all).toBe(0);
@@ -56,7 +52,7 @@ describe(`a module's own repo on ${kernel}`, () => {
       ['lines out of order fail the matcher', 'passed'],
     ]);
     // Its afterAll powered its own VM off: as many QEMUs as before (this run's own VMs).
-    expect(await qemus()).toBe(before);
+    expect(await qemuCount()).toBe(before);
   });
 
   it('`kmod-harness run` there reads its kmod-harness.config.ts (module, test, expect.kernelLog)', async () => {

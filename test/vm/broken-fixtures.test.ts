@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runOnKernel } from '../../harness/src/run.js';
 import { useKernels } from '../../harness/src/vitest/index.js';
-import { FIXTURES } from './fixtures.js';
+import { FIXTURES } from './support.js';
 
 interface Expectation {
   outcome: string;

@@ -5,17 +5,17 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../harness/src/paths.js';
+import { childEnv, firstKernel, qemuCount } from './support.js';
 
 const CLI = path.join(PACKAGE_ROOT, 'dist/cli.js');
-const kernel = inject('kmodHarness')?.settings.kernels[0] ?? '6.1';
-const { GITHUB_ACTIONS: _actions, GITHUB_STEP_SUMMARY: _summary, ...env } = process.env;
-const qemus = async () => (await execa('pgrep', ['-c', '-x', 'qemu-system-x86_64'], { reject: false })).stdout.trim();
+const kernel = firstKernel();
+const env = childEnv();
 
 /** Start a run, send SIGINT when stderr first matches `when`, and return what is left. */
 async function interrupt(when: RegExp, signal: NodeJS.Signals = 'SIGINT') {
-  const before = await qemus();
+  const before = await qemuCount();
   const pre = new Set(await readdir(tmpdir()));
   const child = execa('node', [CLI, 'run', '--kernel', kernel, '--plain'], { env, extendEnv: false, reject: false, all: true });
   let sent = false;
@@ -27,7 +27,7 @@ async function interrupt(when: RegExp, signal: NodeJS.Signals = 'SIGINT') {
   });
   const result = await child;
   const dirs = (await readdir(tmpdir())).filter((n) => n.startsWith(`kmod-harness-`) && !pre.has(n));
-  return { result, sent, dirs, qemuBefore: before, qemuAfter: await qemus() };
+  return { result, sent, dirs, qemuBefore: before, qemuAfter: await qemuCount() };
 }
 
 describe(`Ctrl-C during a run on ${kernel}`, () => {

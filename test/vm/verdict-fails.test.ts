@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useKernels } from '../../harness/src/vitest/index.js';
-import { FIXTURES } from './fixtures.js';
+import { FIXTURES } from './support.js';
 
 function fixture(name: string) {
   return { module: path.join(FIXTURES, name, 'module'), test: path.join(FIXTURES, name, 'test') };
