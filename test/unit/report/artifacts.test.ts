@@ -5,21 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { kernelDirs, planArtifacts, writeArtifacts } from '../../../harness/src/report/artifacts.js';
 import { jsonReport } from '../../../harness/src/report/json.js';
 import { junitReport } from '../../../harness/src/report/junit.js';
-import type { KernelResult } from '../../../harness/src/run.js';
-
-const result = (over: Partial<KernelResult>): KernelResult => ({
-  kernel: '6.1.0-56-cloud-amd64',
-  series: '6.1',
-  outcome: 'pass',
-  reasons: [],
-  exitCode: 0,
-  signal: null,
-  kernelErrors: [],
-  diagnostics: [],
-  stages: {},
-  logs: {},
-  ...over,
-});
+import { result } from './result.js';
 
 const full = result({ logs: { console: 'c\r\n', dmesg: 'd\n', test: '', build: 'b\n' }, stages: { total: 1 } });
 const buildFailed = result({ kernel: '6.12.48+deb13-cloud-amd64', series: '6.12', outcome: 'build-failed', logs: { build: 'error\n' } });

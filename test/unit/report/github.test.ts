@@ -4,20 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { annotations, emitGithub, escapeData, escapeProperty, markdownCell, onGithub, stepSummary, workspacePath } from '../../../harness/src/report/github.js';
 import type { KernelResult } from '../../../harness/src/run.js';
-
-const result = (over: Partial<KernelResult>): KernelResult => ({
-  kernel: '6.1.0-56-cloud-amd64',
-  series: '6.1',
-  outcome: 'pass',
-  reasons: [],
-  exitCode: 0,
-  signal: null,
-  kernelErrors: [],
-  diagnostics: [],
-  stages: {},
-  logs: {},
-  ...over,
-});
+import { result } from './result.js';
 
 const WS = '/__w/kmod/kmod';
 

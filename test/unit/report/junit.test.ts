@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { failedStages, junitReport, logTail, writeJunitReport, xmlAttr, xmlChars, xmlText } from '../../../harness/src/report/junit.js';
-import type { KernelResult } from '../../../harness/src/run.js';
+import { result } from './result.js';
 
 // --- A small XML 1.0 reader: enough to prove the report well-formed and to read it back. ---
 
@@ -123,20 +123,6 @@ function parseXml(doc: string): XmlElement {
 const hasXmllint = spawnSync('xmllint', ['--version']).status === 0;
 
 // --- Results, as the pipeline makes them. ---
-
-const result = (over: Partial<KernelResult>): KernelResult => ({
-  kernel: '6.1.0-56-cloud-amd64',
-  series: '6.1',
-  outcome: 'pass',
-  reasons: [],
-  exitCode: 0,
-  signal: null,
-  kernelErrors: [],
-  diagnostics: [],
-  stages: {},
-  logs: {},
-  ...over,
-});
 
 const passing = result({
   accel: 'kvm',

@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatTable, resultRows } from '../../../harness/src/report/table.js';
-import type { KernelResult } from '../../../harness/src/run.js';
-
-const result = (over: Partial<KernelResult>): KernelResult => ({
-  kernel: '6.1.0-56-cloud-amd64',
-  series: '6.1',
-  outcome: 'pass',
-  reasons: [],
-  exitCode: 0,
-  signal: null,
-  kernelErrors: [],
-  diagnostics: [],
-  stages: {},
-  logs: {},
-  ...over,
-});
+import { result } from './result.js';
 
 const results = [
   result({ stages: { kernel: 200, build: 3000, image: 500, boot: 4250, ssh: 900, upload: 100, load: 40, test: 1234, unload: 30, total: 9249 } }),
