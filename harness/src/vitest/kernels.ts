@@ -1,8 +1,6 @@
 // useKernels(): the kernels of the config (or the ones asked for) as VMs a test file runs its
 // module on. The VMs are the globalSetup's when it booted them (one per kernel for the whole
 // vitest run), else the file boots its own in beforeAll and powers them off in afterAll.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { runSettings } from '../commands/run.js';
@@ -14,6 +12,7 @@ import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import type { Outcome } from '../outcome.js';
 import { buildJob, connectSession, consoleReader, runBuilt, type JobOutcome, type SessionInfo } from '../session.js';
 import { parseStageMarker } from '../verdict/kmsg.js';
+import { makeWorkDir } from '../workdir.js';
 import { bootSlots, type KernelSlot } from './slots.js';
 
 /** What the globalSetup hands to test files. */
@@ -109,9 +108,9 @@ function vmOn(slot: () => KernelSlot, series: string, settings: RunSettings): Ke
         testS: t.test ?? settings.timeouts.testS,
         unloadS: t.unload ?? settings.timeouts.unloadS,
       };
-      const buildDir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-vitest-'));
+      const work = await makeWorkDir('kmod-harness-vitest-');
       try {
-        const built = await buildJob(info.kernel, source, buildDir);
+        const built = await buildJob(info.kernel, source, work.path);
         const conn = await connectSession(info);
         try {
           const job = await runBuilt(conn, consoleReader(info), built, `${process.pid}-${++jobs}`, {
@@ -135,7 +134,7 @@ function vmOn(slot: () => KernelSlot, series: string, settings: RunSettings): Ke
           conn.close();
         }
       } finally {
-        await rm(buildDir, { recursive: true, force: true });
+        await work.remove();
       }
     },
     async exec(command, options = {}) {
