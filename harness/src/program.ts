@@ -110,8 +110,9 @@ export function program(): Command {
   cmd
     .command('setup')
     .description('install the Debian packages the harness needs (as root or with password-less sudo), or print the apt-get line')
-    .action(async () => {
-      await ensureHostPackages(printEvent);
+    .option('--test', "also the tools this project's own test suite uses (cpio, xmllint)")
+    .action(async (options: { test?: boolean }) => {
+      await ensureHostPackages(printEvent, { test: options.test === true });
       process.stderr.write('host packages: all present\n');
     });
   return cmd;

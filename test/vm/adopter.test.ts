@@ -23,12 +23,13 @@ beforeAll(async () => {
   await cp(FIXTURE, repo, { recursive: true });
   // dist/ is built by `npm test` before the tests: pack it as it is, without `prepare`.
   await execa('npm', ['pack', '--ignore-scripts', '--pack-destination', repo], { cwd: PACKAGE_ROOT });
-  // --offline: every package comes from npm's cache, which this project's own `npm ci` filled
-  // with the same versions; no registry is asked.
+  // The versions of this project's lockfile, from npm's cache where it has them: `npm ci` caches
+  // their tarballs but not the packuments `npm install name@version` reads, so on an empty
+  // cache those come from the registry (--prefer-offline, not --offline).
   const version = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   const dep = (name: string) => `${name}@${version(path.join(PACKAGE_ROOT, 'node_modules', name))}`;
   const tarball = `./kmod-harness-${version(PACKAGE_ROOT)}.tgz`;
-  await execa('npm', ['install', '--save-dev', '--offline', '--no-audit', '--no-fund', tarball, dep('vitest'), dep('typescript'), dep('@types/node')], { cwd: repo });
+  await execa('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', tarball, dep('vitest'), dep('typescript'), dep('@types/node')], { cwd: repo });
 }, 120_000);
 afterAll(async () => {
   if (repo) await rm(repo, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/paths.js';
 import { parseAccelChoice } from '../../harness/src/qemu/accel.js';
 import { runOnKernel, type KernelResult } from '../../harness/src/run.js';
 import { openSession } from '../../harness/src/session.js';
+import { needs } from '../support/host-tools.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, '../fixtures/buildroot/make-output-dir.sh');
 const accel = parseAccelChoice(process.env.KMOD_HARNESS_ACCEL);
@@ -27,6 +28,8 @@ function explain(result: KernelResult): string {
 }
 
 beforeAll(async () => {
+  // The script's own tools: without GNU cpio it would make a root with no /bin/sh.
+  (await needs(['cpio', 'busybox', 'depmod'])).require();
   debian = await prepareKernel('6.1');
   work = await mkdtemp(path.join(tmpdir(), 'kmod-harness-kernel-sources-'));
   out = path.join(work, 'output');

@@ -3,14 +3,27 @@
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { findTool, HOST_TOOLS, type HostTool } from './tools.js';
+import { debianPackageOf, findTool, HOST_TOOLS, TEST_TOOLS, type HostTool, type TestTool } from './tools.js';
 
 /** Packages needed beyond the tools' own: libc.a for static tests. */
 const EXTRA_PACKAGES = ['libc6-dev'];
 
-export async function missingPackages(tools: HostTool[] = Object.keys(HOST_TOOLS) as HostTool[]): Promise<string[]> {
+export interface SetupOptions {
+  /** false: never install, only name what is missing. */
+  install?: boolean;
+  /** Also the tools only the project's own tests use (TEST_TOOLS). */
+  test?: boolean;
+}
+
+/** The tools a set-up covers: the harness's own, and with `test` the test suite's too. */
+export function toolsFor(options: Pick<SetupOptions, 'test'> = {}): Array<HostTool | TestTool> {
+  const tools: Array<HostTool | TestTool> = Object.keys(HOST_TOOLS) as HostTool[];
+  return options.test ? [...tools, ...(Object.keys(TEST_TOOLS) as TestTool[])] : tools;
+}
+
+export async function missingPackages(tools: Array<HostTool | TestTool> = toolsFor()): Promise<string[]> {
   const missing = new Set<string>();
-  for (const tool of tools) if (!(await findTool(tool))) missing.add(HOST_TOOLS[tool]);
+  for (const tool of tools) if (!(await findTool(tool))) missing.add(debianPackageOf(tool));
   // libc6-dev: static linking needs libc.a, which gcc alone does not bring.
   const libcA = await execa('gcc', ['-print-file-name=libc.a'], { reject: false });
   if (libcA.exitCode !== 0 || libcA.stdout.trim() === 'libc.a') for (const p of EXTRA_PACKAGES) missing.add(p);
@@ -26,8 +39,8 @@ async function canSudo(): Promise<boolean> {
   return r?.exitCode === 0;
 }
 
-export async function ensureHostPackages(emit: Emit, options: { install?: boolean } = {}): Promise<void> {
-  const missing = await missingPackages();
+export async function ensureHostPackages(emit: Emit, options: SetupOptions = {}): Promise<void> {
+  const missing = await missingPackages(toolsFor(options));
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   if (options.install === false || (!isRoot && !(await canSudo()))) {

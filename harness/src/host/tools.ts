@@ -28,13 +28,31 @@ export const HOST_TOOLS = {
   tar: 'tar',
 } as const;
 
+/**
+ * Tools only the project's own tests use (`kmod-harness setup --test` installs them): GNU cpio
+ * reads back the harness's archives and builds the Buildroot-layout fixture, xmllint checks the
+ * JUnit report, apt-helper serves the private apt state the inventory tests read.
+ */
+export const TEST_TOOLS = {
+  cpio: 'cpio',
+  xmllint: 'libxml2-utils',
+  'apt-helper': 'apt',
+} as const;
+
 export type HostTool = keyof typeof HOST_TOOLS;
+export type TestTool = keyof typeof TEST_TOOLS;
+
+/** The Debian package that provides `tool`. */
+export function debianPackageOf(tool: HostTool | TestTool): string {
+  return tool in HOST_TOOLS ? HOST_TOOLS[tool as HostTool] : TEST_TOOLS[tool as TestTool];
+}
 
 // Tools that live outside PATH on Debian, or in sbin dirs a non-root PATH lacks.
 const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/lib/openssh'];
-const FIXED_PATHS: Partial<Record<HostTool, string>> = {
+const FIXED_PATHS: Partial<Record<HostTool | TestTool, string>> = {
   busybox: '/bin/busybox',
   'sftp-server': '/usr/lib/openssh/sftp-server',
+  'apt-helper': '/usr/lib/apt/apt-helper',
 };
 
 async function isExecutable(p: string): Promise<boolean> {
@@ -47,7 +65,7 @@ async function isExecutable(p: string): Promise<boolean> {
 }
 
 /** Absolute path of `tool`, or undefined when it is not installed. */
-export async function findTool(tool: HostTool, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function findTool(tool: HostTool | TestTool, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   const fixed = FIXED_PATHS[tool];
   if (fixed && (await isExecutable(fixed))) return fixed;
   const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_DIRS];

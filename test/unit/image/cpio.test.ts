@@ -1,19 +1,12 @@
 import { execa } from 'execa';
-import { execSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CpioFormatError, readCpio, writeCpio, type CpioEntry } from '../../../harness/src/image/cpio.js';
+import { needs } from '../../support/host-tools.js';
 
-const hasCpioTool = (() => {
-  try {
-    execSync('command -v cpio', { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const cpio = await needs(['cpio']);
 
 interface NewcRecord {
   /** Offset of the record's header in the archive. */
@@ -148,16 +141,8 @@ describe('writeCpio', () => {
     expect(writeCpio(entries).equals(archive)).toBe(true);
   });
 
-  const hasCpio = (() => {
-    try {
-      execSync('command -v cpio', { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-
-  it.skipIf(!hasCpio)('is read back by GNU cpio', async () => {
+  it.skipIf(cpio.skip)('is read back by GNU cpio', async () => {
+    cpio.require();
     const { stdout } = await execa('cpio', ['-itv', '--quiet'], { input: archive, env: { LC_ALL: 'C', TZ: 'UTC' } });
     const lines = stdout.split('\n');
     expect(lines).toHaveLength(5);
@@ -197,7 +182,8 @@ describe('readCpio', () => {
     expect(() => readCpio(truncated)).toThrow(/runs past the end/);
   });
 
-  it.skipIf(!hasCpioTool)("reads GNU cpio's './'-prefixed names, padded to 512-byte blocks", async () => {
+  it.skipIf(cpio.skip)("reads GNU cpio's './'-prefixed names, padded to 512-byte blocks", async () => {
+    cpio.require();
     const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-cpio-'));
     try {
       await mkdir(path.join(dir, 'bin'));

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { elfInterpreter, withInterpreter } from '../../../harness/src/image/elf.js';
 import { findTool } from '../../../harness/src/host/tools.js';
+import { needs } from '../../support/host-tools.js';
 
 const dropbear = await findTool('dropbear');
-const haveReadelf = (await execa('readelf', ['--version'], { reject: false })).exitCode === 0;
+const tools = await needs(['dropbear', 'readelf']);
 
 /** A minimal ELF64 header with a LOAD and an INTERP program header, and the interpreter path. */
 function tinyElf(interpreter: string | undefined): Buffer {
@@ -48,7 +49,8 @@ describe('elfInterpreter / withInterpreter', () => {
     expect(() => elfInterpreter(Buffer.from('#!/bin/sh\n'.padEnd(64)))).toThrow(/not an ELF/);
   });
 
-  it.skipIf(!dropbear || !haveReadelf)("patches the host's dropbear so readelf sees the new interpreter", async () => {
+  it.skipIf(tools.skip)("patches the host's dropbear so readelf sees the new interpreter", async () => {
+    tools.require();
     const elf = await readFile(dropbear!);
     expect(elfInterpreter(elf)).toBe('/lib64/ld-linux-x86-64.so.2');
     const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-elf-'));

@@ -10,6 +10,7 @@ import { readCpio, writeCpio, type CpioEntry } from '../../../harness/src/image/
 import { elfInterpreter } from '../../../harness/src/image/elf.js';
 import { buildImage } from '../../../harness/src/image/initramfs.js';
 import { BaseTree, composeOverlay, LOADER, overlayEntries, overlayInit, readBaseRoot, rootAccount } from '../../../harness/src/image/overlay.js';
+import { needs } from '../../support/host-tools.js';
 
 const file = (p: string, data = ''): CpioEntry => ({ type: 'file', path: p, data: Buffer.from(data) });
 const dir = (p: string): CpioEntry => ({ type: 'dir', path: p });
@@ -138,9 +139,10 @@ describe('rootAccount and overlayInit', () => {
   });
 });
 
-const haveTools = (await Promise.all((['busybox', 'dropbear', 'dropbearkey', 'sftp-server', 'ldd'] as const).map((t) => findTool(t)))).every(Boolean);
+const tools = await needs(['busybox', 'dropbear', 'dropbearkey', 'sftp-server', 'ldd']);
 
-describe.skipIf(!haveTools)('composeOverlay and buildImage on a base root (host busybox, dropbear, sftp-server)', () => {
+describe.skipIf(tools.skip)('composeOverlay and buildImage on a base root (host busybox, dropbear, sftp-server)', () => {
+  beforeAll(() => tools.require());
   let work: string;
   let modulesDir: string;
   const writeBase = async (name: string, entries: CpioEntry[]): Promise<string> => {

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../harness/src/errors.js';
-import { findTool } from '../../../harness/src/host/tools.js';
 import { prepareBuildrootKernel } from '../../../harness/src/kernel/buildroot.js';
 import { makeBuildrootDir, put } from './fake-tree.js';
+import { needs } from '../../support/host-tools.js';
 
 const release = '6.1.44';
-const haveDepmod = Boolean(await findTool('depmod'));
+const depmod = await needs(['depmod']);
 
 describe('prepareBuildrootKernel', () => {
   let work: string;
@@ -122,7 +122,9 @@ describe('prepareBuildrootKernel', () => {
     expect(e.message).toBe('images/bzImage is 6.1.44, but build/linux-6.1.44 is 6.1.43: modules built there would not load');
   });
 
-  it('picks, of several trees, the one whose release is the bzImage\'s (linux-custom too)', async () => {
+  // prepare() stages the tree's modules with depmod.
+  it.skipIf(depmod.skip)('picks, of several trees, the one whose release is the bzImage\'s (linux-custom too)', async () => {
+    depmod.require();
     await makeBuildrootDir(out, release);
     const custom = await makeBuildrootDir(path.join(work, 'other'), '6.6.1-custom');
     await put(out, { 'images/bzImage': await readFile(path.join(work, 'other/images/bzImage')) });
@@ -153,7 +155,8 @@ describe('prepareBuildrootKernel', () => {
     expect((await prepare()).crossCompile).toBe(path.join(out, 'host/bin/x86_64-buildroot-linux-gnu-'));
   });
 
-  it.skipIf(!haveDepmod)('stages the tree\'s modules with depmod when target/ has none', async () => {
+  it.skipIf(depmod.skip)('stages the tree\'s modules with depmod when target/ has none', async () => {
+    depmod.require();
     await makeBuildrootDir(out, release);
     await rm(path.join(out, 'target'), { recursive: true });
     const k = await prepare();

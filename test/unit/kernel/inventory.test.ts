@@ -1,4 +1,4 @@
-import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +7,7 @@ import { loadCatalogue, seriesNames, seriesSpec } from '../../../harness/src/ker
 import { entryDir, entryKey, writeMetadata, type KernelArtifacts } from '../../../harness/src/kernel/entry.js';
 import { compilerInfo, formatKernels, gccFromDepends, listKernels, type KernelRow } from '../../../harness/src/kernel/inventory.js';
 import type { CompilerId } from '../../../harness/src/toolchain/select.js';
+import { needs } from '../../support/host-tools.js';
 
 const gcc = (major: number): CompilerId => ({ family: 'gcc', major, version: `${major}.2.0`, command: `gcc-${major}`, text: `gcc-${major} (Debian ${major}.2.0-1) ${major}.2.0` });
 
@@ -106,7 +107,7 @@ describe('formatKernels', () => {
 // Offline, listKernels reads only what is in the cache: a kernel entry and a private apt
 // state made of the captured index fixtures. apt's helper and Debian's keyring must be there.
 const FIXTURES = path.join(import.meta.dirname, '../../fixtures/apt');
-const haveApt = await Promise.all([access('/usr/lib/apt/apt-helper'), access('/usr/bin/apt-get'), access(DEBIAN_KEYRING)]).then(() => true, () => false);
+const apt = await needs(['apt-get', 'apt-helper'], { [DEBIAN_KEYRING]: 'debian-archive-keyring' });
 
 describe('listKernels (offline)', () => {
   let root: string;
@@ -156,7 +157,8 @@ describe('listKernels (offline)', () => {
     expect(rows.find((r) => r.series === '6.12')!.compiler).toEqual({ kind: 'unknown', why: 'unknown until fetched' });
   });
 
-  it.skipIf(!haveApt)('resolves from cached indexes without updating them, the compiler from the Depends', async () => {
+  it.skipIf(apt.skip)('resolves from cached indexes without updating them, the compiler from the Depends', async () => {
+    apt.require();
     await cacheIndex('bookworm');
     await cacheIndex('bookworm-security');
     const rows = await listKernels({ cacheRoot: root, offline: true });
@@ -168,7 +170,8 @@ describe('listKernels (offline)', () => {
     expect(r61.compiler.kind).not.toBe('unknown');
   });
 
-  it.skipIf(!haveApt)('marks the resolved build cached when its entry is there, and takes the compiler from it', async () => {
+  it.skipIf(apt.skip)('marks the resolved build cached when its entry is there, and takes the compiler from it', async () => {
+    apt.require();
     await cacheIndex('bookworm');
     await cacheIndex('bookworm-security');
     await cacheKernel('6.1', '6.1.0-56-cloud-amd64', '6.1.192-2', 'bookworm-security', 'gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0');
@@ -179,7 +182,8 @@ describe('listKernels (offline)', () => {
     expect(r61.compiler).toMatchObject({ from: 'kernel-config', kernelGcc: 12 });
   });
 
-  it.skipIf(!haveApt)('online with a mirror that serves nothing: says why, and that runs fall back to the cached build', async () => {
+  it.skipIf(apt.skip)('online with a mirror that serves nothing: says why, and that runs fall back to the cached build', async () => {
+    apt.require();
     // A file: URI apt cannot read fails at once, without any network.
     vi.stubEnv('KMOD_HARNESS_MIRROR', `file://${root}/no-mirror/debian`);
     vi.stubEnv('KMOD_HARNESS_SECURITY_MIRROR', `file://${root}/no-mirror/debian-security`);

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../harness/src/errors.js';
-import { findTool } from '../../../harness/src/host/tools.js';
 import { parseModulesOrder, parseUtsRelease } from '../../../harness/src/kernel/build-tree.js';
 import { parseLocalSpec, prepareLocalKernel } from '../../../harness/src/kernel/local.js';
 import { put, treeFiles } from './fake-tree.js';
+import { needs } from '../../support/host-tools.js';
 
-const haveDepmod = Boolean(await findTool('depmod'));
+const depmod = await needs(['depmod']);
 
 describe('parseLocalSpec', () => {
   it('splits local:<bzImage>,<build dir> at the comma and resolves both', () => {
@@ -46,7 +46,8 @@ describe('prepareLocalKernel', () => {
 
   const spec = () => `local:${tree}/arch/x86/boot/bzImage,${tree}`;
 
-  it.skipIf(!haveDepmod)('stages the modules of modules.order with depmod, and points kbuild at the tree', async () => {
+  it.skipIf(depmod.skip)('stages the modules of modules.order with depmod, and points kbuild at the tree', async () => {
+    depmod.require();
     const k = await prepareLocalKernel(spec(), { cacheRoot });
     expect(k).toMatchObject({ series: spec(), release, packages: [], vmlinuz: `${tree}/arch/x86/boot/bzImage`, headersDir: tree, config: `${tree}/.config`, source: 'local' });
     expect(k.baseInitramfs).toBeUndefined();

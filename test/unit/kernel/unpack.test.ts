@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findTool } from '../../../harness/src/host/tools.js';
 import { ccVersionText, relativeTarget, rewriteMakefile, unpackKernel } from '../../../harness/src/kernel/unpack.js';
+import { needs } from '../../support/host-tools.js';
 
 describe('rewriteMakefile', () => {
   it('points the include of the common headers into the root (6.1 shape)', () => {
@@ -35,9 +35,10 @@ describe('relativeTarget', () => {
 });
 
 // Real dpkg-deb and depmod on tiny hand-made packages shaped like Debian's kernel packages.
-const haveTools = Boolean((await findTool('dpkg-deb')) && (await findTool('depmod')));
+const tools = await needs(['dpkg-deb', 'depmod']);
 
-describe.skipIf(!haveTools)('unpackKernel', () => {
+describe.skipIf(tools.skip)('unpackKernel', () => {
+  beforeAll(() => tools.require());
   let work: string;
   const release = '1.0.0-1-test';
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { failedStages, junitReport, logTail, writeJunitReport, xmlAttr, xmlChars, xmlText } from '../../../harness/src/report/junit.js';
 import { result } from './result.js';
+import { needs } from '../../support/host-tools.js';
 
 // --- A small XML 1.0 reader: enough to prove the report well-formed and to read it back. ---
 
@@ -120,7 +121,7 @@ function parseXml(doc: string): XmlElement {
   return root!;
 }
 
-const hasXmllint = spawnSync('xmllint', ['--version']).status === 0;
+const xmllint = await needs(['xmllint']);
 
 // --- Results, as the pipeline makes them. ---
 
@@ -202,13 +203,15 @@ describe('junitReport', () => {
   it('is well-formed XML 1.0, for xmllint too', () => {
     expect(doc.name).toBe('testsuites');
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n')).toBe(true);
-    if (!hasXmllint) return;
+    if (xmllint.skip) return;
+    xmllint.require();
     const out = spawnSync('xmllint', ['--noout', '-'], { input: xml, encoding: 'utf8' });
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
   });
 
-  it.skipIf(!hasXmllint)('reads back through xmllint with the same failure text', () => {
+  it.skipIf(xmllint.skip)('reads back through xmllint with the same failure text', () => {
+    xmllint.require();
     const text = execFileSync('xmllint', ['--xpath', 'string(//testsuite[2]/testcase[@name="test"]/failure)', '-'], { input: xml, encoding: 'utf8' });
     // xmllint ends what it prints with a newline of its own.
     expect(text).toBe(`${child(testcase(1, 'test'), 'failure')!.text}\n`);

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { aptInstallLine, toolsFor } from '../../../harness/src/host/setup.js';
+import { debianPackageOf, HOST_TOOLS, TEST_TOOLS } from '../../../harness/src/host/tools.js';
+import { underCI } from '../../../harness/src/console/mode.js';
+
+describe('toolsFor', () => {
+  it("covers the harness's tools, and with test the test suite's too (cpio, xmllint)", () => {
+    expect(toolsFor()).toEqual(Object.keys(HOST_TOOLS));
+    expect(toolsFor({ test: true })).toEqual([...Object.keys(HOST_TOOLS), ...Object.keys(TEST_TOOLS)]);
+    expect(toolsFor({ test: true }).map(debianPackageOf)).toEqual(expect.arrayContaining(['cpio', 'libxml2-utils', 'kmod']));
+  });
+
+  it('names each tool by its Debian package', () => {
+    expect(debianPackageOf('xmllint')).toBe('libxml2-utils');
+    expect(debianPackageOf('depmod')).toBe('kmod');
+    expect(aptInstallLine(['cpio', 'libxml2-utils'])).toBe('sudo apt-get install -y cpio libxml2-utils');
+  });
+});
+
+describe('underCI', () => {
+  it('is CI set and not empty, 0 or false', () => {
+    expect(underCI({ CI: 'true' })).toBe(true);
+    expect(underCI({ CI: '1' })).toBe(true);
+    for (const CI of [undefined, '', '0', 'false', 'FALSE']) expect(underCI({ CI })).toBe(false);
+  });
+});
