@@ -6,16 +6,19 @@
 //   vmap:   in the guest, per kernel: the seed's second answer (kernel-module-vmalloc) timed by
 //           userland-vmalloc/vmap_bench: bytes/s through the mapping vs read()/write(), and
 //           first-touch cost per page, faulting vs pre-populated. Ratios, which survive TCG.
-//   cold:   the matrix once on an empty cache (downloads, unpacking, compiler roots): not in the
-//           default set, it takes about a minute and a gigabyte. BENCH=cold to run it.
-// Env: BENCH (default "seed,matrix"), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_KERNEL (6.1),
+//   debug:  the seed cycle on 6.1-debug (built from source: KASAN, lockdep, kmemleak, ...) and on
+//           stock 6.1, alternating: boot, test stages and wall, medians and the debug/stock ratio.
+//   cold:   the matrix once on an empty cache (downloads, unpacking, compiler roots), then the
+//           cold build of 6.1-debug on that cache: not in the default set, it takes ~15 minutes
+//           and a few gigabytes. BENCH=cold to run it.
+// Env: BENCH (default "seed,matrix,vmap,debug"), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_DEBUG_RUNS (3), BENCH_KERNEL (6.1),
 //      BENCH_ARGS (extra CLI flags), KMOD_HARNESS_ACCEL.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
 
-const sections = (process.env.BENCH ?? 'seed,matrix,vmap').split(',');
+const sections = (process.env.BENCH ?? 'seed,matrix,vmap,debug').split(',');
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
 const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
 const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-'));
@@ -125,6 +128,29 @@ async function vmap() {
   }
 }
 
+async function debug() {
+  const runs = Number(process.env.BENCH_DEBUG_RUNS ?? 3);
+  const kernels = ['6.1-debug', '6.1'];
+  process.stderr.write('debug: warm-up run on 6.1-debug and 6.1 (builds 6.1-debug if it is not cached)...\n');
+  for (const k of kernels) await cliRun(k);
+  const rows = new Map(kernels.map((k) => [k, []]));
+  for (let i = 1; i <= runs; i++) {
+    for (const k of kernels) {
+      const { wall, results } = await cliRun(k);
+      const s = results[0].stages;
+      rows.get(k).push({ wall, boot: s.boot, load: s.load, test: s.test, unload: s.unload, 'leak-scan': s['leak-scan'] });
+    }
+    process.stderr.write(`debug run ${i}/${runs}\n`);
+  }
+  console.log(`\ndebug kernel: the seed cycle on 6.1-debug vs stock 6.1, ${runs} alternating runs each, medians (boot includes ssh)`);
+  for (const key of ['boot', 'load', 'test', 'unload', 'leak-scan', 'wall']) {
+    const m = kernels.map((k) => rows.get(k).map((r) => r[key]).filter((v) => typeof v === 'number'));
+    if (m[0].length === 0) continue;
+    const [d, s] = m.map((xs) => (xs.length ? median(xs) : undefined));
+    console.log(`  ${key.padEnd(10)} 6.1-debug ${sec(d).padStart(9)}   6.1 ${s === undefined ? '        -' : sec(s).padStart(9)}${s ? `   ratio ${(d / s).toFixed(1)}x` : ''}`);
+  }
+}
+
 async function cold() {
   const cache = path.join(dir, 'cold-cache');
   process.stderr.write(`cold: the matrix on an empty cache (${cache})...\n`);
@@ -132,12 +158,17 @@ async function cold() {
   console.log('\ncold cache: seed on every catalogue kernel, one run (kernel = fetch and unpack, build includes a compiler root where needed)');
   for (const r of results) console.log(`  ${r.kernel.padEnd(28)} kernel ${sec(r.stages.kernel)}   build ${sec(r.stages.build)}   cycle ${sec(r.stages.total)}`);
   console.log(`  wall       ${sec(wall).padStart(9)}`);
+  process.stderr.write('cold: building 6.1-debug from source on that cache...\n');
+  const built = await cliRun('6.1-debug', { KMOD_HARNESS_CACHE: cache });
+  const r = built.results[0];
+  console.log(`\ncold build of 6.1-debug (source download, unpack, configure, bzImage + modules on all cores): kernel ${sec(r.stages.kernel)}   boot ${sec(r.stages.boot)}   cycle ${sec(r.stages.total)}`);
 }
 
 try {
   if (sections.includes('seed')) await seed();
   if (sections.includes('matrix')) await matrix();
   if (sections.includes('vmap')) await vmap();
+  if (sections.includes('debug')) await debug();
   if (sections.includes('cold')) await cold();
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -14,11 +14,12 @@ import { compareVersions } from './kernel/debversion.js';
 import { KERNELS_AREA, readMetadata } from './kernel/entry.js';
 import { PROBE_FILE } from './qemu/accel.js';
 import { TOOLCHAINS_AREA } from './toolchain/root.js';
+import { SOURCES_AREA } from './kernel-build/source.js';
 import { kernelSuite } from './toolchain/select.js';
 
 const DAY_MS = 86_400_000;
 
-export type CacheKind = 'kernel' | 'image' | 'image-memo' | 'toolchain' | 'staged-modules' | 'apt' | 'accel-probe' | 'temp' | 'other';
+export type CacheKind = 'kernel' | 'image' | 'image-memo' | 'toolchain' | 'staged-modules' | 'apt' | 'source' | 'accel-probe' | 'temp' | 'other';
 
 export interface CacheEntry {
   /** 'kernels', 'images', ...; '' for files directly in the cache root. */
@@ -103,12 +104,14 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
     }
     case APT_AREA:
       return { kind: 'apt', what: `package index of ${name}` };
+    case SOURCES_AREA:
+      return { kind: 'source', what: `unpacked Debian kernel source ${name.replace('_', ' ')} (kernels built from it link to it)` };
     default:
       return { kind: 'other', what: 'not made by the harness' };
   }
 }
 
-const AREAS = [KERNELS_AREA, TOOLCHAINS_AREA, IMAGES_AREA, STAGED_AREA, APT_AREA];
+const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, STAGED_AREA, APT_AREA];
 
 const decodeMountPath = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
@@ -278,7 +281,8 @@ export function planPrune(entries: CacheEntry[], policy: PrunePolicy = {}, now: 
     else pending.push(entry);
   }
 
-  const newest = (a: CacheEntry, b: CacheEntry): number => compareVersions(b.version ?? '', a.version ?? '');
+  // Ties (two builds of one source version, other configurations) go to the last written.
+  const newest = (a: CacheEntry, b: CacheEntry): number => compareVersions(b.version ?? '', a.version ?? '') || b.lastWriteMs - a.lastWriteMs;
   const nth = keepN === 1 ? 'the newest build' : `among the ${keepN} newest builds`;
   // Ranks count every usable kernel, so one kept because it is in use still counts towards the N kept.
   const rank = new Map<CacheEntry, number>();

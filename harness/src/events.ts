@@ -18,8 +18,11 @@ export type HarnessEvent = EventBase &
     | { type: 'stage-end'; stage: Stage; ms: number; detail?: string }
     | { type: 'info'; message: string }
     | { type: 'warn'; message: string }
-    /** Bytes done so far of a download (`total` when known); sent a few times a second at most. */
-    | { type: 'progress'; stage: Stage; what: string; done: number; total?: number }
+    /**
+     * Bytes done so far of a download (`total` when known), or with unit `objects` the objects a
+     * kernel build has compiled; sent a few times a second at most.
+     */
+    | { type: 'progress'; stage: Stage; what: string; done: number; total?: number; unit?: 'bytes' | 'objects' }
     /** A kernel's run is over: its outcome and wall time (runOnKernel's last event). */
     | { type: 'kernel-end'; outcome: string; ms: number }
   );

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { cacheRoot } from './cache.js';
 import { formatCache, formatPrune, listCache, pruneCache } from './cache-admin.js';
-import { runCommand } from './commands/run.js';
+import { runCommand, runSettings } from './commands/run.js';
 import { shellCommand, type ShellFlags } from './commands/shell.js';
 import type { RunFlags } from './config/settings.js';
 import { plainEmit } from './console/index.js';
@@ -10,6 +10,8 @@ import { doctorExitCode, formatDoctor, runDoctor } from './host/doctor.js';
 import { ensureHostPackages } from './host/setup.js';
 import { knownSeries } from './kernel/index.js';
 import { formatKernels, listKernels } from './kernel/inventory.js';
+import { allDefinitions } from './kernel-build/index.js';
+import { formatBuiltKernels, listBuiltKernels } from './kernel-build/inventory.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from './paths.js';
 import { DEFAULT_TIMEOUTS } from './run.js';
 
@@ -81,6 +83,10 @@ export function program(): Command {
     .action(async (options: { offline?: boolean }) => {
       const rows = await listKernels({ emit: printEvent, ...(options.offline ? { offline: true } : {}) });
       process.stdout.write(formatKernels(rows));
+      // The built-in <series>-debug and the config's kernelBuilds, if a config is found.
+      const settings = await runSettings({}).catch((error: Error) => void printEvent({ type: "warn", message: `config not read, its kernelBuilds not listed: ${error.message}` }));
+      const built = await listBuiltKernels(allDefinitions(settings?.kernelBuilds ?? []), { emit: printEvent, ...(options.offline ? { offline: true } : {}) });
+      process.stdout.write(`\n${formatBuiltKernels(built)}`);
     });
   const cache = cmd.command('cache').description(`the cache (${cacheRoot()}; KMOD_HARNESS_CACHE): list or prune it`);
   cache

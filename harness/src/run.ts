@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism, freemem } from 'node:os';
 import { asHarnessError, BuildError, type Diagnostic } from './errors.js';
 import { forSeries, silent, type Stage } from './events.js';
-import { prepareKernel } from './kernel/index.js';
+import { acquireKernel, type KernelBuildDef } from './kernel-build/index.js';
 import type { Outcome } from './outcome.js';
 import { mapLimit } from './pool.js';
 import { bootBesideBuild, buildJob, consoleReader, runBuilt, type Session, type SessionOptions, type Timeouts } from './session.js';
@@ -20,6 +20,8 @@ export interface RunOptions extends SessionOptions {
   timeouts?: Partial<Timeouts>;
   /** Kernel-log lines the test stage must print, in order, besides the test's expected.kmsg. */
   expectKernelLog?: readonly string[];
+  /** Kernels a config defines (kernelBuilds), besides the built-in `<series>-debug`. */
+  kernelBuilds?: readonly KernelBuildDef[];
 }
 
 export interface KernelResult {
@@ -56,7 +58,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
   const work = await makeWorkDir();
   let session: Session | undefined;
   try {
-    const kernel = await timed('kernel', () => prepareKernel(series, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }));
+    const kernel = await timed('kernel', () => acquireKernel(series, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.kernelBuilds ? { definitions: options.kernelBuilds } : {}) }));
     result.kernel = kernel.release;
 
     const building = timed('build', () => buildJob(kernel, options, work.path, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }));
@@ -70,6 +72,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       ...(options.testArgs ? { testArgs: options.testArgs } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       ...(options.expectKernelLog ? { expectKernelLog: options.expectKernelLog } : {}),
+      kmemleak: s.info.traits.kmemleak,
     });
     Object.assign(result.stages, job.raw.stageMs);
     emit({ type: 'stage-end', stage: 'test', kernel: result.kernel, ms: job.raw.stageMs.test ?? 0, detail: Object.entries(job.raw.stageMs).map(([k, v]) => `${k} ${v} ms`).join(', ') });

@@ -12,10 +12,13 @@ import { runJob, type JobRaw } from './guest/job.js';
 import { connectGuest, type GuestConnection } from './guest/ssh.js';
 import { buildImage } from './image/initramfs.js';
 import type { KernelArtifacts } from './kernel/index.js';
+import { bootSlowness, kernelTraits, type KernelTraits } from './kernel/traits.js';
 import { chooseAccel, type AccelChoice } from './qemu/accel.js';
+import { strictBootParams } from './qemu/args.js';
 import { prepareToolchain, type Toolchain } from './toolchain/index.js';
 import { parseExpectations } from './verdict/expect.js';
 import { judgeJob, type JobVerdict } from './verdict/judge.js';
+import { moduleLeaks, readFuncSymbols } from './verdict/leaks.js';
 import { symbolize, type SourceLocation } from './verdict/symbolize.js';
 import { makeWorkDir } from './workdir.js';
 
@@ -42,6 +45,8 @@ export interface SessionInfo {
   accel: string;
   accelReason: string;
   stageMs: { image: number; boot: number; ssh: number };
+  /** What the kernel's .config enables that changes a job (kmemleak: scan after rmmod). */
+  traits: KernelTraits;
 }
 
 export interface Session {
@@ -67,6 +72,7 @@ export interface SessionOptions {
 
 export async function openSession(kernel: KernelArtifacts, options: SessionOptions = {}): Promise<Session> {
   const emit = options.emit ?? silent;
+  const traits = kernelTraits(await readFile(kernel.config, 'utf8').catch(() => ''));
   const work = await makeWorkDir();
   try {
     const imageStart = performance.now();
@@ -83,7 +89,10 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       accel: accel.accel,
       memoryMiB: options.memoryMiB ?? 512,
       cpus: options.cpus ?? 2,
-      bootTimeoutMs: (options.bootTimeoutS ?? DEFAULT_TIMEOUTS.bootS) * 1000,
+      // A KASAN kernel boots ~3x slower: its own hung-boot detector and boot timeout.
+      bootTimeoutMs: (options.bootTimeoutS ?? DEFAULT_TIMEOUTS.bootS) * 1000 * bootSlowness(traits),
+      slowness: bootSlowness(traits),
+      strictParams: strictBootParams(traits),
       workDir: work.path,
       consoleLog,
       onRetry: (message) => emit({ type: 'warn', kernel: kernel.release, message }),
@@ -106,6 +115,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
         accel: accel.accel,
         accelReason: accel.reason,
         stageMs: { image: imageMs, ...guest.stageMs },
+        traits,
       },
       guest,
       close() {
@@ -180,13 +190,16 @@ export interface JobOutcome extends JobVerdict {
   raw: JobRaw;
 }
 
+/** kmemleak reports no object younger than this (MSECS_MIN_AGE, 5 s), plus a margin. */
+export const KMEMLEAK_MIN_AGE_MS = 5_500;
+
 /** Upload, load, test, unload and judge one built job on a guest. */
 export async function runBuilt(
   conn: GuestConnection,
   consoleText: () => Promise<string>,
   built: Built,
   jobId: string,
-  options: { testArgs?: string[]; timeouts?: Partial<Timeouts>; expectKernelLog?: readonly string[] } = {},
+  options: { testArgs?: string[]; timeouts?: Partial<Timeouts>; expectKernelLog?: readonly string[]; kmemleak?: boolean } = {},
 ): Promise<JobOutcome> {
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const raw = await runJob(conn, {
@@ -196,10 +209,12 @@ export async function runBuilt(
     testBinary: built.test.binary,
     ...(options.testArgs ? { testArgs: options.testArgs } : {}),
     timeouts: { loadMs: t.loadS * 1000, testMs: t.testS * 1000, unloadMs: t.unloadS * 1000 },
+    ...(options.kmemleak ? { leakScan: { minAgeMs: KMEMLEAK_MIN_AGE_MS, timeoutMs: t.unloadS * 1000 } } : {}),
   });
   const expected = [...(built.test.expectedKmsg === undefined ? [] : parseExpectations(built.test.expectedKmsg)), ...(options.expectKernelLog ?? [])];
-  const verdict = judgeJob(raw, jobId, await consoleText(), expected);
   const kos = new Map(built.module.names.map((name, i) => [name, built.module.kos[i]!]));
+  const leaks = raw.kmemleak ? moduleLeaks(raw.kmemleak, built.module.names, raw.sections, await readFuncSymbols(kos)) : [];
+  const verdict = judgeJob(raw, jobId, await consoleText(), expected, leaks);
   const kernelErrors = await Promise.all(
     verdict.kernelErrors.map(async (e) => {
       // The title's frame (WARNING/RIP) is the faulting address; trace frames are return addresses.

@@ -12,7 +12,7 @@ const DAY = 86_400_000;
 
 /** An entry as listCache would give it; `name` and `kind` are enough for most. */
 function entry(over: Partial<CacheEntry> & Pick<CacheEntry, 'kind' | 'name'>): CacheEntry {
-  const area = { kernel: 'kernels', image: 'images', 'image-memo': 'images', toolchain: 'toolchains', 'staged-modules': 'staged-modules', apt: 'apt', 'accel-probe': '', temp: 'kernels', other: '' }[over.kind];
+  const area = { kernel: 'kernels', image: 'images', 'image-memo': 'images', toolchain: 'toolchains', 'staged-modules': 'staged-modules', apt: 'apt', source: 'sources', 'accel-probe': '', temp: 'kernels', other: '' }[over.kind];
   return { area, path: `/c/${area}/${over.name}`, bytes: 1000, lastWriteMs: NOW - 30 * DAY, what: over.kind, ...over };
 }
 const kernel = (series: string, version: string, release: string, over: Partial<CacheEntry> = {}): CacheEntry =>

@@ -34,6 +34,7 @@ export async function runKernels(settings: RunSettings, emit: Emit): Promise<Ker
     test: settings.test,
     testArgs: settings.testArgs,
     expectKernelLog: settings.expectKernelLog,
+    kernelBuilds: settings.kernelBuilds,
     accel: settings.accel,
     timeouts: settings.timeouts,
     strict: settings.strict,

@@ -5,7 +5,7 @@ import { forSeries, type Emit } from '../events.js';
 import { GUEST_DIR, insmodAll, uploadBuilt } from '../guest/job.js';
 import type { ShellIo } from '../guest/ssh.js';
 import { ensureHostPackages } from '../host/setup.js';
-import { prepareKernel } from '../kernel/index.js';
+import { acquireKernel } from '../kernel-build/index.js';
 import type { RunFlags } from '../config/settings.js';
 import { bootBesideBuild, buildJob, type Session } from '../session.js';
 import { makeWorkDir } from '../workdir.js';
@@ -29,7 +29,7 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
   if (settings.kernels.length > 1) emit({ type: 'info', message: `shell on ${series}, the first of ${settings.kernels.join(', ')} (choose another with --kernel)` });
   await checkSources(settings);
   await ensureHostPackages(emit);
-  const kernel = await prepareKernel(series, { emit });
+  const kernel = await acquireKernel(series, { emit, definitions: settings.kernelBuilds });
   const work = await makeWorkDir();
   let session: Session | undefined;
   try {

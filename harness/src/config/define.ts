@@ -29,6 +29,20 @@ export interface VmConfig {
   accel?: 'auto' | 'kvm' | 'tcg';
 }
 
+/** A kernel the harness builds from Debian's source of `series` (see kernelBuilds). */
+export interface KernelBuildConfig {
+  /** The name --kernel and `kernels` use, e.g. 'mine'. */
+  name: string;
+  /** The catalogue series whose Debian source (linux-source-<series>) is built, e.g. '6.12'. */
+  series: string;
+  /** Kconfig fragment files, applied in order over the harness's guest (and debug) configuration. */
+  fragments?: string[];
+  /** Single options, applied last: { CONFIG_FOO: 'y', CONFIG_BAR: false, CONFIG_LOG_BUF_SHIFT: 18 }. */
+  config?: Record<string, string | number | boolean>;
+  /** Start from the harness's debug fragment (KASAN, lockdep, kmemleak, ...) as `<series>-debug` does (default true). */
+  debug?: boolean;
+}
+
 export interface KmodHarnessConfig {
   /** The out-of-tree module: a directory with a Kbuild or a Makefile (obj-m). */
   module?: string;
@@ -37,10 +51,13 @@ export interface KmodHarnessConfig {
   /** Arguments for the test binary. */
   testArgs?: string[];
   /**
-   * Kernels to run on: catalogue series ('5.10', '6.1', '6.12', '7.2'), 'all', or kernels you
-   * built: 'buildroot:<output dir>', 'local:<bzImage>,<build dir>' (default: the catalogue's default).
+   * Kernels to run on: catalogue series ('5.10', '6.1', '6.12', '7.2'), 'all' (those four), their
+   * debug builds ('6.1-debug', ...), names from kernelBuilds, or kernels you built:
+   * 'buildroot:<output dir>', 'local:<bzImage>,<build dir>' (default: the catalogue's default).
    */
   kernels?: string | string[];
+  /** Kernels the harness builds from Debian's source, named for `kernels` and --kernel. */
+  kernelBuilds?: KernelBuildConfig[];
   expect?: {
     /** Kernel-log substrings the test stage must print, in order (after the test's expected.kmsg). */
     kernelLog?: string[];

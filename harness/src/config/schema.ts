@@ -11,6 +11,17 @@ const schema = z.strictObject({
   test: z.string().min(1).optional(),
   testArgs: z.array(z.string()).optional(),
   kernels: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  kernelBuilds: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        series: z.string().min(1),
+        fragments: z.array(z.string().min(1)).optional(),
+        config: z.record(z.string().regex(/^(CONFIG_)?[A-Za-z0-9_]+$/, 'expected an option name such as CONFIG_FOO'), z.union([z.string(), z.number(), z.boolean()])).optional(),
+        debug: z.boolean().optional(),
+      }),
+    )
+    .optional(),
   expect: z.strictObject({ kernelLog: z.array(z.string().min(1)).optional() }).optional(),
   timeouts: z.strictObject({ boot: seconds.optional(), load: seconds.optional(), test: seconds.optional(), unload: seconds.optional() }).optional(),
   vm: z
@@ -40,6 +51,6 @@ export function validateConfig(value: unknown, file: string): KmodHarnessConfig 
   const issue = parsed.error.issues[0]!;
   const where = issue.code === 'unrecognized_keys' ? fieldName([...issue.path, issue.keys[0]!]) : fieldName(issue.path);
   const message = issue.code === 'unrecognized_keys' ? 'is not a config field' : issue.message.replace(/^Invalid input: /, '');
-  const known = 'module, test, testArgs, kernels, expect.kernelLog, timeouts.{boot,load,test,unload}, vm.{memory,cpus,parallel,bootParams,strict,accel}, reports.{json,junit,artifacts}';
+  const known = 'module, test, testArgs, kernels, kernelBuilds[].{name,series,fragments,config,debug}, expect.kernelLog, timeouts.{boot,load,test,unload}, vm.{memory,cpus,parallel,bootParams,strict,accel}, reports.{json,junit,artifacts}';
   throw new ConfigError(`${file}: ${where}: ${message}`, { fix: `correct ${where} in ${file}; the fields are ${known}` });
 }

@@ -1,6 +1,7 @@
 // One run's settings from, in rising precedence: built-in defaults, the config file, the
 // environment (KMOD_HARNESS_KERNELS, KMOD_HARNESS_ACCEL: what a CI matrix sets), and flags.
 import path from 'node:path';
+import { builtinDefinitions, userDefinitions, type KernelBuildDef } from '../kernel-build/definitions.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../paths.js';
 import { parseAccelChoice, type AccelChoice } from '../qemu/accel.js';
@@ -34,6 +35,8 @@ export interface RunSettings {
   test: string;
   testArgs: string[];
   kernels: string[];
+  /** The config's kernelBuilds, checked and with absolute fragment paths (`<series>-debug` are built in). */
+  kernelBuilds: KernelBuildDef[];
   expectKernelLog: string[];
   timeouts: Timeouts;
   memoryMiB: number;
@@ -77,13 +80,24 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
   const fromConfig = (p: string | undefined) => (p === undefined || !loaded ? undefined : path.resolve(loaded.dir, p));
   const fromCwd = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
 
+  let kernelBuilds: KernelBuildDef[] = [];
+  if (loaded && config.kernelBuilds) {
+    try {
+      kernelBuilds = userDefinitions(config.kernelBuilds, input.knownSeries, loaded.dir, loaded.file);
+    } catch (error) {
+      if (!(error instanceof HarnessError)) throw error;
+      // Its message names the field (kernelBuilds[1].series: ...).
+      throw new ConfigError(`${loaded.file}: ${error.message}`, { ...(error.fix ? { fix: error.fix } : {}), cause: error });
+    }
+  }
+  const buildable = [...builtinDefinitions(input.knownSeries), ...kernelBuilds].map((d) => d.name);
   let kernels: string[];
   if (flags.kernel !== undefined || env.KMOD_HARNESS_KERNELS) {
-    kernels = parseKernels(flags.kernel ?? env.KMOD_HARNESS_KERNELS, input.knownSeries, input.defaultSeries).map((k) => absoluteKernelSpec(k, cwd));
+    kernels = parseKernels(flags.kernel ?? env.KMOD_HARNESS_KERNELS, input.knownSeries, input.defaultSeries, buildable).map((k) => absoluteKernelSpec(k, cwd));
   } else if (loaded && config.kernels !== undefined) {
     // An array holds one kernel per item (a local: item keeps its own comma).
     const list = Array.isArray(config.kernels) ? config.kernels.join(',') : config.kernels;
-    kernels = inConfig(loaded, 'kernels', () => parseKernels(list, input.knownSeries, input.defaultSeries)).map((k) => absoluteKernelSpec(k, loaded.dir));
+    kernels = inConfig(loaded, 'kernels', () => parseKernels(list, input.knownSeries, input.defaultSeries, buildable)).map((k) => absoluteKernelSpec(k, loaded.dir));
   } else {
     kernels = [input.defaultSeries];
   }
@@ -101,6 +115,7 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
     test: fromCwd(flags.test) ?? fromConfig(config.test) ?? SEED_TEST_DIR,
     testArgs: config.testArgs ?? [],
     kernels,
+    kernelBuilds,
     expectKernelLog: config.expect?.kernelLog ?? [],
     timeouts: {
       bootS: flags.bootTimeout ?? t.boot ?? DEFAULT_TIMEOUTS.bootS,

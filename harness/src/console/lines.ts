@@ -9,6 +9,16 @@ export function bytesText(done: number, total?: number): string {
   return total ? `${megabytes(done)}/${megabytes(total)} MB` : `${megabytes(done)} MB`;
 }
 
+/** A progress event's amount: bytes of a download, or objects of a kernel build. */
+export function progressText(p: { what: string; done: number; total?: number; unit?: 'bytes' | 'objects' }): string {
+  const percent = p.total ? ` (${Math.floor((p.done * 100) / p.total)}%)` : '';
+  if (p.unit === 'objects') return `building ${p.what}: ${p.done}${p.total ? `/~${p.total}` : ''} objects${percent}`;
+  return `downloading ${p.what}: ${bytesText(p.done, p.total)}${percent}`;
+}
+
+/** A build of unknown size prints a line per this many objects. */
+const OBJECTS_STEP = 1000;
+
 /** Who an event is about: the kernel as the user named it, else what the stage calls it. */
 export const eventKey = (event: HarnessEvent): string | undefined => event.series ?? event.kernel;
 
@@ -27,10 +37,8 @@ export function formatLine(event: HarnessEvent): string {
       return `${prefix}warning: ${event.message}`;
     case 'kernel-end':
       return `${prefix}${event.outcome} in ${(event.ms / 1000).toFixed(1)} s`;
-    case 'progress': {
-      const percent = event.total ? ` (${Math.floor((event.done * 100) / event.total)}%)` : '';
-      return `${prefix}downloading ${event.what}: ${bytesText(event.done, event.total)}${percent}`;
-    }
+    case 'progress':
+      return `${prefix}${progressText(event)}`;
   }
 }
 
@@ -38,10 +46,11 @@ interface Download {
   who: string | undefined;
   stage: Stage;
   what: string;
-  /** Quarters printed so far, 0-4. */
+  /** Quarters printed so far, 0-4 (tenths or thousands of objects for a build). */
   quarter: number;
   done: number;
   total?: number;
+  unit?: 'bytes' | 'objects';
 }
 
 /** The downloads in flight, by who, stage and what. */
@@ -59,8 +68,16 @@ export function plainStep(state: PlainState, event: HarnessEvent): { state: Plai
   if (event.type === 'progress') {
     const key = `${who ?? ''}\0${event.stage}\0${event.what}`;
     const before = state.get(key)?.quarter ?? 0;
-    const quarter = event.total ? Math.min(4, Math.floor((event.done * 4) / event.total)) : 0;
-    const next = new Map(state).set(key, { who, stage: event.stage, what: event.what, quarter: Math.max(before, quarter), done: event.done, ...(event.total ? { total: event.total } : {}) });
+    // Builds of known size print every tenth, of unknown size every OBJECTS_STEP objects.
+    const quarter =
+      event.unit === 'objects'
+        ? event.total
+          ? Math.min(10, Math.floor((event.done * 10) / event.total))
+          : Math.floor(event.done / OBJECTS_STEP)
+        : event.total
+          ? Math.min(4, Math.floor((event.done * 4) / event.total))
+          : 0;
+    const next = new Map(state).set(key, { who, stage: event.stage, what: event.what, quarter: Math.max(before, quarter), done: event.done, ...(event.total ? { total: event.total } : {}), ...(event.unit ? { unit: event.unit } : {}) });
     return { state: next, lines: quarter > before ? [formatLine(event)] : [] };
   }
   if (event.type !== 'stage-end') return { state, lines: [formatLine(event)] };
@@ -68,7 +85,7 @@ export function plainStep(state: PlainState, event: HarnessEvent): { state: Plai
   const next = new Map(state);
   for (const [key, d] of state) {
     if (d.who !== who || d.stage !== event.stage) continue;
-    if (d.total === undefined && d.done > 0) lines.push(`${who ? `[${who}] ` : ''}downloaded ${d.what}: ${bytesText(d.done)}`);
+    if (d.total === undefined && d.done > 0 && d.unit !== 'objects') lines.push(`${who ? `[${who}] ` : ''}downloaded ${d.what}: ${bytesText(d.done)}`);
     next.delete(key);
   }
   lines.push(formatLine(event));

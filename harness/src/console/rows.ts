@@ -1,7 +1,7 @@
 // The live view's state: one row per kernel, folded from the event stream by a pure reducer
 // (times come in as `now`), and each row's text. tty.ts only draws what this computes.
 import type { HarnessEvent, Stage } from '../events.js';
-import { bytesText, eventKey } from './lines.js';
+import { bytesText, eventKey, progressText } from './lines.js';
 
 /** Key of the row for events of no kernel (host setup) or of a kernel that has no row. */
 export const GENERAL = '';
@@ -16,7 +16,7 @@ export interface Row {
   last?: number;
   running: ReadonlyArray<{ stage: Stage; since: number }>;
   done: ReadonlyArray<{ stage: Stage; ms: number }>;
-  download?: { stage: Stage; what: string; done: number; total?: number };
+  download?: { stage: Stage; what: string; done: number; total?: number; unit?: 'bytes' | 'objects' };
   /** The latest info message; shown while the row runs. */
   info?: string;
   warnings: readonly string[];
@@ -62,7 +62,7 @@ function update(row: Row, event: HarnessEvent, now: number, foreign: string | un
       next.warnings = [...row.warnings, about(event.message)];
       break;
     case 'progress':
-      next.download = { stage: event.stage, what: event.what, done: event.done, ...(event.total ? { total: event.total } : {}) };
+      next.download = { stage: event.stage, what: event.what, done: event.done, ...(event.total ? { total: event.total } : {}), ...(event.unit ? { unit: event.unit } : {}) };
       break;
     case 'kernel-end':
       // Only a kernel's own row ends here; the general row ends with finish().
@@ -137,7 +137,10 @@ export function viewRow(row: Row, now: number): RowView {
   else if (finished) doing = `finished in ${seconds(row.last! - row.since)}`;
   const lines: RowView['lines'] = [{ text: doing ? `${name}  ${doing}` : name, tone: 'plain' }];
   if (row.done.length > 0) lines.push({ text: `done: ${row.done.map((s) => `${s.stage} ${s.ms} ms`).join(', ')}`, tone: 'dim' });
-  if (row.download) lines.push({ text: `downloading ${bytesText(row.download.done, row.download.total)} (${row.download.what})`, tone: 'plain' });
+  if (row.download) {
+    const d = row.download;
+    lines.push({ text: d.unit === 'objects' ? progressText(d) : `downloading ${bytesText(d.done, d.total)} (${d.what})`, tone: 'plain' });
+  }
   if (row.info && !row.end && !finished) lines.push({ text: row.info, tone: 'dim' });
   const hidden = row.warnings.length - SHOWN_WARNINGS;
   if (hidden > 0) lines.push({ text: `(${hidden} earlier warning${hidden === 1 ? '' : 's'})`, tone: 'warn' });

@@ -20,6 +20,10 @@ export interface BootOptions {
   bootParams?: string[];
   /** Slab debugging, init_on_free and KFENCE on the kernel command line (default true). */
   strict?: boolean;
+  /** The kernel's strict parameters (qemu/args.ts strictBootParams). */
+  strictParams?: string[];
+  /** How many times a stock kernel's boot this kernel's may take before it counts as hung (KASAN: 3). */
+  slowness?: number;
   bootTimeoutMs: number;
   /** Told when a boot that hung or died before the ready marker is retried. */
   onRetry?: (message: string) => void;
@@ -49,16 +53,17 @@ export interface Guest {
 const FIRST_BOOT_ATTEMPT_MS = 25_000;
 
 async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promise<Vm> {
-  const attempts = o.bootTimeoutMs > 2 * FIRST_BOOT_ATTEMPT_MS ? 2 : 1;
+  const firstAttemptMs = FIRST_BOOT_ATTEMPT_MS * (o.slowness ?? 1);
+  const attempts = o.bootTimeoutMs > 2 * firstAttemptMs ? 2 : 1;
   let portRetries = 0;
   for (let attempt = 1; ; attempt++) {
     const remaining = o.bootTimeoutMs - (performance.now() - start);
-    const budget = attempt < attempts ? Math.min(FIRST_BOOT_ATTEMPT_MS, remaining) : remaining;
+    const budget = attempt < attempts ? Math.min(firstAttemptMs, remaining) : remaining;
     o.signal?.throwIfAborted();
     const vm = await startVm({
       kernel: o.vmlinuz,
       initrd: o.image.initramfs,
-      append: kernelCmdline({ publicKey: keys.publicBlob, strict: o.strict !== false, extra: o.bootParams ?? [] }),
+      append: kernelCmdline({ publicKey: keys.publicBlob, strict: o.strict !== false, ...(o.strictParams ? { strictParams: o.strictParams } : {}), extra: o.bootParams ?? [] }),
       accel: o.accel,
       memoryMiB: o.memoryMiB,
       cpus: o.cpus,

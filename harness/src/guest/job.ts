@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { TimeoutError } from '../errors.js';
 import { stageMarker } from '../verdict/index.js';
+import type { ModuleSection } from '../verdict/leaks.js';
 import type { ExecResult, GuestConnection } from './ssh.js';
 
 export interface JobSpec {
@@ -14,7 +15,14 @@ export interface JobSpec {
   testBinary: string;
   testArgs?: string[];
   timeouts: { loadMs: number; testMs: number; unloadMs: number };
+  /**
+   * On a kmemleak kernel: after rmmod, scan for leaks. kmemleak never reports an object younger
+   * than `minAgeMs` (5 s in the kernel), so the scan waits until the test ended that long ago.
+   */
+  leakScan?: { minAgeMs: number; timeoutMs: number };
 }
+
+export type { ModuleSection } from '../verdict/leaks.js';
 
 export interface JobRaw {
   /** /proc/sys/kernel/tainted before loading and after each stage that ran. */
@@ -24,6 +32,10 @@ export interface JobRaw {
   unload: ExecResult | undefined;
   /** Names still listed in /proc/modules after rmmod. */
   stillLoaded: string[];
+  /** The text sections of each module, as loaded (for leak reports printed after rmmod). */
+  sections: ModuleSection[];
+  /** /sys/kernel/debug/kmemleak after the post-unload scans; undefined when not scanned. */
+  kmemleak: string | undefined;
   /** `dmesg -r` after the job; undefined when the guest could no longer answer. */
   dmesg: string | undefined;
   timedOutStage: string | undefined;
@@ -52,6 +64,8 @@ export type TaintPoint = 'before' | 'load' | 'test' | 'unload';
 
 const TAINT_TAG = 'kmod-harness-taint';
 const STILL_LOADED_TAG = 'kmod-harness-still-loaded';
+const SECTION_TAG = 'kmod-harness-section';
+export const KMEMLEAK_FILE = '/sys/kernel/debug/kmemleak';
 
 /** Shell that prints the taint mask as one tagged line. */
 function readTaint(point: TaintPoint): string {
@@ -59,12 +73,13 @@ function readTaint(point: TaintPoint): string {
 }
 
 /** Pull the harness's tagged lines out of a command's stdout; the rest is the command's own. */
-export function untag(stdout: string, raw: Pick<JobRaw, 'taint' | 'stillLoaded'>): string {
+export function untag(stdout: string, raw: Pick<JobRaw, 'taint' | 'stillLoaded' | 'sections'>): string {
   const own: string[] = [];
   for (const line of stdout.split('\n')) {
-    const [tag, a, b] = line.split(' ');
+    const [tag, a, b, c] = line.split(' ');
     if (tag === TAINT_TAG && a) raw.taint[a as TaintPoint] = parseTaint(b);
     else if (tag === STILL_LOADED_TAG && a) raw.stillLoaded.push(a);
+    else if (tag === SECTION_TAG && a && b && c && /^0x[0-9a-f]+$/.test(c)) raw.sections.push({ module: a, section: b, address: BigInt(c) });
     else own.push(line);
   }
   return own.join('\n');
@@ -96,6 +111,8 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     test: undefined,
     unload: undefined,
     stillLoaded: [],
+    sections: [],
+    kmemleak: undefined,
     dmesg: undefined,
     timedOutStage: undefined,
     guestLost: false,
@@ -153,6 +170,8 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
         [
           mark('test', spec.id, 'end'),
           readTaint('test'),
+          // Module text addresses as loaded (root reads them unhashed), before rmmod frees them.
+          `for m in ${spec.names.map(shq).join(' ')}; do for s in /sys/module/$m/sections/.*text*; do [ -r "$s" ] && echo "${SECTION_TAG} $m \${s##*/} $(cat "$s")"; done; done`,
           mark('unload', spec.id, 'begin'),
           `rc=0; for m in ${[...spec.names].reverse().map(shq).join(' ')}; do rmmod "$m" || rc=$?; done`,
           mark('unload', spec.id, 'end'),
@@ -165,6 +184,27 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     );
     if (!unload) return raw;
     raw.unload = { ...unload, stdout: untag(unload.stdout, raw) };
+    const testEnded = performance.now() - (stageMs.unload ?? 0);
+    if (spec.leakScan && raw.unload.exitCode === 0) {
+      const { minAgeMs, timeoutMs } = spec.leakScan;
+      const waitS = Math.max(0, Math.ceil((minAgeMs - (performance.now() - testEnded)) / 1000));
+      const scan = await stage('leak-scan', () =>
+        conn.exec(
+          [
+            `[ -w ${KMEMLEAK_FILE} ] || exit 0`,
+            mark('leak-scan', spec.id, 'begin'),
+            `sleep ${waitS}`,
+            // Two scans: an object is reported only once its contents held still across a scan.
+            `echo scan > ${KMEMLEAK_FILE}`,
+            `echo scan > ${KMEMLEAK_FILE}`,
+            `cat ${KMEMLEAK_FILE}`,
+            mark('leak-scan', spec.id, 'end'),
+          ].join('; '),
+          { timeoutMs: timeoutMs + waitS * 1000, stage: 'leak-scan' },
+        ),
+      );
+      if (scan) raw.kmemleak = scan.stdout;
+    }
     return raw;
   } catch (error) {
     // The connection is gone: the guest panicked or QEMU died. The console log still has it.

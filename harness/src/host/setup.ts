@@ -1,5 +1,6 @@
 // The set-up step: find which host tools are missing and install their Debian packages when
 // we may (root, or password-less sudo); otherwise stop with the exact apt-get line.
+import { access } from 'node:fs/promises';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
 import type { Emit } from '../events.js';
@@ -7,6 +8,12 @@ import { debianPackageOf, findTool, HOST_TOOLS, TEST_TOOLS, type HostTool, type 
 
 /** Packages needed beyond the tools' own: libc.a for static tests. */
 const EXTRA_PACKAGES = ['libc6-dev'];
+
+/** Headers a kernel build from source compiles its host tools against (objtool, sign-file). */
+export const BUILD_HEADERS: Record<string, string> = {
+  '/usr/include/gelf.h': 'libelf-dev',
+  '/usr/include/openssl/ssl.h': 'libssl-dev',
+};
 
 export interface SetupOptions {
   /** false: never install, only name what is missing. */
@@ -27,6 +34,7 @@ export async function missingPackages(tools: Array<HostTool | TestTool> = toolsF
   // libc6-dev: static linking needs libc.a, which gcc alone does not bring.
   const libcA = await execa('gcc', ['-print-file-name=libc.a'], { reject: false });
   if (libcA.exitCode !== 0 || libcA.stdout.trim() === 'libc.a') for (const p of EXTRA_PACKAGES) missing.add(p);
+  for (const [file, pkg] of Object.entries(BUILD_HEADERS)) if (!(await access(file).then(() => true, () => false))) missing.add(pkg);
   return [...missing].sort();
 }
 

@@ -23,6 +23,10 @@ export const HOST_TOOLS = {
   addr2line: 'binutils',
   // Toolchain roots for kernels built with another gcc than the host's (harness/src/toolchain).
   mmdebstrap: 'mmdebstrap',
+  // Kernels built from source (kernel-build/): Kconfig's parser and the kernel's own generators.
+  flex: 'flex',
+  bison: 'bison',
+  bc: 'bc',
   unshare: 'util-linux',
   chroot: 'coreutils',
   tar: 'tar',

@@ -28,9 +28,11 @@ export interface KernelArtifacts {
    * the field), a Buildroot output dir (`buildroot:<dir>`) or a local build (`local:<bzImage>,<dir>`).
    * For the last two, `series` is the spec as given, `packages` is empty, `headersDir` is the
    * user's kernel tree and `modulesDir` either Buildroot's target/lib/modules/<release> or a
-   * depmod'ed copy of the tree's modules in the cache.
+   * depmod'ed copy of the tree's modules in the cache. `built`: made by the harness from
+   * Debian's source (kernel-build/); `series` is the kernel's name (`6.1-debug`), `packages`
+   * the linux-source package it was built from.
    */
-  source?: 'debian' | 'buildroot' | 'local';
+  source?: 'debian' | 'buildroot' | 'local' | 'built';
   /**
    * A root filesystem archive (newc cpio, maybe gzip/xz/zstd-compressed) the guest image is
    * laid over instead of the harness's own busybox root: Buildroot's images/rootfs.cpio[.gz].

@@ -220,7 +220,7 @@ function describeCompiler(c: CompilerInfo): string {
 }
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
-function alignColumns(rows: string[][]): string[] {
+export function alignColumns(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
 }

@@ -83,8 +83,8 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
     compiler,
     host: await hostGcc(compiler.command),
     hint: catalogue.series[kernel.series]?.compiler,
-    // Only Debian kernels have a suite to make a root of.
-    suite: kernel.source === undefined || kernel.source === 'debian' ? kernelSuite(kernel.packages) : undefined,
+    // Only Debian kernels, and those built from Debian's source, have a suite to make a root of.
+    suite: kernel.source === undefined || kernel.source === 'debian' || kernel.source === 'built' ? kernelSuite(kernel.packages) : undefined,
   });
   if (plan.kind === 'host') {
     const description = `host gcc${plan.makeVars.length ? ` (${plan.makeVars.join(' ')})` : `-${compiler.major}`}`;

@@ -1,9 +1,9 @@
 // A minimal root of one Debian suite holding that suite's gcc-N, made once with mmdebstrap and
 // cached as a directory tree: <cacheRoot>/toolchains/<suite>-gcc-<N>/{root/,toolchain.json}.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir, sweepStale } from '../cache.js';
+import { cachedDir, sweepStale, TEMP_PREFIX } from '../cache.js';
 import type { Emit } from '../events.js';
 import { field, parseDeb822 } from '../kernel/deb822.js';
 import type { ArchiveSource } from '../kernel/mirror.js';
@@ -15,8 +15,11 @@ export const TOOLCHAINS_AREA = 'toolchains';
 const ROOT_DIR = 'root';
 const METADATA_FILE = 'toolchain.json';
 
-/** What goes into every root besides gcc-N: kbuild needs make and libc headers, objtool libelf, BTF pahole. */
-export const ROOT_PACKAGES = ['make', 'libc6-dev', 'libelf-dev', 'dwarves'];
+/**
+ * What goes into every root besides gcc-N: kbuild needs make and libc headers, objtool libelf,
+ * BTF pahole; building a whole kernel there (kernel-build/) also flex, bison, bc and libssl.
+ */
+export const ROOT_PACKAGES = ['make', 'libc6-dev', 'libelf-dev', 'dwarves', 'flex', 'bison', 'bc', 'libssl-dev'];
 
 export interface RootSpec {
   suite: string;
@@ -151,8 +154,24 @@ export function ensureRoot(spec: RootSpec, options: EnsureRootOptions): Promise<
   return made;
 }
 
+/** A root made by an older harness, without every package of ROOT_PACKAGES: made again. */
+async function dropIncomplete(spec: RootSpec, options: EnsureRootOptions): Promise<void> {
+  const dir = path.join(options.cacheRoot, TOOLCHAINS_AREA, spec.key);
+  const text = await readFile(path.join(dir, METADATA_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  const have = new Set((JSON.parse(text) as Partial<Metadata>).packages ?? []);
+  const lacking = ROOT_PACKAGES.filter((p) => !have.has(p));
+  if (lacking.length === 0) return;
+  options.emit({ type: 'info', message: `toolchain: the ${spec.suite} root lacks ${lacking.join(', ')}; making it again` });
+  // Renamed first, so that no run ever sees a half-removed root as an entry.
+  const away = path.join(options.cacheRoot, TOOLCHAINS_AREA, `${TEMP_PREFIX}${spec.key}-old-${process.pid}`);
+  await rename(dir, away);
+  await rm(away, { recursive: true, force: true });
+}
+
 async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<ToolchainRoot> {
   await sweepStale(TOOLCHAINS_AREA, 3_600_000, options.cacheRoot);
+  await dropIncomplete(spec, options);
   const { dir, hit } = await cachedDir(
     TOOLCHAINS_AREA,
     spec.key,

@@ -20,6 +20,8 @@ export interface RunToolOptions {
   /** Absolute directories the command reads or writes besides the kernel's (the build dir). */
   binds: string[];
   signal?: AbortSignal;
+  /** Hears the output as it comes (stdout and stderr), e.g. to count a kernel build's objects. */
+  onOutput?: (chunk: string) => void;
 }
 
 export type ToolName = 'make' | 'strip';
@@ -120,25 +122,25 @@ export function enterFailure(result: ToolResult, tool: ToolName): ToolchainError
   });
 }
 
-async function execTool(file: string, args: string[], options: { signal?: AbortSignal; env?: Record<string, string> }): Promise<ToolResult> {
+async function execTool(file: string, args: string[], options: { signal?: AbortSignal; env?: Record<string, string>; onOutput?: (chunk: string) => void }): Promise<ToolResult> {
   // Own process group (detached) so a teardown kills make and every compiler it started.
-  const result = await killOnTeardown(
-    execa(file, args, {
-      all: true,
-      reject: false,
-      detached: true,
-      stdin: 'ignore',
-      ...(options.env ? { env: options.env } : {}),
-      ...(options.signal ? { cancelSignal: options.signal } : {}),
-    }),
-  );
+  const subprocess = execa(file, args, {
+    all: true,
+    reject: false,
+    detached: true,
+    stdin: 'ignore',
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+  });
+  if (options.onOutput) subprocess.all?.on('data', (chunk: Buffer) => options.onOutput!(chunk.toString()));
+  const result = await killOnTeardown(subprocess);
   return { exitCode: result.exitCode, all: result.all ?? '' };
 }
 
 /** The host's own make and binutils. `makeVars` (CC=gcc HOSTCC=gcc) when the headers' gcc-N is not the host's. */
 export function hostToolchain(o: { description?: string; reason?: string; makeVars?: string[] } = {}): Toolchain {
   const run = async (tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult> =>
-    execTool(await requireTool(tool), args, options.signal ? { signal: options.signal } : {});
+    execTool(await requireTool(tool), args, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onOutput ? { onOutput: options.onOutput } : {}) });
   return {
     kind: 'host',
     description: o.description ?? 'host gcc',
@@ -163,7 +165,7 @@ export function rootToolchain(o: { root: string; kernelDir: string; description:
         command: [tool, ...args],
         unprivileged: o.unprivileged ?? process.getuid?.() !== 0,
       });
-      const result = await execTool(unshare, argv, { ...(options.signal ? { signal: options.signal } : {}), env: { PATH: CHROOT_PATH } });
+      const result = await execTool(unshare, argv, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onOutput ? { onOutput: options.onOutput } : {}), env: { PATH: CHROOT_PATH } });
       const failure = enterFailure(result, tool);
       if (failure) throw failure;
       return result;

@@ -50,14 +50,30 @@ export function taintVerdict(taint: JobRaw['taint']): { letters: string; stage: 
   return undefined;
 }
 
-/** `expected`: kernel-log substrings the test stage must print, in order (expected.kmsg, config). */
-export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expected: readonly string[] = []): JobVerdict {
+// kmemleak's dmesg summary of a scan the harness asked for: the objects themselves (leaks
+// below) are what is judged, so a summary of leaks in the kernel alone fails nothing.
+const SCAN_SUMMARY = /^kmemleak: \d+ new suspected memory leaks?\b/;
+
+/** The module's kmemleak objects (verdict/leaks.ts moduleLeaks) as records of the leak-scan stage. */
+export function leakRecords(leaks: readonly string[], jobId: string): KmsgRecord[] {
+  if (leaks.length === 0) return [];
+  const lines = leaks.flatMap((block) => block.split('\n'));
+  return [stageMarker(`leak-scan:${jobId}`, 'begin'), ...lines, stageMarker(`leak-scan:${jobId}`, 'end')].map((text) => ({ text }));
+}
+
+/**
+ * `expected`: kernel-log substrings the test stage must print, in order (expected.kmsg, config).
+ * `leaks`: the module's kmemleak objects found after rmmod, each one report.
+ */
+export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, expected: readonly string[] = [], leaks: readonly string[] = []): JobVerdict {
   const logSource = raw.dmesg === undefined ? 'console' : 'dmesg';
-  const records = jobRecords(raw.dmesg === undefined ? parseConsole(consoleText) : parseDmesg(raw.dmesg), jobId);
-  const kernelErrors = detectKernelErrors(records).map((e) => {
-    const stage = stageAt(records, e.recordIndex);
-    return stage ? { ...e, stage } : e;
-  });
+  const records = [...jobRecords(raw.dmesg === undefined ? parseConsole(consoleText) : parseDmesg(raw.dmesg), jobId), ...leakRecords(leaks, jobId)];
+  const kernelErrors = detectKernelErrors(records)
+    .map((e): KernelError & { stage?: string } => {
+      const stage = stageAt(records, e.recordIndex);
+      return stage ? { ...e, stage } : e;
+    })
+    .filter((e) => !(e.stage === 'leak-scan' && SCAN_SUMMARY.test(e.title)));
   const taint = taintVerdict(raw.taint);
   const verdict = decide({
     load: { exitCode: raw.load.exitCode, output: raw.load.stderr || raw.load.stdout },

@@ -14,6 +14,7 @@ import { buildJob, connectSession, consoleReader, runBuilt, type JobOutcome, typ
 import { parseStageMarker } from '../verdict/kmsg.js';
 import { makeWorkDir } from '../workdir.js';
 import { bootSlots, type KernelSlot } from './slots.js';
+import { buildableNames } from '../kernel-build/index.js';
 
 /** What the globalSetup hands to test files. */
 export interface ProvidedKernels {
@@ -117,6 +118,7 @@ function vmOn(slot: () => KernelSlot, series: string, settings: RunSettings): Ke
             testArgs: options.testArgs ?? settings.testArgs,
             timeouts,
             expectKernelLog: options.expectKernelLog ?? settings.expectKernelLog,
+            kmemleak: info.traits.kmemleak,
           });
           return {
             kernel: info.release,
@@ -158,7 +160,7 @@ export async function useKernels(options: UseKernelsOptions = {}): Promise<Kerne
   const wanted =
     options.kernels === undefined
       ? settings.kernels
-      : parseKernels(Array.isArray(options.kernels) ? options.kernels.join(',') : options.kernels, knownSeries(), defaultSeries()).map((k) => absoluteKernelSpec(k, process.cwd()));
+      : parseKernels(Array.isArray(options.kernels) ? options.kernels.join(',') : options.kernels, knownSeries(), defaultSeries(), buildableNames(settings.kernelBuilds)).map((k) => absoluteKernelSpec(k, process.cwd()));
   const shared = new Map((provided?.slots ?? []).map((s) => [s.series, s]));
   if (wanted.every((k) => shared.has(k))) return wanted.map((k) => vmOn(() => shared.get(k)!, k, settings));
 

@@ -2,7 +2,7 @@
 // and useKernels (one VM per kernel for a file, when no globalSetup booted them).
 import { asHarnessError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
-import { prepareKernel } from '../kernel/index.js';
+import { acquireKernel } from '../kernel-build/index.js';
 import type { RunSettings } from '../config/settings.js';
 import { mapLimit } from '../pool.js';
 import { planVmsHere } from '../run.js';
@@ -20,7 +20,7 @@ export interface KernelSlot {
  * Boot every kernel, as many at once as the host takes. A kernel that cannot be fetched or
  * booted gets its error in its slot (its tests fail with it), the others boot on.
  */
-export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts'>, log: Emit = silent): Promise<{ slots: KernelSlot[]; close(): Promise<void> }> {
+export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts'>, log: Emit = silent): Promise<{ slots: KernelSlot[]; close(): Promise<void> }> {
   const sessions: Session[] = [];
   const close = async () => {
     await Promise.all(sessions.map((s) => s.close()));
@@ -29,7 +29,7 @@ export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'accel' 
   const slots: KernelSlot[] = settings.kernels.map((series) => ({ series }));
   const boot = async (slot: KernelSlot): Promise<void> => {
     try {
-      const kernel = await prepareKernel(slot.series, { emit: (e) => log({ ...e, series: slot.series }) });
+      const kernel = await acquireKernel(slot.series, { emit: (e) => log({ ...e, series: slot.series }), definitions: settings.kernelBuilds });
       // The kernel's compiler (a Debian root for 6.12/7.2) is made beside the boot, not in the first test.
       const [session] = await Promise.all([
         openSession(kernel, { accel: settings.accel, cpus: plan.cpus, memoryMiB: settings.memoryMiB, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS }),

@@ -1,0 +1,211 @@
+// Build one kernel from Debian's source: configure it out of tree (allnoconfig + the merged
+// fragments, so the result is the small guest kernel plus exactly what was asked for), check
+// that Kconfig kept every option, build bzImage and modules with the series' own compiler on
+// every core, and publish one cache entry: the bzImage, System.map, a pruned build dir kbuild
+// takes for M= builds (with Module.symvers), depmod'ed modules and the build log.
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { copyFile, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { BuildError, UsageError } from '../errors.js';
+import type { Emit } from '../events.js';
+import { killOnTeardown } from '../lifecycle.js';
+import { writeMetadata, type KernelArtifacts } from '../kernel/entry.js';
+import { ccVersionText, runDepmod } from '../kernel/unpack.js';
+import type { Toolchain } from '../toolchain/index.js';
+import { parseUtsRelease } from '../kernel/build-tree.js';
+import { checkConfig, kconfigSymbols, parseDotConfig, type ConfigCheck, type Fragment } from './kconfig.js';
+import type { KernelSource } from './source.js';
+
+/** Bump when what a build does changes, so cached builds of the old recipe are not reused. */
+export const BUILD_RECIPE = 1;
+export const SRC_DIR = 'src';
+export const OUT_DIR = 'build';
+export const MODULES_ROOT = 'modules';
+export const LOG_FILE = 'build.log';
+
+export interface BuildInputs {
+  name: string;
+  source: KernelSource;
+  merged: Fragment;
+  rendered: string;
+  toolchain: Toolchain;
+  /** `$(CC) --version | head -1` through that toolchain: part of the cache key. */
+  compiler: string;
+}
+
+/** The entry key: name, source version and a digest of configuration, compiler and recipe. */
+export function buildKey(inputs: Pick<BuildInputs, 'name' | 'source' | 'rendered' | 'compiler'>): string {
+  const digest = createHash('sha256').update(JSON.stringify([BUILD_RECIPE, inputs.source.package, inputs.source.version, inputs.rendered, inputs.compiler])).digest('hex').slice(0, 12);
+  return `${inputs.name}_${inputs.source.version}_${digest}`.replace(/[^A-Za-z0-9.+~_-]/g, '_');
+}
+
+/** The kernel's own compiler as its Makefile would call it. */
+export async function compilerIdentity(toolchain: Toolchain, scratch: string, signal?: AbortSignal): Promise<string> {
+  const mk = path.join(scratch, 'cc-version.mk');
+  await writeFile(mk, 'all:\n\t@$(CC) --version | head -n 1\n');
+  const r = await toolchain.make(['-s', '-f', mk, ...toolchain.makeVars], { binds: [scratch], ...(signal ? { signal } : {}) });
+  if (r.exitCode !== 0) throw new BuildError(`cannot run the compiler (${toolchain.description})`, [], r.all, { fix: 'run `kmod-harness doctor`' });
+  return r.all.trim().split('\n').at(-1) ?? '';
+}
+
+/** The message for options Kconfig did not keep, or undefined when all are there. */
+export function configProblems(name: string, check: ConfigCheck): UsageError | undefined {
+  if (check.unknown.length === 0 && check.dropped.length === 0) return undefined;
+  const parts: string[] = [];
+  if (check.unknown.length > 0) parts.push(`unknown to this kernel: ${check.unknown.join(', ')}`);
+  if (check.dropped.length > 0) parts.push(`not kept by Kconfig: ${check.dropped.map((d) => `${d.option}=${d.wanted} (got ${d.got ?? 'unset'})`).join(', ')}`);
+  return new UsageError(`kernel '${name}': options of its fragments are not in the built .config: ${parts.join('; ')}`, {
+    fix: 'an unknown name is a typo or an option of another kernel version; a dropped one lacks a dependency (set that too) or is a choice another option overrides: fix the fragment',
+  });
+}
+
+/** Every Kconfig symbol of the source tree. */
+async function knownSymbols(srcDir: string): Promise<Set<string>> {
+  const known = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith('.')) await walk(p);
+      } else if (entry.name.startsWith('Kconfig')) {
+        for (const s of kconfigSymbols(await readFile(p, 'utf8'))) known.add(s);
+      }
+    }
+  };
+  await walk(srcDir);
+  return known;
+}
+
+/** The last compiler or linker error of a failed build, for its one-line message. */
+export function lastBuildError(log: string): string | undefined {
+  const lines = log.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!.trim();
+    if (/\berror\b|undefined reference|No rule to make target|Error \d+$/i.test(l) && !/^make(\[\d+\])?: \*\*\*/.test(l)) return l;
+  }
+  return lines.filter((l) => /^make(\[\d+\])?: \*\*\*/.test(l.trim()))[0]?.trim();
+}
+
+/** Objects a kbuild log line announces (`  CC      mm/slub.o`): the unit of build progress. */
+export function countObjects(chunk: string): number {
+  return (chunk.match(/^\s+(?:CC|AS|CC \[M\]|AS \[M\])\s+\S+\.o$/gm) ?? []).length;
+}
+
+// What M= builds never read: object files and their dependency records outside the host tools
+// kbuild runs (scripts/, tools/), and the linked vmlinux. Keeps an entry at ~100 MB, not GBs.
+async function pruneBuildDir(dir: string, top = dir): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    const rel = path.relative(top, p);
+    if (entry.isDirectory()) {
+      if (rel === 'scripts' || rel === 'tools' || rel === 'include' || rel === 'arch/x86/include' || rel === 'arch/x86/boot') continue;
+      await pruneBuildDir(p, top);
+    } else if (/\.(o|a|mod\.c|o\.cmd)$/.test(entry.name) || /^\..*\.cmd$/.test(entry.name) || rel === 'vmlinux' || rel === 'vmlinux.o' || rel === 'vmlinux.a') {
+      await rm(p, { force: true });
+    }
+  }
+}
+
+/** O= writes Makefile and a `source` link naming the source tree by its absolute path. */
+async function relocate(outDir: string, from: { src: string; out: string }, to: { src: string; out: string }): Promise<void> {
+  const makefile = path.join(outDir, 'Makefile');
+  const text = await readFile(makefile, 'utf8');
+  await writeFile(makefile, text.split(from.src).join(to.src).split(from.out).join(to.out));
+  const link = path.join(outDir, 'source');
+  const target = await readlink(link).catch(() => undefined);
+  if (target !== undefined) {
+    await rm(link);
+    await symlink(target === from.src ? to.src : target, link);
+  }
+}
+
+export interface FillOptions {
+  emit: Emit;
+  signal?: AbortSignal;
+  /** Objects the last build of this kernel made: the progress total, when known. */
+  expectedObjects?: number;
+}
+
+/**
+ * Fill `tmp` (published later as `finalDir`) with the built kernel. Throws UsageError for
+ * options Kconfig dropped (nothing is built then) and BuildError naming the kernel when make fails.
+ */
+export async function fillBuild(tmp: string, finalDir: string, inputs: BuildInputs, options: FillOptions): Promise<KernelArtifacts & { objects: number }> {
+  const { emit, signal } = options;
+  const { name, toolchain } = inputs;
+  const src = path.join(tmp, SRC_DIR);
+  const out = path.join(tmp, OUT_DIR);
+  const opts = { binds: [tmp], ...(signal ? { signal } : {}) };
+  const logParts: string[] = [];
+  const make = async (what: string, args: string[], onOutput?: (chunk: string) => void) => {
+    const r = await toolchain.make(['-C', src, `O=${out}`, ...toolchain.makeVars, ...args], { ...opts, ...(onOutput ? { onOutput } : {}) });
+    signal?.throwIfAborted();
+    logParts.push(`$ make ${args.join(' ')}\n${r.all}`);
+    if (r.exitCode !== 0) {
+      const log = logParts.join('\n');
+      await writeFile(path.join(tmp, LOG_FILE), log).catch(() => {});
+      const last = lastBuildError(r.all);
+      throw new BuildError(`kernel '${name}' (${inputs.source.package} ${inputs.source.version}) failed to ${what}${last ? `: ${last}` : ''}`, [], log.slice(-200_000), {
+        fix: `this is the kernel build, not your module: read the log (kept in the artifacts); check the fragments of '${name}'`,
+      });
+    }
+    return r;
+  };
+
+  // Hard links: the source costs no space per build and the build never writes into it.
+  const cp = await killOnTeardown(execa('cp', ['-al', inputs.source.dir, src], { reject: false, all: true }));
+  if (cp.exitCode !== 0) throw new BuildError(`cannot link the source tree of ${inputs.source.package}`, [], cp.all ?? '');
+  await mkdir(out);
+  const allconfig = path.join(tmp, 'kconfig.fragment');
+  await writeFile(allconfig, inputs.rendered);
+  emit({ type: 'info', kernel: name, message: `configuring ${inputs.source.package} ${inputs.source.version}: allnoconfig + ${inputs.merged.size} options` });
+  await make('configure', [`KCONFIG_ALLCONFIG=${allconfig}`, 'allnoconfig']);
+  const dotConfig = await readFile(path.join(out, '.config'), 'utf8');
+  const problem = configProblems(name, checkConfig(inputs.merged, parseDotConfig(dotConfig), await knownSymbols(src)));
+  if (problem) throw problem;
+
+  const jobs = availableParallelism();
+  emit({ type: 'info', kernel: name, message: `building bzImage and modules with ${toolchain.description}, -j${jobs} (once; ~5-15 min)` });
+  let objects = 0;
+  let pending = '';
+  await make('build', [`-j${jobs}`, 'bzImage', 'modules'], (chunk) => {
+    const text = pending + chunk;
+    const cut = text.lastIndexOf('\n');
+    pending = text.slice(cut + 1);
+    const n = countObjects(text.slice(0, cut + 1));
+    if (n === 0) return;
+    objects += n;
+    emit({ type: 'progress', stage: 'kernel', kernel: name, what: name, unit: 'objects', done: objects, ...(options.expectedObjects ? { total: Math.max(options.expectedObjects, objects) } : {}) });
+  });
+
+  const release = parseUtsRelease(await readFile(path.join(out, 'include/generated/utsrelease.h'), 'utf8'));
+  if (!release) throw new BuildError(`kernel '${name}': the build wrote no UTS_RELEASE`, [], logParts.join('\n').slice(-20_000));
+  const modulesRoot = path.join(tmp, MODULES_ROOT);
+  // depmod runs on the host afterwards (the root may have none): make's own is a no-op here.
+  await make('install its modules', ['modules_install', `INSTALL_MOD_PATH=${modulesRoot}`, 'DEPMOD=true']);
+  await mkdir(path.join(modulesRoot, 'lib/modules', release), { recursive: true });
+  await runDepmod(modulesRoot, release, signal);
+  for (const link of ['build', 'source']) await rm(path.join(modulesRoot, 'lib/modules', release, link), { force: true });
+  await copyFile(path.join(out, 'arch/x86/boot/bzImage'), path.join(tmp, 'bzImage'));
+  await copyFile(path.join(out, 'System.map'), path.join(tmp, 'System.map'));
+  await pruneBuildDir(out);
+  await relocate(out, { src, out }, { src: path.join(finalDir, SRC_DIR), out: path.join(finalDir, OUT_DIR) });
+  await writeFile(path.join(tmp, LOG_FILE), logParts.join('\n'));
+
+  const artifacts: KernelArtifacts = {
+    series: name,
+    release,
+    packages: [{ name: inputs.source.package, version: inputs.source.version, suite: inputs.source.suite }],
+    vmlinuz: path.join(finalDir, 'bzImage'),
+    modulesDir: path.join(finalDir, MODULES_ROOT, 'lib/modules', release),
+    headersDir: path.join(finalDir, OUT_DIR),
+    config: path.join(finalDir, OUT_DIR, '.config'),
+    ccVersionText: ccVersionText(dotConfig) ?? '',
+    source: 'built',
+  };
+  await writeMetadata(tmp, finalDir, artifacts, inputs.source.version);
+  await writeFile(path.join(tmp, 'build.json'), `${JSON.stringify({ objects, compiler: inputs.compiler, toolchain: toolchain.description, fragment: inputs.rendered }, null, 2)}\n`);
+  return { ...artifacts, objects };
+}

@@ -1,0 +1,92 @@
+// Every kernel name a run can take: catalogue series and buildroot:/local: kernels go to
+// kernel/ (Debian's packages, the user's trees); `<series>-debug` and a config's kernelBuilds
+// are built here from Debian's source with the series' own compiler, and cached.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
+import { silent } from '../events.js';
+import { requireTool } from '../host/tools.js';
+import { loadCatalogue, seriesNames, seriesSpec } from '../kernel/catalogue.js';
+import { entryDir, KERNELS_AREA, readMetadata, type KernelArtifacts } from '../kernel/entry.js';
+import { prepareKernel, type PrepareKernelOptions } from '../kernel/index.js';
+import { prepareToolchain } from '../toolchain/index.js';
+import { buildKey, compilerIdentity, fillBuild, type BuildInputs } from './build.js';
+import { builtinDefinitions, findDefinition, readFragments, type KernelBuildDef } from './definitions.js';
+import { mergeFragments, renderFragment } from './kconfig.js';
+import { prepareSource } from './source.js';
+
+export { builtinDefinitions, debugName, userDefinitions, type KernelBuildDef, type KernelBuildInput } from './definitions.js';
+
+export interface AcquireOptions extends PrepareKernelOptions {
+  /** Kernels a config file defines (userDefinitions), besides the built-in `<series>-debug`. */
+  definitions?: readonly KernelBuildDef[];
+}
+
+/** The built-in `<series>-debug` definitions followed by `user`'s. */
+export function allDefinitions(user: readonly KernelBuildDef[] = []): KernelBuildDef[] {
+  return [...builtinDefinitions(seriesNames(loadCatalogue())), ...user];
+}
+
+/** The names of kernels the harness builds, for --kernel's checks (`all` does not include them). */
+export function buildableNames(user: readonly KernelBuildDef[] = []): string[] {
+  return allDefinitions(user).map((d) => d.name);
+}
+
+/** The kernel `name` stands for, fetched, built or read from the user's tree, and cached. */
+export async function acquireKernel(name: string, options: AcquireOptions = {}): Promise<KernelArtifacts> {
+  const def = findDefinition(name, allDefinitions(options.definitions));
+  return def ? prepareBuiltKernel(def, options) : prepareKernel(name, options);
+}
+
+/** Objects made by the newest earlier build of `name`: the progress bar's total. */
+async function expectedObjects(root: string, name: string): Promise<number | undefined> {
+  const area = path.join(root, KERNELS_AREA);
+  let best: number | undefined;
+  for (const entry of await readdir(area).catch(() => [] as string[])) {
+    if (!entry.startsWith(`${name}_`)) continue;
+    const info = JSON.parse(await readFile(path.join(area, entry, 'build.json'), 'utf8').catch(() => '{}')) as { objects?: number };
+    if (info.objects) best = Math.max(best ?? 0, info.objects);
+  }
+  return best;
+}
+
+/** Build `def` (once per source version, configuration and compiler), or take it from the cache. */
+export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKernelOptions = {}): Promise<KernelArtifacts> {
+  const root = options.cacheRoot ?? defaultCacheRoot();
+  const emit = options.emit ?? silent;
+  const signal = options.signal;
+  const withSignal = signal ? { signal } : {};
+  // Bad fragments fail before anything is downloaded.
+  const { fragments } = await readFragments(def);
+  const merged = mergeFragments(fragments);
+  const rendered = renderFragment(merged);
+  await requireTool('depmod');
+  // The series' compiler is its stock kernel's: the same choice (host gcc, or a suite root).
+  const stock = await prepareKernel(def.series, { cacheRoot: root, emit, ...withSignal });
+  const toolchain = await prepareToolchain(stock, { cacheRoot: root, emit, ...withSignal });
+  const scratch = await mkdtemp(path.join(tmpdir(), 'kmod-harness-cc-'));
+  let compiler: string;
+  try {
+    compiler = await compilerIdentity(toolchain, scratch, signal);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const source = await prepareSource(seriesSpec(loadCatalogue(), def.series), { cacheRoot: root, emit, label: def.name, ...withSignal });
+  const inputs: BuildInputs = { name: def.name, source, merged, rendered, toolchain, compiler };
+  const key = buildKey(inputs);
+  const expected = await expectedObjects(root, def.name);
+  const start = performance.now();
+  const { dir, hit } = await cachedDir(
+    KERNELS_AREA,
+    key,
+    async (tmp) => {
+      const built = await fillBuild(tmp, entryDir(root, key), inputs, { emit, ...withSignal, ...(expected ? { expectedObjects: expected } : {}) });
+      emit({ type: 'info', kernel: def.name, message: `built ${built.release} in ${((performance.now() - start) / 1000).toFixed(0)} s (${built.objects} objects)` });
+    },
+    root,
+  );
+  const { artifacts } = await readMetadata(dir);
+  emit({ type: 'info', kernel: def.name, message: `${hit ? 'cached' : 'ready'}: ${artifacts.release} at ${dir}` });
+  return artifacts;
+}

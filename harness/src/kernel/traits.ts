@@ -1,0 +1,20 @@
+// What a kernel's .config says about how it must be booted and judged: a KASAN kernel is
+// several times slower under TCG, and kmemleak reports only when the harness asks for a scan.
+export interface KernelTraits {
+  kasan: boolean;
+  kmemleak: boolean;
+  lockdep: boolean;
+}
+
+export function kernelTraits(configText: string): KernelTraits {
+  const on = (option: string): boolean => new RegExp(`^${option}=y$`, 'm').test(configText);
+  return { kasan: on('CONFIG_KASAN'), kmemleak: on('CONFIG_DEBUG_KMEMLEAK'), lockdep: on('CONFIG_PROVE_LOCKING') };
+}
+
+/**
+ * How much longer than a stock kernel its boot may take before it counts as hung: KASAN's
+ * shadow memory and instrumented code make a TCG boot ~13 s instead of ~4 s (measured on 6.1).
+ */
+export function bootSlowness(traits: KernelTraits): number {
+  return traits.kasan ? 3 : 1;
+}

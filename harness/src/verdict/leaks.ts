@@ -1,0 +1,83 @@
+// kmemleak's report (/sys/kernel/debug/kmemleak), read after rmmod: the leaking module's text
+// is gone by then, so its frames print as bare addresses (`[<...>] 0xffffffffc0a01234`). With
+// where each module's text sections were loaded (read before rmmod) and the .ko's symbol
+// table, such an address becomes `func+0xoff/0xsize [mod]` again, as if the module were loaded.
+// Only leaks with a frame in a module under test are kept: kmemleak's false positives in the
+// kernel itself (boot-time allocations it cannot trace) are not the module's bug.
+import { execa } from 'execa';
+import { requireTool } from '../host/tools.js';
+
+/** Where a module's text section was loaded, read before rmmod. */
+export interface ModuleSection {
+  module: string;
+  section: string;
+  address: bigint;
+}
+
+export interface FuncSymbol {
+  name: string;
+  section: string;
+  value: number;
+  size: number;
+}
+
+/** FUNC symbols of a .ko, from `readelf -sW` and `readelf -SW` (for section names). */
+export function parseFuncSymbols(symtab: string, sections: string): FuncSymbol[] {
+  const names = new Map<string, string>();
+  for (const line of sections.split('\n')) {
+    const m = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
+    if (m) names.set(m[1]!, m[2]!);
+  }
+  const out: FuncSymbol[] = [];
+  for (const line of symtab.split('\n')) {
+    // Num: Value Size Type Bind Vis Ndx Name
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || f[3] !== 'FUNC') continue;
+    const section = names.get(f[6]!);
+    if (section) out.push({ name: f[7]!, section, value: Number.parseInt(f[1]!, 16), size: Number.parseInt(f[2]!, 10) });
+  }
+  return out;
+}
+
+/** `func+0xoff/0xsize [module]` for an address inside a loaded text section of a module, if any. */
+export function symbolizeAddress(address: bigint, sections: readonly ModuleSection[], symbols: ReadonlyMap<string, readonly FuncSymbol[]>): string | undefined {
+  for (const s of sections) {
+    if (address < s.address) continue;
+    const offset = Number(address - s.address);
+    const fn = (symbols.get(s.module) ?? []).find((f) => f.section === s.section && offset >= f.value && offset < f.value + Math.max(f.size, 1));
+    if (fn) return `${fn.name}+0x${(offset - fn.value).toString(16)}/0x${fn.size.toString(16)} [${s.module}]`;
+  }
+  return undefined;
+}
+
+const BARE_FRAME = /^(\s*\[<[0-9a-f]+>\]\s+)0x([0-9a-f]+)\s*$/;
+const HEADER = /^unreferenced object /;
+
+/**
+ * The report's objects with a frame in one of `modules`, bare addresses symbolized. An object
+ * is a block from its `unreferenced object` line up to the next one.
+ */
+export function moduleLeaks(report: string, modules: readonly string[], sections: readonly ModuleSection[], symbols: ReadonlyMap<string, readonly FuncSymbol[]>): string[] {
+  const blocks: string[][] = [];
+  for (const line of report.split('\n')) {
+    if (HEADER.test(line)) blocks.push([]);
+    const block = blocks.at(-1);
+    if (!block) continue;
+    const bare = BARE_FRAME.exec(line);
+    const named = bare ? symbolizeAddress(BigInt(`0x${bare[2]}`), sections, symbols) : undefined;
+    block.push(named ? `${bare![1]}${named}` : line.trimEnd());
+  }
+  const mine = new RegExp(`\\[(?:${modules.map((m) => m.replace(/[^\w]/g, '')).join('|')})\\]\\s*$`);
+  return blocks.filter((b) => modules.length > 0 && b.some((l) => mine.test(l))).map((b) => b.filter((l) => l !== '').join('\n'));
+}
+
+/** The FUNC symbols of each module's .ko (name -> path), read with the host's readelf. */
+export async function readFuncSymbols(kos: ReadonlyMap<string, string>): Promise<Map<string, FuncSymbol[]>> {
+  const readelf = await requireTool('readelf');
+  const out = new Map<string, FuncSymbol[]>();
+  for (const [name, ko] of kos) {
+    const [symtab, sections] = await Promise.all([execa(readelf, ['-sW', ko]), execa(readelf, ['-SW', ko])]);
+    out.set(name, parseFuncSymbols(symtab.stdout, sections.stdout));
+  }
+  return out;
+}
