@@ -34,6 +34,8 @@ export interface KernelResult {
   signal: string | null;
   kernelErrors: Array<{ kind: string; title: string; module?: string; stage?: string; trace: string[]; source?: Array<{ frame: string; func: string; file: string; line: number }> }>;
   diagnostics: Diagnostic[];
+  /** The harness error that ended the run early (its code: E_USAGE is bad input, exit 2), if one did. */
+  errorCode?: string;
   accel?: string;
   /** Milliseconds per stage; build overlaps image and boot, `total` is the wall time. */
   stages: Partial<Record<Stage | 'upload' | 'total', number>>;
@@ -88,6 +90,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
   } catch (error) {
     const e = asHarnessError(error);
     result.outcome = e.outcome;
+    result.errorCode = e.code;
     result.reasons = [e.message, ...(e.fix ? [`fix: ${e.fix}`] : [])];
     if (e instanceof BuildError) {
       result.diagnostics = e.diagnostics;

@@ -74,7 +74,11 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   // __FILE__ (WARN_ON, BUG_ON) and debug info name the user's source, not the build copy. No
   // trailing slash: newer kbuild compiles external modules from inside M= with relative names,
   // and then only DW_AT_comp_dir (the bare build dir) carries the path.
-  const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}`;
+  // A kernel without debug info (the harness's debug kernels: DEBUG_INFO_NONE keeps their
+  // build short) gives modules none either; -g alone changes no code and lets reports name
+  // the module's file:line.
+  const kernelHasDebugInfo = /^CONFIG_DEBUG_INFO=y$/m.test(await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => 'CONFIG_DEBUG_INFO=y'));
+  const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}${kernelHasDebugInfo ? '' : ' -g'}`;
   const result = await toolchain.make(['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], run);
   const log = result.all;
   const diagnostics = parseDiagnostics(log, [{ from: options.buildDir, to: path.resolve(options.sourceDir) }], options.buildDir);

@@ -15,11 +15,22 @@ import { writeJsonReport } from '../report/json.js';
 import { writeJunitReport } from '../report/junit.js';
 import { formatTable } from '../report/table.js';
 import { run, type KernelResult } from '../run.js';
+import { allDefinitions } from '../kernel-build/index.js';
+import { readFragments } from '../kernel-build/definitions.js';
 
 /** The settings of a run started in `cwd` with these flags (and --config, if given). */
 export async function runSettings(flags: RunFlags & { config?: string }, cwd = process.cwd(), env = process.env): Promise<RunSettings> {
   const loaded = await loadConfig({ cwd, ...(flags.config ? { file: flags.config } : {}) });
   return resolveRunSettings({ loaded, flags, env, cwd, knownSeries: knownSeries(), defaultSeries: defaultSeries() });
+}
+
+/** The fragments of the kernels to build are read now: a missing file or a bad line is exit 2 before anything is fetched. */
+export async function checkKernelBuilds(settings: Pick<RunSettings, 'kernels' | 'kernelBuilds'>): Promise<void> {
+  const defs = allDefinitions(settings.kernelBuilds);
+  for (const name of settings.kernels) {
+    const def = defs.find((d) => d.name === name);
+    if (def) await readFragments(def);
+  }
 }
 
 /** Bad paths are the user's to fix: say so before fetching or booting anything. */
@@ -59,6 +70,8 @@ export async function reportResults(settings: RunSettings, results: KernelResult
     for (const e of r.kernelErrors) for (const loc of e.source ?? []) out.write(`  ${r.kernel}: ${e.kind} ${loc.frame} at ${loc.file}:${loc.line}\n`);
   }
   await emitGithub(results, process.env);
+  // Bad input found only on the way (a kernel option Kconfig dropped, a series without source).
+  if (results.some((r) => r.errorCode === 'E_USAGE')) return 2;
   return results.every((r) => r.outcome === 'pass') ? 0 : 1;
 }
 
@@ -71,6 +84,7 @@ export async function runCommand(flags: RunFlags & { config?: string; plain?: bo
   try {
     if (settings.configFile) progress.emit({ type: 'info', message: `config: ${settings.configFile}` });
     await checkSources(settings);
+    await checkKernelBuilds(settings);
     await ensureHostPackages(progress.emit);
     results = await runKernels(settings, progress.emit);
   } finally {

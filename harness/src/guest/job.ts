@@ -187,20 +187,22 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     const testEnded = performance.now() - (stageMs.unload ?? 0);
     if (spec.leakScan && raw.unload.exitCode === 0) {
       const { minAgeMs, timeoutMs } = spec.leakScan;
-      const waitS = Math.max(0, Math.ceil((minAgeMs - (performance.now() - testEnded)) / 1000));
+      const waitS = Math.max(0, (minAgeMs - (performance.now() - testEnded)) / 1000).toFixed(1);
       const scan = await stage('leak-scan', () =>
         conn.exec(
           [
             `[ -w ${KMEMLEAK_FILE} ] || exit 0`,
             mark('leak-scan', spec.id, 'begin'),
-            `sleep ${waitS}`,
+            `until=$(awk '{ print $1 + ${waitS} }' /proc/uptime)`,
             // Two scans: an object is reported only once its contents held still across a scan.
+            // The first one runs while the youngest objects age (a scan takes seconds under TCG).
             `echo scan > ${KMEMLEAK_FILE}`,
+            `while awk -v t="$until" '{ exit !($1 < t) }' /proc/uptime; do sleep 0.2; done`,
             `echo scan > ${KMEMLEAK_FILE}`,
             `cat ${KMEMLEAK_FILE}`,
             mark('leak-scan', spec.id, 'end'),
           ].join('; '),
-          { timeoutMs: timeoutMs + waitS * 1000, stage: 'leak-scan' },
+          { timeoutMs: timeoutMs + Number(waitS) * 1000, stage: 'leak-scan' },
         ),
       );
       if (scan) raw.kmemleak = scan.stdout;

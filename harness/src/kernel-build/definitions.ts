@@ -13,6 +13,20 @@ export const KCONFIG_DIR = path.join(IMAGES_DIR, 'kconfig');
 export const GUEST_FRAGMENT = path.join(KCONFIG_DIR, 'guest.config');
 /** KASAN, KFENCE, lockdep, kmemleak, UBSAN, ... : what makes `<series>-debug` a debug kernel. */
 export const DEBUG_FRAGMENT = path.join(KCONFIG_DIR, 'debug.config');
+/** The debug fragment's part for kernels before 6.9, whose Kconfig still has UBSAN_SANITIZE_ALL. */
+export const DEBUG_UBSAN_ALL_FRAGMENT = path.join(KCONFIG_DIR, 'debug-ubsan-all.config');
+
+/** The series as [major, minor] ('6.12' -> [6, 12]). */
+function seriesVersion(series: string): [number, number] {
+  const [major = 0, minor = 0] = series.split('.').map(Number);
+  return [major, minor];
+}
+
+/** The debug fragments for `series`: the fragment, and the options its version still has. */
+export function debugFragments(series: string): string[] {
+  const [major, minor] = seriesVersion(series);
+  return major < 6 || (major === 6 && minor < 9) ? [DEBUG_FRAGMENT, DEBUG_UBSAN_ALL_FRAGMENT] : [DEBUG_FRAGMENT];
+}
 
 /** As a config file writes it (`kernelBuilds` entries); paths relative to the config file. */
 export interface KernelBuildInput {
@@ -43,7 +57,7 @@ export function debugName(series: string): string {
 
 /** The harness's own `<series>-debug` for each series. */
 export function builtinDefinitions(series: readonly string[]): KernelBuildDef[] {
-  return series.map((s) => ({ name: debugName(s), series: s, fragmentFiles: [GUEST_FRAGMENT, DEBUG_FRAGMENT], config: {}, definedIn: 'built in' }));
+  return series.map((s) => ({ name: debugName(s), series: s, fragmentFiles: [GUEST_FRAGMENT, ...debugFragments(s)], config: {}, definedIn: 'built in' }));
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -61,7 +75,7 @@ export function userDefinitions(inputs: readonly KernelBuildInput[], series: rea
     return {
       name: input.name,
       series: input.series,
-      fragmentFiles: [GUEST_FRAGMENT, ...(input.debug === false ? [] : [DEBUG_FRAGMENT]), ...own],
+      fragmentFiles: [GUEST_FRAGMENT, ...(input.debug === false ? [] : debugFragments(input.series)), ...own],
       config: input.config ?? {},
       definedIn,
     };

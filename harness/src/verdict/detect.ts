@@ -35,6 +35,7 @@ const COMPANIONS: ReadonlyArray<readonly [string, string]> = [
   ['list-corruption', 'kernel-bug'],
   ['list-corruption', 'warning'],
   ['refcount', 'warning'],
+  ['odebug', 'warning'],
 ];
 
 interface Draft {

@@ -42,7 +42,8 @@ export function parseFuncSymbols(symtab: string, sections: string): FuncSymbol[]
 /** `func+0xoff/0xsize [module]` for an address inside a loaded text section of a module, if any. */
 export function symbolizeAddress(address: bigint, sections: readonly ModuleSection[], symbols: ReadonlyMap<string, readonly FuncSymbol[]>): string | undefined {
   for (const s of sections) {
-    if (address < s.address) continue;
+    // 0: the address was hidden from us (kptr_restrict), so nothing can be placed in it.
+    if (s.address === 0n || address < s.address) continue;
     const offset = Number(address - s.address);
     const fn = (symbols.get(s.module) ?? []).find((f) => f.section === s.section && offset >= f.value && offset < f.value + Math.max(f.size, 1));
     if (fn) return `${fn.name}+0x${(offset - fn.value).toString(16)}/0x${fn.size.toString(16)} [${s.module}]`;

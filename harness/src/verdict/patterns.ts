@@ -39,6 +39,13 @@ export const REPORT_PATTERNS: readonly ReportPattern[] = [
   { kind: 'refcount', header: /^refcount_t: .+/, rank: 3 },
   { kind: 'ubsan', header: /^UBSAN: .+/, rank: 3, closer: RULER },
   {
+    // DEBUG_OBJECTS: `ODEBUG: free active (active state 0) object: ... object type: timer_list
+    // hint: f+0x0/0x20 [mod]`, printed by the WARN in lib/debugobjects.c that follows it.
+    kind: 'odebug',
+    header: /^ODEBUG: .+/,
+    rank: 3,
+  },
+  {
     kind: 'lockdep',
     header:
       /^WARNING: (?:possible circular locking dependency detected|possible recursive locking detected|inconsistent lock state|suspicious RCU usage|bad unlock balance detected!|held lock freed!|possible irq lock inversion dependency detected|lock held when returning to user space!|.* lock order detected).*/,

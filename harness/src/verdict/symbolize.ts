@@ -46,6 +46,29 @@ export function parseSymbols(symtab: string, sections: string): Map<string, { se
   return symbols;
 }
 
+/** `addr2line -f -i` output: function/location pairs, the innermost inlined one first. */
+export function parseInlineChain(stdout: string): Array<{ func: string; file: string; line: number }> {
+  const lines = stdout.split('\n');
+  const chain = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const m = /^(.*):(\d+)/.exec(lines[i + 1]!);
+    if (!m || m[1] === '??' || m[2] === '0') continue;
+    chain.push({ func: lines[i]!, file: path.normalize(m[1]!), line: Number(m[2]) });
+  }
+  return chain;
+}
+
+/**
+ * The innermost location in the module's own sources: the outermost one is the frame's function
+ * in the module's .c file, and kernel helpers inlined into it (kmalloc in slab.h) live elsewhere.
+ */
+export function pickLocation(chain: ReadonlyArray<{ func: string; file: string; line: number }>): { func: string; file: string; line: number } | undefined {
+  const outer = chain.at(-1);
+  if (!outer) return undefined;
+  const home = path.dirname(outer.file);
+  return chain.find((l) => l.file === outer.file || l.file.startsWith(`${home}/`)) ?? outer;
+}
+
 /**
  * Source locations for the frames in `lines` that name one of `kos` (module name -> .ko path).
  * `returnAddress` frames point after a call: look up the byte before, as the kernel's own
@@ -69,11 +92,9 @@ export async function symbolize(lines: Array<{ text: string; returnAddress: bool
     const symbol = symbols.get(frame.func);
     if (!symbol) continue;
     const address = symbol.value + frame.offset - (returnAddress && frame.offset > 0 ? 1 : 0);
-    const { stdout } = await execa(addr2line, ['-e', ko, '-j', symbol.section, '-f', `0x${address.toString(16)}`], { reject: false });
-    const [func, where] = stdout.split('\n');
-    const m = /^(.*):(\d+)/.exec(where ?? '');
-    if (!m || m[1] === '??' || m[2] === '0') continue;
-    out.push({ frame: frame.frame, func: func ?? frame.func, file: path.normalize(m[1]!), line: Number(m[2]) });
+    const { stdout } = await execa(addr2line, ['-e', ko, '-j', symbol.section, '-f', '-i', `0x${address.toString(16)}`], { reject: false });
+    const location = pickLocation(parseInlineChain(stdout));
+    if (location) out.push({ frame: frame.frame, ...location });
   }
   return out;
 }

@@ -57,8 +57,9 @@ function commandFailure(name: string, result: CommandResult, signal?: string | n
 
 function kernelErrorReasons(errors: readonly KernelError[]): string[] {
   const reasons = errors.slice(0, MAX_ERROR_REASONS).map((e) => {
-    const named = e.module === undefined || e.title.includes(`[${e.module}]`);
-    return named ? e.title : `${e.title} (module ${e.module})`;
+    // Still a failure: the module may have caused it (a bad pointer it passed on, a lock it took).
+    if (e.module === undefined) return `${e.title} (in the kernel itself: no frame of a module in the report)`;
+    return e.title.includes(`[${e.module}]`) ? e.title : `${e.title} (module ${e.module})`;
   });
   const rest = errors.length - MAX_ERROR_REASONS;
   if (rest > 0) reasons.push(`… and ${rest} more kernel error report${rest === 1 ? '' : 's'}`);

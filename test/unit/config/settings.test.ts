@@ -57,3 +57,21 @@ describe('resolveRunSettings', () => {
     expect(path.isAbsolute(s.moduleDir)).toBe(true);
   });
 });
+
+describe('resolveRunSettings: kernels the harness builds', () => {
+  it("takes <series>-debug and the config's kernelBuilds by name; 'all' stays the catalogue series", () => {
+    const c = loaded({ kernels: ['6.1', '6.1-debug', 'mine'], kernelBuilds: [{ name: 'mine', series: '6.12', fragments: ['k/x.config'] }] });
+    const s = resolveRunSettings({ ...base, loaded: c });
+    expect(s.kernels).toEqual(['6.1', '6.1-debug', 'mine']);
+    expect(s.kernelBuilds.map((d) => [d.name, d.series, d.fragmentFiles.at(-1), d.definedIn])).toEqual([['mine', '6.12', '/repo/k/x.config', '/repo/kmod-harness.config.ts']]);
+    expect(resolveRunSettings({ ...base, loaded: c, flags: { kernel: '7.2-debug,mine' } }).kernels).toEqual(['7.2-debug', 'mine']);
+    expect(resolveRunSettings({ ...base, loaded: loaded({ kernels: 'all' }) }).kernels).toEqual(base.knownSeries);
+  });
+
+  it('a kernelBuilds entry with a taken name or an unknown series is a ConfigError naming the file and the entry', () => {
+    const bad = loaded({ kernelBuilds: [{ name: 'ok', series: '6.1' }, { name: 'x', series: '9.9' }] });
+    expect(() => resolveRunSettings({ ...base, loaded: bad })).toThrow(ConfigError);
+    expect(() => resolveRunSettings({ ...base, loaded: bad })).toThrow("/repo/kmod-harness.config.ts: kernelBuilds[1].series: unknown kernel series '9.9'");
+    expect(() => resolveRunSettings({ ...base, loaded: loaded({ kernels: ['mine'] }) })).toThrow(/kernels: unknown kernel series 'mine'/);
+  });
+});

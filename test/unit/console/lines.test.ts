@@ -96,3 +96,35 @@ describe('formatLine for kernel-end', () => {
     expect(formatLine({ type: 'kernel-end', series: '7.2', kernel: '7.2.13+deb14-cloud-amd64', outcome: 'timeout', ms: 61_234 })).toBe('[7.2] timeout in 61.2 s');
   });
 });
+
+describe('kernel build progress', () => {
+  const built = (done: number, total?: number): HarnessEvent => ({ type: 'progress', stage: 'kernel', series: '6.1-debug', kernel: '6.1-debug', what: '6.1-debug', unit: 'objects', done, ...(total ? { total } : {}) });
+
+  it('counts objects, of the last build\'s count when known', () => {
+    expect(formatLine(built(120, 1195))).toBe('[6.1-debug] building 6.1-debug: 120/~1195 objects (10%)');
+    expect(formatLine(built(120))).toBe('[6.1-debug] building 6.1-debug: 120 objects');
+  });
+
+  it('prints a line per tenth of a known total, per 1000 objects of an unknown one, and no "downloaded" line at the end', () => {
+    const run = (events: HarnessEvent[]) => {
+      let state = initialPlainState;
+      const lines: string[] = [];
+      for (const e of events) {
+        const step = plainStep(state, e);
+        state = step.state;
+        lines.push(...step.lines);
+      }
+      return lines;
+    };
+    expect(run([1, 50, 119, 120, 130, 600, 1195].map((n) => built(n, 1195)))).toEqual([
+      '[6.1-debug] building 6.1-debug: 120/~1195 objects (10%)',
+      '[6.1-debug] building 6.1-debug: 600/~1195 objects (50%)',
+      '[6.1-debug] building 6.1-debug: 1195/~1195 objects (100%)',
+    ]);
+    expect(run([...[1, 999, 1000, 1500, 2100].map((n) => built(n)), { type: 'stage-end', stage: 'kernel', series: '6.1-debug', ms: 5 }])).toEqual([
+      '[6.1-debug] building 6.1-debug: 1000 objects',
+      '[6.1-debug] building 6.1-debug: 2100 objects',
+      '[6.1-debug] kernel done in 5 ms',
+    ]);
+  });
+});

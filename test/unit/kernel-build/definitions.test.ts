@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../harness/src/errors.js';
-import { builtinDefinitions, DEBUG_FRAGMENT, GUEST_FRAGMENT, readFragments, userDefinitions } from '../../../harness/src/kernel-build/definitions.js';
+import { builtinDefinitions, DEBUG_FRAGMENT, DEBUG_UBSAN_ALL_FRAGMENT, GUEST_FRAGMENT, readFragments, userDefinitions } from '../../../harness/src/kernel-build/definitions.js';
 
 const SERIES = ['5.10', '6.1', '6.12', '7.2'];
 const usage = (fn: () => unknown): UsageError => {
@@ -18,7 +18,13 @@ const usage = (fn: () => unknown): UsageError => {
 
 describe('builtinDefinitions', () => {
   it('is <series>-debug for every series: the guest configuration plus the debug fragment', () => {
-    expect(builtinDefinitions(SERIES).map((d) => [d.name, d.series, d.fragmentFiles])).toEqual(SERIES.map((s) => [`${s}-debug`, s, [GUEST_FRAGMENT, DEBUG_FRAGMENT]]));
+    expect(builtinDefinitions(SERIES).map((d) => [d.name, d.series, d.fragmentFiles])).toEqual([
+      ['5.10-debug', '5.10', [GUEST_FRAGMENT, DEBUG_FRAGMENT, DEBUG_UBSAN_ALL_FRAGMENT]],
+      ['6.1-debug', '6.1', [GUEST_FRAGMENT, DEBUG_FRAGMENT, DEBUG_UBSAN_ALL_FRAGMENT]],
+      // 6.9 dropped UBSAN_SANITIZE_ALL (UBSAN instruments everything there).
+      ['6.12-debug', '6.12', [GUEST_FRAGMENT, DEBUG_FRAGMENT]],
+      ['7.2-debug', '7.2', [GUEST_FRAGMENT, DEBUG_FRAGMENT]],
+    ]);
   });
 });
 

@@ -92,3 +92,17 @@ describe('planVms', () => {
     expect(planVms({ ...host, kernels: 4, parallel: 3 })).toEqual({ cpus: 1, parallel: 3 });
   });
 });
+
+describe('parseKernels with kernels the harness builds', () => {
+  const known = ['5.10', '6.1'];
+  it('accepts them by name, lists them in the error, and leaves them out of all', () => {
+    expect(parseKernels('6.1-debug,6.1', known, '6.1', ['5.10-debug', '6.1-debug'])).toEqual(['6.1-debug', '6.1']);
+    expect(parseKernels('all', known, '6.1', ['6.1-debug'])).toEqual(known);
+    expect(() => parseKernels('6.2-debug', known, '6.1', ['6.1-debug'])).toThrow("unknown kernel series '6.2-debug'");
+    try {
+      parseKernels('nope', known, '6.1', ['6.1-debug']);
+    } catch (error) {
+      expect((error as { fix?: string }).fix).toContain("5.10, 6.1 (or 'all'), 6.1-debug, buildroot:");
+    }
+  });
+});

@@ -14,7 +14,7 @@ describe('mmdebstrapArgs', () => {
     const args = mmdebstrapArgs(trixie, mirror, '/c/toolchains/.tmp-x/root');
     expect(args).toContain('--mode=unshare');
     expect(args).toContain('--variant=minbase');
-    expect(args).toContain('--include=gcc-14,make,libc6-dev,libelf-dev,dwarves');
+    expect(args).toContain('--include=gcc-14,make,libc6-dev,libelf-dev,dwarves,flex,bison,bc,libssl-dev');
     expect(args.slice(-3)).toEqual(['trixie', '/c/toolchains/.tmp-x/root', 'http://mirror.example/debian']);
     expect(args.some((a) => a.includes('Check-Valid-Until'))).toBe(false);
   });

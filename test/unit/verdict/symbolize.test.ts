@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseModuleFrame, parseSymbols } from '../../../harness/src/verdict/symbolize.js';
+import { parseInlineChain, parseModuleFrame, parseSymbols, pickLocation } from '../../../harness/src/verdict/symbolize.js';
 
 const dir = path.resolve(import.meta.dirname, '../../fixtures/symbols');
 
@@ -33,5 +33,23 @@ describe('parseSymbols', () => {
   it('keeps only functions', () => {
     expect([...symbols.keys()].every((name) => !name.startsWith('__UNIQUE_ID'))).toBe(true);
     expect(symbols.size).toBeGreaterThan(1);
+  });
+});
+
+describe('parseInlineChain and pickLocation', () => {
+  // addr2line -f -i on kmh_leak_read+0x56 of the leak fixture built for 6.1-debug: kmalloc()
+  // inlined from slab.h into the module's read function.
+  const stdout = readFileSync(path.resolve(import.meta.dirname, '../../fixtures/kmemleak/kmh_leak.addr2line-i.txt'), 'utf8');
+
+  it('reads the chain innermost first, and picks the line in the module, not the kernel header', () => {
+    const chain = parseInlineChain(stdout);
+    expect(chain.map((c) => [c.func, c.line])).toEqual([['kmalloc', 563], ['kmh_leak_read', 35]]);
+    expect(pickLocation(chain)).toEqual({ func: 'kmh_leak_read', file: '/work/main/test/fixtures/modules/leak/module/kmh_leak.c', line: 35 });
+  });
+
+  it('keeps a helper inlined from the module\'s own sources, and skips unknown locations', () => {
+    const own = parseInlineChain('helper\n/m/src/util.h:7\nkmh_read\n/m/src/main.c:20\n??\n??:0\n');
+    expect(pickLocation(own)).toMatchObject({ func: 'helper', line: 7 });
+    expect(pickLocation(parseInlineChain('??\n??:0\n'))).toBeUndefined();
   });
 });
