@@ -1,10 +1,11 @@
 // Every kernel name a run can take: catalogue series and buildroot:/local: kernels go to
 // kernel/ (Debian's packages, the user's trees); `<series>-debug` and a config's kernelBuilds
 // are built here from Debian's source with the series' own compiler, and cached.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
+import { KernelFetchError } from '../errors.js';
 import { silent } from '../events.js';
 import { requireTool } from '../host/tools.js';
 import { loadCatalogue, seriesNames, seriesSpec } from '../kernel/catalogue.js';
@@ -14,7 +15,7 @@ import { prepareToolchain } from '../toolchain/index.js';
 import { buildKey, compilerIdentity, fillBuild, type BuildInputs } from './build.js';
 import { builtinDefinitions, findDefinition, readFragments, type KernelBuildDef } from './definitions.js';
 import { mergeFragments, renderFragment } from './kconfig.js';
-import { prepareSource } from './source.js';
+import { prepareSource, type KernelSource } from './source.js';
 
 export { builtinDefinitions, debugName, userDefinitions, type KernelBuildDef, type KernelBuildInput } from './definitions.js';
 
@@ -37,6 +38,19 @@ export function buildableNames(user: readonly KernelBuildDef[] = []): string[] {
 export async function acquireKernel(name: string, options: AcquireOptions = {}): Promise<KernelArtifacts> {
   const def = findDefinition(name, allDefinitions(options.definitions));
   return def ? prepareBuiltKernel(def, options) : prepareKernel(name, options);
+}
+
+/** The newest cached build of `name` made from exactly `rendered` (its build.json says), if any. */
+async function cachedBuildOf(root: string, name: string, rendered: string): Promise<string | undefined> {
+  const area = path.join(root, KERNELS_AREA);
+  const matching: Array<{ dir: string; mtimeMs: number }> = [];
+  for (const entry of await readdir(area).catch(() => [] as string[])) {
+    if (!entry.startsWith(`${name}_`)) continue;
+    const dir = path.join(area, entry);
+    const info = JSON.parse(await readFile(path.join(dir, 'build.json'), 'utf8').catch(() => '{}')) as { fragment?: string };
+    if (info.fragment === rendered) matching.push({ dir, mtimeMs: (await stat(dir)).mtimeMs });
+  }
+  return matching.sort((a, b) => b.mtimeMs - a.mtimeMs)[0]?.dir;
 }
 
 /** Objects made by the newest earlier build of `name`: the progress bar's total. */
@@ -72,7 +86,17 @@ export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKe
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  const source = await prepareSource(seriesSpec(loadCatalogue(), def.series), { cacheRoot: root, emit, label: def.name, ...withSignal });
+  let source: KernelSource;
+  try {
+    source = await prepareSource(seriesSpec(loadCatalogue(), def.series), { cacheRoot: root, emit, label: def.name, ...withSignal });
+  } catch (error) {
+    // No package index readable (mirror down, offline): a cached build of this very configuration still serves.
+    if (!(error instanceof KernelFetchError)) throw error;
+    const cached = await cachedBuildOf(root, def.name, rendered);
+    if (!cached) throw error;
+    emit({ type: 'warn', kernel: def.name, message: `${error.message}; using the cached build ${path.basename(cached)}` });
+    return (await readMetadata(cached)).artifacts;
+  }
   const inputs: BuildInputs = { name: def.name, source, merged, rendered, toolchain, compiler };
   const key = buildKey(inputs);
   const expected = await expectedObjects(root, def.name);

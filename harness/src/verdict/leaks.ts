@@ -4,39 +4,15 @@
 // table, such an address becomes `func+0xoff/0xsize [mod]` again, as if the module were loaded.
 // Only leaks with a frame in a module under test are kept: kmemleak's false positives in the
 // kernel itself (boot-time allocations it cannot trace) are not the module's bug.
-import { execa } from 'execa';
-import { requireTool } from '../host/tools.js';
+import { readKoSymbols, type FuncSymbol } from './symbolize.js';
+
+export { parseFuncSymbols, type FuncSymbol } from './symbolize.js';
 
 /** Where a module's text section was loaded, read before rmmod. */
 export interface ModuleSection {
   module: string;
   section: string;
   address: bigint;
-}
-
-export interface FuncSymbol {
-  name: string;
-  section: string;
-  value: number;
-  size: number;
-}
-
-/** FUNC symbols of a .ko, from `readelf -sW` and `readelf -SW` (for section names). */
-export function parseFuncSymbols(symtab: string, sections: string): FuncSymbol[] {
-  const names = new Map<string, string>();
-  for (const line of sections.split('\n')) {
-    const m = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
-    if (m) names.set(m[1]!, m[2]!);
-  }
-  const out: FuncSymbol[] = [];
-  for (const line of symtab.split('\n')) {
-    // Num: Value Size Type Bind Vis Ndx Name
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8 || f[3] !== 'FUNC') continue;
-    const section = names.get(f[6]!);
-    if (section) out.push({ name: f[7]!, section, value: Number.parseInt(f[1]!, 16), size: Number.parseInt(f[2]!, 10) });
-  }
-  return out;
 }
 
 /** `func+0xoff/0xsize [module]` for an address inside a loaded text section of a module, if any. */
@@ -74,11 +50,7 @@ export function moduleLeaks(report: string, modules: readonly string[], sections
 
 /** The FUNC symbols of each module's .ko (name -> path), read with the host's readelf. */
 export async function readFuncSymbols(kos: ReadonlyMap<string, string>): Promise<Map<string, FuncSymbol[]>> {
-  const readelf = await requireTool('readelf');
   const out = new Map<string, FuncSymbol[]>();
-  for (const [name, ko] of kos) {
-    const [symtab, sections] = await Promise.all([execa(readelf, ['-sW', ko]), execa(readelf, ['-SW', ko])]);
-    out.set(name, parseFuncSymbols(symtab.stdout, sections.stdout));
-  }
+  for (const [name, ko] of kos) out.set(name, await readKoSymbols(ko));
   return out;
 }

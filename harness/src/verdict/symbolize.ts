@@ -28,22 +28,41 @@ export function parseModuleFrame(text: string): (ModuleFrame & { frame: string }
   return { func: m[1]!, offset: Number.parseInt(m[2]!, 16), module: m[3]!, frame: m[0] };
 }
 
-/** `readelf -sW` + `readelf -SW` -> function name -> { section name, value }. */
-export function parseSymbols(symtab: string, sections: string): Map<string, { section: string; value: number }> {
+export interface FuncSymbol {
+  name: string;
+  section: string;
+  value: number;
+  size: number;
+}
+
+/** FUNC symbols of a .ko, from `readelf -sW` and `readelf -SW` (for section names). */
+export function parseFuncSymbols(symtab: string, sections: string): FuncSymbol[] {
   const names = new Map<string, string>();
   for (const line of sections.split('\n')) {
     const m = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
     if (m) names.set(m[1]!, m[2]!);
   }
-  const symbols = new Map<string, { section: string; value: number }>();
+  const out: FuncSymbol[] = [];
   for (const line of symtab.split('\n')) {
-    const f = line.trim().split(/\s+/);
     // Num: Value Size Type Bind Vis Ndx Name
+    const f = line.trim().split(/\s+/);
     if (f.length < 8 || f[3] !== 'FUNC') continue;
     const section = names.get(f[6]!);
-    if (section) symbols.set(f[7]!, { section, value: Number.parseInt(f[1]!, 16) });
+    if (section) out.push({ name: f[7]!, section, value: Number.parseInt(f[1]!, 16), size: Number.parseInt(f[2]!, 10) });
   }
-  return symbols;
+  return out;
+}
+
+/** `readelf -sW` + `readelf -SW` -> function name -> { section name, value }. */
+export function parseSymbols(symtab: string, sections: string): Map<string, { section: string; value: number }> {
+  return new Map(parseFuncSymbols(symtab, sections).map((f) => [f.name, { section: f.section, value: f.value }]));
+}
+
+/** The FUNC symbols of one .ko, with the host's readelf. */
+export async function readKoSymbols(ko: string): Promise<FuncSymbol[]> {
+  const readelf = await requireTool('readelf');
+  const [symtab, sections] = await Promise.all([execa(readelf, ['-sW', ko]), execa(readelf, ['-SW', ko])]);
+  return parseFuncSymbols(symtab.stdout, sections.stdout);
 }
 
 /** `addr2line -f -i` output: function/location pairs, the innermost inlined one first. */
@@ -75,7 +94,6 @@ export function pickLocation(chain: ReadonlyArray<{ func: string; file: string; 
  * decoder does. Frames that cannot be resolved are left out.
  */
 export async function symbolize(lines: Array<{ text: string; returnAddress: boolean }>, kos: Map<string, string>): Promise<SourceLocation[]> {
-  const readelf = await requireTool('readelf');
   const addr2line = await requireTool('addr2line');
   const out: SourceLocation[] = [];
   const symbolCache = new Map<string, Map<string, { section: string; value: number }>>();
@@ -85,8 +103,7 @@ export async function symbolize(lines: Array<{ text: string; returnAddress: bool
     if (!frame || !ko) continue;
     let symbols = symbolCache.get(ko);
     if (!symbols) {
-      const [symtab, sections] = await Promise.all([execa(readelf, ['-sW', ko]), execa(readelf, ['-SW', ko])]);
-      symbols = parseSymbols(symtab.stdout, sections.stdout);
+      symbols = new Map((await readKoSymbols(ko)).map((f) => [f.name, { section: f.section, value: f.value }]));
       symbolCache.set(ko, symbols);
     }
     const symbol = symbols.get(frame.func);
