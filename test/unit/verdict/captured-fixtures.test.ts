@@ -1,6 +1,7 @@
 // The detector on kernel logs captured from the broken fixture modules on every catalogue
 // kernel (capture.sh beside the logs regenerates them): each log must show the kind of report
-// its fixture's expect.json names, and the benign one none at all.
+// its fixture's expect.json names, and the benign one none at all. The debug-kernel fixtures'
+// logs come from 6.1-debug (KASAN, lockdep, DEBUG_ATOMIC_SLEEP, UBSAN, built by the harness).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,13 +10,14 @@ import { detectKernelErrors, parseConsole, parseDmesg } from '../../../harness/s
 const dir = path.resolve(import.meta.dirname, '../../fixtures/kmsg/captured');
 const fixtures = path.resolve(import.meta.dirname, '../../fixtures/modules');
 const logs = readdirSync(dir)
-  .map((file) => /^(\d+\.\d+)-([a-z-]+)\.(dmesg|console)$/.exec(file))
+  .map((file) => /^(\d+\.\d+(?:-debug)?)-([a-z-]+)\.(dmesg|console)$/.exec(file))
   .filter((m): m is RegExpExecArray => m !== null && m[2] !== 'seed' && m[2] !== 'warn')
   .map((m) => ({ file: m[0], series: m[1]!, fixture: m[2]!, format: m[3] as 'dmesg' | 'console' }));
 
 describe('captured logs of the broken fixtures', () => {
-  it('has logs from every catalogue kernel', () => {
-    expect(new Set(logs.map((l) => l.series))).toEqual(new Set(['5.10', '6.1', '6.12', '7.2']));
+  it('has logs from every catalogue kernel, and the debug-kernel fixtures from 6.1-debug', () => {
+    expect(new Set(logs.map((l) => l.series))).toEqual(new Set(['5.10', '6.1', '6.12', '7.2', '6.1-debug']));
+    expect(new Set(logs.filter((l) => l.series === '6.1-debug').map((l) => l.fixture))).toEqual(new Set(['use-after-free', 'lock-order', 'sleep-in-rcu', 'ubsan-bounds']));
   });
 
   it.each(logs)('$file', ({ file, fixture, format }) => {

@@ -50,3 +50,30 @@ describe('captured 6.1 WARN_ON fixture run', () => {
     });
   }
 });
+
+describe('captured 6.1-debug runs (the harness-built debug kernel)', () => {
+  const errors = (name: string) => detectKernelErrors(parseDmesg(read(`6.1-debug-${name}.dmesg`))).map((e) => ({ kind: e.kind, title: e.title, module: e.module }));
+
+  it('KASAN names the read after free in the module', () => {
+    expect(errors('use-after-free')).toEqual([{ kind: 'kasan', title: 'BUG: KASAN: use-after-free in kmh_uaf_read+0x178/0x1c2 [kmh_uaf]', module: 'kmh_uaf' }]);
+  });
+
+  it('lockdep names the ABBA order, with the module in its chain', () => {
+    expect(errors('lock-order')).toEqual([{ kind: 'lockdep', title: 'WARNING: possible circular locking dependency detected', module: 'kmh_abba' }]);
+  });
+
+  it('a GFP_KERNEL allocation under rcu_read_lock: lockdep RCU splat, then DEBUG_ATOMIC_SLEEP, both blamed on the module', () => {
+    const found = errors('sleep-in-rcu');
+    expect(found.map((e) => [e.kind, e.module])).toEqual([
+      ['lockdep', 'kmh_rcu_sleep'],
+      ['bug', 'kmh_rcu_sleep'],
+    ]);
+    expect(found[1]!.title).toBe('BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274');
+  });
+
+  it('UBSAN names the out-of-bounds index', () => {
+    const [e] = errors('ubsan-bounds');
+    expect(e).toMatchObject({ kind: 'ubsan', module: 'kmh_ubsan' });
+    expect(e!.title).toMatch(/^UBSAN: array-index-out-of-bounds in .*\/kmh_ubsan\.c:65:26$/);
+  });
+});
