@@ -142,7 +142,7 @@ async function debug() {
     }
     process.stderr.write(`debug run ${i}/${runs}\n`);
   }
-  console.log(`\ndebug kernel: the seed cycle on 6.1-debug vs stock 6.1, ${runs} alternating runs each, medians (boot includes ssh)`);
+  console.log(`\ndebug kernel: the seed cycle on 6.1-debug vs stock 6.1, ${runs} alternating runs each, medians (boot: to the ready marker)`);
   for (const key of ['boot', 'load', 'test', 'unload', 'leak-scan', 'wall']) {
     const m = kernels.map((k) => rows.get(k).map((r) => r[key]).filter((v) => typeof v === 'number'));
     if (m[0].length === 0) continue;

@@ -39,7 +39,8 @@ export interface KernelResult {
   accel?: string;
   /** Milliseconds per stage; build overlaps image and boot, `total` is the wall time. */
   stages: Partial<Record<Stage | 'upload' | 'total', number>>;
-  logs: { console?: string; dmesg?: string; test?: string; build?: string };
+  /** `kmemleak`: /sys/kernel/debug/kmemleak after the post-unload scans, on kernels with kmemleak. */
+  logs: { console?: string; dmesg?: string; test?: string; build?: string; kmemleak?: string };
 }
 
 export async function runOnKernel(series: string, options: RunOptions): Promise<KernelResult> {
@@ -86,6 +87,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       kernelErrors: job.kernelErrors.map((e) => ({ kind: e.kind, title: e.title, trace: e.trace, ...(e.module ? { module: e.module } : {}), ...(e.stage ? { stage: e.stage } : {}), ...(e.source ? { source: e.source } : {}) })),
     });
     result.logs.dmesg = job.raw.dmesg;
+    if (job.raw.kmemleak !== undefined) result.logs.kmemleak = job.raw.kmemleak;
     result.logs.test = job.raw.test ? job.raw.test.stdout + job.raw.test.stderr : undefined;
   } catch (error) {
     const e = asHarnessError(error);

@@ -220,10 +220,14 @@ export async function runBuilt(
       // The title's frame (WARNING/RIP) is the faulting address; trace frames are return addresses.
       const lines = [{ text: e.title, returnAddress: false }, ...e.trace.map((text) => ({ text, returnAddress: !/^\s*RIP:/.test(text) }))];
       const source = await symbolize(lines, kos).catch(() => []);
-      return source.length ? { ...e, source } : e;
+      // gcc 12's -ffile-prefix-map does not reach UBSAN's source locations: name the user's file.
+      const { from, to } = built.module.pathMap;
+      const mapped = e.title.includes(`${from}/`) ? { ...e, title: e.title.split(`${from}/`).join(`${to}/`) } : e;
+      return source.length ? { ...mapped, source } : mapped;
     }),
   );
-  return { ...verdict, kernelErrors, raw };
+  const { from, to } = built.module.pathMap;
+  return { ...verdict, reasons: verdict.reasons.map((r) => r.split(`${from}/`).join(`${to}/`)), kernelErrors, raw };
 }
 
 export function consoleReader(info: Pick<SessionInfo, 'consoleLog'>): () => Promise<string> {

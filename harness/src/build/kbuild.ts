@@ -14,6 +14,8 @@ export interface BuiltModule {
   /** Module names as the kernel knows them, same order. */
   names: string[];
   log: string;
+  /** The build copy -> the user's module dir: paths the compiler wrote without the prefix map (UBSAN's). */
+  pathMap: { from: string; to: string };
 }
 
 export async function checkModuleDir(dir: string): Promise<void> {
@@ -105,5 +107,5 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   await Promise.all(ordered.map((ko, i) => copyFile(ko, strippedKos[i]!)));
   const stripped = await toolchain.run('strip', ['--strip-debug', ...strippedKos], run);
   if (stripped.exitCode !== 0) throw new BuildError(`stripping the module failed with ${toolchain.description}: ${firstErrorLine(stripped.all) ?? stripped.all.trim()}`, diagnostics, `${log}\n${stripped.all}`);
-  return { kos: ordered, strippedKos, names: ordered.map((k) => path.basename(k, '.ko').replace(/-/g, '_')), log };
+  return { kos: ordered, strippedKos, names: ordered.map((k) => path.basename(k, '.ko').replace(/-/g, '_')), log, pathMap: { from: options.buildDir, to: path.resolve(options.sourceDir) } };
 }

@@ -8,7 +8,7 @@ import { jsonReport } from './json.js';
 import { junitReport } from './junit.js';
 
 /** Each log's file name in a kernel's directory; a log the run did not produce is not written. */
-export const LOG_FILES = { console: 'console.log', dmesg: 'dmesg.txt', test: 'test-output.txt', build: 'build.log' } as const;
+export const LOG_FILES = { console: 'console.log', dmesg: 'dmesg.txt', test: 'test-output.txt', build: 'build.log', kmemleak: 'kmemleak.txt' } as const;
 
 export const RESULTS_FILE = 'results.json';
 export const JUNIT_FILE = 'junit.xml';
