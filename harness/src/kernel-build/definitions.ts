@@ -13,8 +13,13 @@ export const KCONFIG_DIR = path.join(IMAGES_DIR, 'kconfig');
 export const GUEST_FRAGMENT = path.join(KCONFIG_DIR, 'guest.config');
 /** KASAN, KFENCE, lockdep, kmemleak, UBSAN, ... : what makes `<series>-debug` a debug kernel. */
 export const DEBUG_FRAGMENT = path.join(KCONFIG_DIR, 'debug.config');
-/** The debug fragment's part for kernels before 6.9, whose Kconfig still has UBSAN_SANITIZE_ALL. */
-export const DEBUG_UBSAN_ALL_FRAGMENT = path.join(KCONFIG_DIR, 'debug-ubsan-all.config');
+/** Parts of the debug configuration that only some kernel versions have (from `since`, before `before`). */
+export const GATED_DEBUG_FRAGMENTS: ReadonlyArray<{ file: string; since?: [number, number]; before?: [number, number] }> = [
+  { file: path.join(KCONFIG_DIR, 'debug-kfence.config'), since: [5, 12] },
+  { file: path.join(KCONFIG_DIR, 'debug-info-none.config'), since: [5, 18] },
+  // 6.9 dropped UBSAN_SANITIZE_ALL: UBSAN instruments everything there.
+  { file: path.join(KCONFIG_DIR, 'debug-ubsan-all.config'), before: [6, 9] },
+];
 
 /** The series as [major, minor] ('6.12' -> [6, 12]). */
 function seriesVersion(series: string): [number, number] {
@@ -22,10 +27,12 @@ function seriesVersion(series: string): [number, number] {
   return [major, minor];
 }
 
-/** The debug fragments for `series`: the fragment, and the options its version still has. */
+const atLeast = (v: [number, number], w: [number, number]): boolean => v[0] > w[0] || (v[0] === w[0] && v[1] >= w[1]);
+
+/** The debug fragments for `series`: the common one, then those its version has the options of. */
 export function debugFragments(series: string): string[] {
-  const [major, minor] = seriesVersion(series);
-  return major < 6 || (major === 6 && minor < 9) ? [DEBUG_FRAGMENT, DEBUG_UBSAN_ALL_FRAGMENT] : [DEBUG_FRAGMENT];
+  const v = seriesVersion(series);
+  return [DEBUG_FRAGMENT, ...GATED_DEBUG_FRAGMENTS.filter((g) => (!g.since || atLeast(v, g.since)) && (!g.before || !atLeast(v, g.before))).map((g) => g.file)];
 }
 
 /** As a config file writes it (`kernelBuilds` entries); paths relative to the config file. */

@@ -11,7 +11,8 @@ import { requireTool } from '../host/tools.js';
 import { loadCatalogue, seriesNames, seriesSpec } from '../kernel/catalogue.js';
 import { entryDir, KERNELS_AREA, readMetadata, type KernelArtifacts } from '../kernel/entry.js';
 import { prepareKernel, type PrepareKernelOptions } from '../kernel/index.js';
-import { prepareToolchain } from '../toolchain/index.js';
+import { compilerVars, prepareToolchain } from '../toolchain/index.js';
+import { parseCcVersionText } from '../toolchain/select.js';
 import { buildKey, compilerIdentity, fillBuild, type BuildInputs } from './build.js';
 import { builtinDefinitions, findDefinition, readFragments, type KernelBuildDef } from './definitions.js';
 import { mergeFragments, renderFragment } from './kconfig.js';
@@ -78,7 +79,9 @@ export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKe
   await requireTool('depmod');
   // The series' compiler is its stock kernel's: the same choice (host gcc, or a suite root).
   const stock = await prepareKernel(def.series, { cacheRoot: root, emit, ...withSignal });
-  const toolchain = await prepareToolchain(stock, { cacheRoot: root, emit, ...withSignal });
+  const stockToolchain = await prepareToolchain(stock, { cacheRoot: root, emit, ...withSignal });
+  // In a suite root gcc-N has only its own name: the whole kernel is built with it, as Debian's is.
+  const toolchain = stockToolchain.kind === 'root' ? { ...stockToolchain, makeVars: [...stockToolchain.makeVars, ...compilerVars(parseCcVersionText(stock.ccVersionText).command)] } : stockToolchain;
   const scratch = await mkdtemp(path.join(tmpdir(), 'kmod-harness-cc-'));
   let compiler: string;
   try {

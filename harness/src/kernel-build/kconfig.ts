@@ -64,9 +64,13 @@ export function mergeFragments(fragments: readonly Fragment[]): Fragment {
   return merged;
 }
 
-/** The merged fragment as a .config-style file (the KCONFIG_ALLCONFIG of allnoconfig). */
+/**
+ * The merged fragment as a .config-style file (the KCONFIG_ALLCONFIG of allnoconfig), sorted by
+ * name: each option is there once, so order means nothing, and moving a line between fragments
+ * keeps the build's cache key.
+ */
 export function renderFragment(fragment: Fragment): string {
-  return [...fragment].map(([k, v]) => (v === 'n' ? `# ${k} is not set` : `${k}=${v}`)).join('\n') + '\n';
+  return [...fragment].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => (v === 'n' ? `# ${k} is not set` : `${k}=${v}`)).join('\n') + '\n';
 }
 
 /** A built .config's values: `CONFIG_X=v` lines; unset symbols are simply absent. */

@@ -103,5 +103,13 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
   );
   const description = `${root.gccPackage} ${root.gccVersion} in a ${root.suite} root`;
   emit({ type: 'info', kernel: kernel.release, message: `compiler: ${description} (${root.hit ? 'cached' : 'made'} at ${root.dir}): ${plan.reason}; the kernel's: ${compiler.text}` });
-  return rootToolchain({ root: root.dir, kernelDir: await kernelEntryDir(kernel), description, reason: plan.reason });
+  // Debian's headers name their compiler (CC in .kernelvariables); a tree the harness built from
+  // source does not, and a suite root has gcc-N under its own name only, no `gcc`.
+  const makeVars = kernel.source === 'built' ? compilerVars(compiler.command) : [];
+  return rootToolchain({ root: root.dir, kernelDir: await kernelEntryDir(kernel), description, reason: plan.reason, makeVars });
+}
+
+/** Make variables that make kbuild call `command` for the target and the host tools. */
+export function compilerVars(command: string): string[] {
+  return [`CC=${command}`, `HOSTCC=${command}`];
 }

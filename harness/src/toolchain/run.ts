@@ -152,7 +152,7 @@ export function hostToolchain(o: { description?: string; reason?: string; makeVa
 }
 
 /** make and binutils of `root`, with `kernelDir` (the kernel's cache entry) always bound in. */
-export function rootToolchain(o: { root: string; kernelDir: string; description: string; reason: string; unprivileged?: boolean }): Toolchain {
+export function rootToolchain(o: { root: string; kernelDir: string; description: string; reason: string; unprivileged?: boolean; makeVars?: string[] }): Toolchain {
   const run = async (tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult> => {
     const unshare = await requireTool('unshare');
     await requireTool('chroot');
@@ -174,5 +174,5 @@ export function rootToolchain(o: { root: string; kernelDir: string; description:
       await rmdir(stage).catch(() => {});
     }
   };
-  return { kind: 'root', description: o.description, reason: o.reason, makeVars: [], run, make: (args, options) => run('make', args, options) };
+  return { kind: 'root', description: o.description, reason: o.reason, makeVars: o.makeVars ?? [], run, make: (args, options) => run('make', args, options) };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../harness/src/errors.js';
-import { builtinDefinitions, DEBUG_FRAGMENT, DEBUG_UBSAN_ALL_FRAGMENT, GUEST_FRAGMENT, readFragments, userDefinitions } from '../../../harness/src/kernel-build/definitions.js';
+import { builtinDefinitions, DEBUG_FRAGMENT, GUEST_FRAGMENT, KCONFIG_DIR, readFragments, userDefinitions } from '../../../harness/src/kernel-build/definitions.js';
 
 const SERIES = ['5.10', '6.1', '6.12', '7.2'];
 const usage = (fn: () => unknown): UsageError => {
@@ -18,12 +18,13 @@ const usage = (fn: () => unknown): UsageError => {
 
 describe('builtinDefinitions', () => {
   it('is <series>-debug for every series: the guest configuration plus the debug fragment', () => {
+    const k = (name: string) => path.join(KCONFIG_DIR, name);
     expect(builtinDefinitions(SERIES).map((d) => [d.name, d.series, d.fragmentFiles])).toEqual([
-      ['5.10-debug', '5.10', [GUEST_FRAGMENT, DEBUG_FRAGMENT, DEBUG_UBSAN_ALL_FRAGMENT]],
-      ['6.1-debug', '6.1', [GUEST_FRAGMENT, DEBUG_FRAGMENT, DEBUG_UBSAN_ALL_FRAGMENT]],
-      // 6.9 dropped UBSAN_SANITIZE_ALL (UBSAN instruments everything there).
-      ['6.12-debug', '6.12', [GUEST_FRAGMENT, DEBUG_FRAGMENT]],
-      ['7.2-debug', '7.2', [GUEST_FRAGMENT, DEBUG_FRAGMENT]],
+      // 5.10: no KFENCE (5.12), no DEBUG_INFO_NONE (5.18), still UBSAN_SANITIZE_ALL (gone in 6.9).
+      ['5.10-debug', '5.10', [GUEST_FRAGMENT, DEBUG_FRAGMENT, k('debug-ubsan-all.config')]],
+      ['6.1-debug', '6.1', [GUEST_FRAGMENT, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config'), k('debug-ubsan-all.config')]],
+      ['6.12-debug', '6.12', [GUEST_FRAGMENT, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config')]],
+      ['7.2-debug', '7.2', [GUEST_FRAGMENT, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config')]],
     ]);
   });
 });
@@ -39,7 +40,7 @@ describe('userDefinitions', () => {
       '/repo',
       '/repo/kmod-harness.config.ts',
     );
-    expect(a).toEqual({ name: 'mine', series: '6.12', fragmentFiles: [GUEST_FRAGMENT, DEBUG_FRAGMENT, '/repo/k/extra.config'], config: { CONFIG_FOO: 'y' }, definedIn: '/repo/kmod-harness.config.ts' });
+    expect(a).toEqual({ name: 'mine', series: '6.12', fragmentFiles: [GUEST_FRAGMENT, DEBUG_FRAGMENT, path.join(KCONFIG_DIR, 'debug-kfence.config'), path.join(KCONFIG_DIR, 'debug-info-none.config'), '/repo/k/extra.config'], config: { CONFIG_FOO: 'y' }, definedIn: '/repo/kmod-harness.config.ts' });
     expect(b!.fragmentFiles).toEqual([GUEST_FRAGMENT]);
   });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEBUG_FRAGMENT, GUEST_FRAGMENT } from '../../../harness/src/kernel-build/definitions.js';
+import { DEBUG_FRAGMENT, GATED_DEBUG_FRAGMENTS, GUEST_FRAGMENT } from '../../../harness/src/kernel-build/definitions.js';
 import { checkConfig, FragmentSyntaxError, kconfigSymbols, mergeFragments, optionsFragment, parseDotConfig, parseFragment, renderFragment } from '../../../harness/src/kernel-build/kconfig.js';
 
 const frag = (text: string, name = 'f.config') => parseFragment({ name, text });
@@ -28,7 +28,8 @@ describe('parseFragment', () => {
 
   it("the harness's own fragments parse", () => {
     for (const file of [GUEST_FRAGMENT, DEBUG_FRAGMENT]) expect(frag(readFileSync(file, 'utf8'), file).size).toBeGreaterThan(10);
-    const debug = frag(readFileSync(DEBUG_FRAGMENT, 'utf8'));
+    for (const g of GATED_DEBUG_FRAGMENTS) expect(frag(readFileSync(g.file, 'utf8'), g.file).size).toBe(1);
+    const debug = mergeFragments([DEBUG_FRAGMENT, ...GATED_DEBUG_FRAGMENTS.map((g) => g.file)].map((f) => frag(readFileSync(f, 'utf8'), f)));
     for (const o of ['CONFIG_KASAN', 'CONFIG_KFENCE', 'CONFIG_PROVE_LOCKING', 'CONFIG_DEBUG_ATOMIC_SLEEP', 'CONFIG_PROVE_RCU', 'CONFIG_DEBUG_KMEMLEAK', 'CONFIG_UBSAN_BOUNDS', 'CONFIG_DEBUG_LIST', 'CONFIG_DEBUG_OBJECTS_TIMERS', 'CONFIG_DEBUG_OBJECTS_WORK', 'CONFIG_DEBUG_PAGEALLOC', 'CONFIG_KUNIT', 'CONFIG_KALLSYMS_ALL']) {
       expect(debug.get(o), o).toBe('y');
     }
