@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { copyFile, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { BuildError, UsageError } from '../errors.js';
+import { BuildError, TimeoutError, UsageError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { killOnTeardown } from '../lifecycle.js';
 import { writeMetadata, type KernelArtifacts } from '../kernel/entry.js';
@@ -121,9 +121,14 @@ async function relocate(outDir: string, from: { src: string; out: string }, to: 
   }
 }
 
+/** A kernel build that has not ended by then is stuck, not slow (6.1-debug: ~12 min on 2 cores). */
+export const KERNEL_BUILD_TIMEOUT_MS = 3 * 3_600_000;
+
 export interface FillOptions {
   emit: Emit;
   signal?: AbortSignal;
+  /** Default KERNEL_BUILD_TIMEOUT_MS, for configure, build and install together. */
+  timeoutMs?: number;
   /** Objects the last build of this kernel made: the progress total, when known. */
   expectedObjects?: number;
 }
@@ -133,15 +138,21 @@ export interface FillOptions {
  * options Kconfig dropped (nothing is built then) and BuildError naming the kernel when make fails.
  */
 export async function fillBuild(tmp: string, finalDir: string, inputs: BuildInputs, options: FillOptions): Promise<KernelArtifacts & { objects: number }> {
-  const { emit, signal } = options;
+  const { emit } = options;
   const { name, toolchain } = inputs;
+  const timeoutMs = options.timeoutMs ?? KERNEL_BUILD_TIMEOUT_MS;
+  const limit = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, limit]) : limit;
   const src = path.join(tmp, SRC_DIR);
   const out = path.join(tmp, OUT_DIR);
   const opts = { binds: [tmp], ...(signal ? { signal } : {}) };
   const logParts: string[] = [];
   const make = async (what: string, args: string[], onOutput?: (chunk: string) => void) => {
     const r = await toolchain.make(['-C', src, `O=${out}`, ...toolchain.makeVars, ...args], { ...opts, ...(onOutput ? { onOutput } : {}) });
-    signal?.throwIfAborted();
+    if (limit.aborted && !options.signal?.aborted) {
+      throw new TimeoutError(`the build of kernel '${name}'`, Math.round(timeoutMs / 1000), { fix: 'a kernel build this long is stuck: read build.log in the artifacts, or check the machine (disk, memory)', detail: r.all.slice(-20_000) });
+    }
+    signal.throwIfAborted();
     logParts.push(`$ make ${args.join(' ')}\n${r.all}`);
     if (r.exitCode !== 0) {
       const log = logParts.join('\n');
