@@ -71,6 +71,10 @@ describe('captured 6.1-debug runs (the harness-built debug kernel)', () => {
     expect(found[1]!.title).toBe('BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274');
   });
 
+  it('ODEBUG (a kfree of an object whose timer is armed) and the WARN that prints it are one report, blamed on the module', () => {
+    expect(errors('odebug')).toEqual([{ kind: 'odebug', title: 'ODEBUG: free active (active state 0) object type: timer_list hint: kmh_odebug_fn+0x0/0x10 [kmh_odebug]', module: 'kmh_odebug' }]);
+  });
+
   it('UBSAN names the out-of-bounds index', () => {
     const [e] = errors('ubsan-bounds');
     expect(e).toMatchObject({ kind: 'ubsan', module: 'kmh_ubsan' });
