@@ -3,6 +3,7 @@
 import { copyFile, cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
+import { configHas } from '../kernel/traits.js';
 import type { Toolchain } from '../toolchain/run.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
 
@@ -79,7 +80,7 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   // A kernel without debug info (the harness's debug kernels: DEBUG_INFO_NONE keeps their
   // build short) gives modules none either; -g alone changes no code and lets reports name
   // the module's file:line.
-  const kernelHasDebugInfo = /^CONFIG_DEBUG_INFO=y$/m.test(await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => 'CONFIG_DEBUG_INFO=y'));
+  const kernelHasDebugInfo = configHas(await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => 'CONFIG_DEBUG_INFO=y'), 'CONFIG_DEBUG_INFO');
   const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}${kernelHasDebugInfo ? '' : ' -g'}`;
   const result = await toolchain.make(['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], run);
   const log = result.all;

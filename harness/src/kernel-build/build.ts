@@ -5,13 +5,13 @@
 // takes for M= builds (with Module.symvers), depmod'ed modules and the build log.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { copyFile, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BuildError, TimeoutError, UsageError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { killOnTeardown } from '../lifecycle.js';
-import { writeMetadata, type KernelArtifacts } from '../kernel/entry.js';
+import { entryKey, KERNELS_AREA, writeMetadata, type KernelArtifacts } from '../kernel/entry.js';
 import { ccVersionText, runDepmod } from '../kernel/unpack.js';
 import type { Toolchain } from '../toolchain/index.js';
 import { parseUtsRelease } from '../kernel/build-tree.js';
@@ -24,6 +24,29 @@ export const SRC_DIR = 'src';
 export const OUT_DIR = 'build';
 export const MODULES_ROOT = 'modules';
 export const LOG_FILE = 'build.log';
+/** What a build records beside kernel.json: for progress totals, the cache fallback and `kernels`. */
+export const BUILD_INFO_FILE = 'build.json';
+
+export interface BuildInfo {
+  objects?: number;
+  compiler?: string;
+  toolchain?: string;
+  /** The merged fragment it was configured from (renderFragment). */
+  fragment?: string;
+}
+
+/** The cached builds of kernel `name`: each entry dir, its build.json and its last write. */
+export async function cachedBuilds(root: string, name: string): Promise<Array<{ dir: string; info: BuildInfo; mtimeMs: number }>> {
+  const area = path.join(root, KERNELS_AREA);
+  const out = [];
+  for (const entry of (await readdir(area).catch(() => [] as string[])).sort()) {
+    if (!entry.startsWith(`${name}_`)) continue;
+    const dir = path.join(area, entry);
+    const info = JSON.parse(await readFile(path.join(dir, BUILD_INFO_FILE), 'utf8').catch(() => '{}')) as BuildInfo;
+    out.push({ dir, info, mtimeMs: (await stat(dir)).mtimeMs });
+  }
+  return out;
+}
 
 export interface BuildInputs {
   name: string;
@@ -38,7 +61,7 @@ export interface BuildInputs {
 /** The entry key: name, source version and a digest of configuration, compiler and recipe. */
 export function buildKey(inputs: Pick<BuildInputs, 'name' | 'source' | 'rendered' | 'compiler'>): string {
   const digest = createHash('sha256').update(JSON.stringify([BUILD_RECIPE, inputs.source.package, inputs.source.version, inputs.rendered, inputs.compiler])).digest('hex').slice(0, 12);
-  return `${inputs.name}_${inputs.source.version}_${digest}`.replace(/[^A-Za-z0-9.+~_-]/g, '_');
+  return entryKey(inputs.name, `${inputs.source.version}_${digest}`);
 }
 
 /** The kernel's own compiler as its Makefile would call it. */
@@ -217,6 +240,7 @@ export async function fillBuild(tmp: string, finalDir: string, inputs: BuildInpu
     source: 'built',
   };
   await writeMetadata(tmp, finalDir, artifacts, inputs.source.version);
-  await writeFile(path.join(tmp, 'build.json'), `${JSON.stringify({ objects, compiler: inputs.compiler, toolchain: toolchain.description, fragment: inputs.rendered }, null, 2)}\n`);
+  const info: BuildInfo = { objects, compiler: inputs.compiler, toolchain: toolchain.description, fragment: inputs.rendered };
+  await writeFile(path.join(tmp, BUILD_INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
   return { ...artifacts, objects };
 }

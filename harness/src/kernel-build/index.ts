@@ -1,7 +1,7 @@
 // Every kernel name a run can take: catalogue series and buildroot:/local: kernels go to
 // kernel/ (Debian's packages, the user's trees); `<series>-debug` and a config's kernelBuilds
 // are built here from Debian's source with the series' own compiler, and cached.
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
@@ -13,7 +13,7 @@ import { entryDir, KERNELS_AREA, readMetadata, type KernelArtifacts } from '../k
 import { prepareKernel, type PrepareKernelOptions } from '../kernel/index.js';
 import { compilerVars, prepareToolchain } from '../toolchain/index.js';
 import { parseCcVersionText } from '../toolchain/select.js';
-import { buildKey, compilerIdentity, fillBuild, type BuildInputs } from './build.js';
+import { buildKey, cachedBuilds, compilerIdentity, fillBuild, type BuildInputs } from './build.js';
 import { builtinDefinitions, findDefinition, readFragments, type KernelBuildDef } from './definitions.js';
 import { mergeFragments, renderFragment } from './kconfig.js';
 import { prepareSource, type KernelSource } from './source.js';
@@ -43,27 +43,14 @@ export async function acquireKernel(name: string, options: AcquireOptions = {}):
 
 /** The newest cached build of `name` made from exactly `rendered` (its build.json says), if any. */
 async function cachedBuildOf(root: string, name: string, rendered: string): Promise<string | undefined> {
-  const area = path.join(root, KERNELS_AREA);
-  const matching: Array<{ dir: string; mtimeMs: number }> = [];
-  for (const entry of await readdir(area).catch(() => [] as string[])) {
-    if (!entry.startsWith(`${name}_`)) continue;
-    const dir = path.join(area, entry);
-    const info = JSON.parse(await readFile(path.join(dir, 'build.json'), 'utf8').catch(() => '{}')) as { fragment?: string };
-    if (info.fragment === rendered) matching.push({ dir, mtimeMs: (await stat(dir)).mtimeMs });
-  }
+  const matching = (await cachedBuilds(root, name)).filter((b) => b.info.fragment === rendered);
   return matching.sort((a, b) => b.mtimeMs - a.mtimeMs)[0]?.dir;
 }
 
-/** Objects made by the newest earlier build of `name`: the progress bar's total. */
+/** Objects made by the biggest earlier build of `name`: the progress bar's total. */
 async function expectedObjects(root: string, name: string): Promise<number | undefined> {
-  const area = path.join(root, KERNELS_AREA);
-  let best: number | undefined;
-  for (const entry of await readdir(area).catch(() => [] as string[])) {
-    if (!entry.startsWith(`${name}_`)) continue;
-    const info = JSON.parse(await readFile(path.join(area, entry, 'build.json'), 'utf8').catch(() => '{}')) as { objects?: number };
-    if (info.objects) best = Math.max(best ?? 0, info.objects);
-  }
-  return best;
+  const counts = (await cachedBuilds(root, name)).flatMap((b) => (b.info.objects ? [b.info.objects] : []));
+  return counts.length > 0 ? Math.max(...counts) : undefined;
 }
 
 /** Build `def` (once per source version, configuration and compiler), or take it from the cache. */

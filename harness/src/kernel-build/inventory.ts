@@ -1,16 +1,17 @@
 // The kernels the harness builds, for `kmod-harness kernels`: each `<series>-debug` and each of
 // the config's kernelBuilds, the source version a build would use now, and the builds in the
 // cache (whether each matches the definition's configuration today). Builds nothing.
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot as defaultCacheRoot } from '../cache.js';
 import { silent, type Emit } from '../events.js';
 import { loadCatalogue, seriesSpec } from '../kernel/catalogue.js';
-import { KERNELS_AREA, readMetadata } from '../kernel/entry.js';
+import { readMetadata } from '../kernel/entry.js';
 import { alignColumns } from '../kernel/inventory.js';
 import { readFragments, type KernelBuildDef } from './definitions.js';
 import { mergeFragments, renderFragment } from './kconfig.js';
-import { resolveSource, SOURCES_AREA } from './source.js';
+import { cachedBuilds } from './build.js';
+import { resolveSource, sourceKey, SOURCES_AREA } from './source.js';
 
 export interface BuiltKernelEntry {
   dir: string;
@@ -32,16 +33,12 @@ export interface BuiltKernelRow {
   cached: BuiltKernelEntry[];
 }
 
-async function cachedBuilds(root: string, name: string, rendered: string | undefined): Promise<BuiltKernelEntry[]> {
-  const area = path.join(root, KERNELS_AREA);
+async function builtEntries(root: string, name: string, rendered: string | undefined): Promise<BuiltKernelEntry[]> {
   const out: BuiltKernelEntry[] = [];
-  for (const entry of (await readdir(area).catch(() => [] as string[])).sort()) {
-    if (!entry.startsWith(`${name}_`)) continue;
-    const dir = path.join(area, entry);
+  for (const { dir, info } of await cachedBuilds(root, name)) {
     const meta = await readMetadata(dir).catch(() => undefined);
     if (!meta || meta.artifacts.series !== name) continue;
-    const build = JSON.parse(await readFile(path.join(dir, 'build.json'), 'utf8').catch(() => '{}')) as { objects?: number; fragment?: string };
-    out.push({ dir, release: meta.artifacts.release, version: meta.version, current: rendered !== undefined && build.fragment === rendered, ...(build.objects ? { objects: build.objects } : {}) });
+    out.push({ dir, release: meta.artifacts.release, version: meta.version, current: rendered !== undefined && info.fragment === rendered, ...(info.objects ? { objects: info.objects } : {}) });
   }
   return out;
 }
@@ -62,14 +59,14 @@ export async function listBuiltKernels(defs: readonly KernelBuildDef[], options:
       const { best, errors } = await resolveSource(seriesSpec(catalogue, def.series), { cacheRoot: root, emit, ...(options.offline ? { offline: true } : {}) });
       for (const e of errors) problems.push(e.message);
       if (!best && errors.length === 0) problems.push(`no linux-source-${def.series} in the ${options.offline ? 'cached ' : ''}package indexes of ${def.series}'s suites`);
-      const unpacked = best ? await stat(path.join(root, SOURCES_AREA, `${best.pkg.name}_${best.pkg.version}`)).then(() => true, () => false) : false;
+      const unpacked = best ? await stat(path.join(root, SOURCES_AREA, sourceKey(best.pkg))).then(() => true, () => false) : false;
       return {
         name: def.name,
         series: def.series,
         definedIn: def.definedIn,
         ...(best ? { source: { package: best.pkg.name, version: best.pkg.version, suite: best.suite, unpacked } } : {}),
         problems,
-        cached: (await cachedBuilds(root, def.name, rendered)).map((b) => ({ ...b, current: b.current && (!best || b.version === best.pkg.version) })),
+        cached: (await builtEntries(root, def.name, rendered)).map((b) => ({ ...b, current: b.current && (!best || b.version === best.pkg.version) })),
       };
     }),
   );

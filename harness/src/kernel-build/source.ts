@@ -12,6 +12,7 @@ import { killOnTeardown } from '../lifecycle.js';
 import { aptState, download, ensureLists, readIndex, type AptState } from '../kernel/apt.js';
 import type { SeriesSpec } from '../kernel/catalogue.js';
 import { compareVersions } from '../kernel/debversion.js';
+import { entryKey } from '../kernel/entry.js';
 import { archiveUri, findMirrors } from '../kernel/mirror.js';
 import type { IndexPackage } from '../kernel/packages-index.js';
 
@@ -25,6 +26,11 @@ export interface KernelSource {
   package: string;
   version: string;
   suite: string;
+}
+
+/** The sources entry of a package version: named like a kernel entry. */
+export function sourceKey(pkg: Pick<IndexPackage, 'name' | 'version'>): string {
+  return entryKey(pkg.name, pkg.version);
 }
 
 export function sourcePackage(series: string): string {
@@ -101,7 +107,7 @@ export async function prepareSource(spec: SeriesSpec, options: { cacheRoot: stri
     });
   }
   const { pkg, suite, state } = best;
-  const key = `${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9.+~_-]/g, '_');
+  const key = sourceKey(pkg);
   const { dir, hit } = await cachedDir(
     SOURCES_AREA,
     key,

@@ -6,8 +6,13 @@ export interface KernelTraits {
   lockdep: boolean;
 }
 
+/** Whether a .config's text has `option=y`. */
+export function configHas(configText: string, option: string): boolean {
+  return new RegExp(`^${option}=y$`, 'm').test(configText);
+}
+
 export function kernelTraits(configText: string): KernelTraits {
-  const on = (option: string): boolean => new RegExp(`^${option}=y$`, 'm').test(configText);
+  const on = (option: string): boolean => configHas(configText, option);
   return { kasan: on('CONFIG_KASAN'), kmemleak: on('CONFIG_DEBUG_KMEMLEAK'), lockdep: on('CONFIG_PROVE_LOCKING') };
 }
 

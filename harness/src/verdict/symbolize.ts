@@ -55,7 +55,11 @@ export function parseFuncSymbols(symtab: string, sections: string): FuncSymbol[]
 
 /** `readelf -sW` + `readelf -SW` -> function name -> { section name, value }. */
 export function parseSymbols(symtab: string, sections: string): Map<string, { section: string; value: number }> {
-  return new Map(parseFuncSymbols(symtab, sections).map((f) => [f.name, { section: f.section, value: f.value }]));
+  return byName(parseFuncSymbols(symtab, sections));
+}
+
+function byName(funcs: readonly FuncSymbol[]): Map<string, { section: string; value: number }> {
+  return new Map(funcs.map((f) => [f.name, { section: f.section, value: f.value }]));
 }
 
 /** The FUNC symbols of one .ko, with the host's readelf. */
@@ -103,7 +107,7 @@ export async function symbolize(lines: Array<{ text: string; returnAddress: bool
     if (!frame || !ko) continue;
     let symbols = symbolCache.get(ko);
     if (!symbols) {
-      symbols = new Map((await readKoSymbols(ko)).map((f) => [f.name, { section: f.section, value: f.value }]));
+      symbols = byName(await readKoSymbols(ko));
       symbolCache.set(ko, symbols);
     }
     const symbol = symbols.get(frame.func);
