@@ -13,7 +13,12 @@
  * "mmap", "vm_open", "vm_fault", "read", "write", "vm_close", "release"):
  * userland/expected.kmsg relies on those words.
  *
- * Unload only once no process has the file open or mapped.
+ * Each mapping holds a reference on the module from mmap() to its
+ * vm_close (a copy the MM makes, e.g. by fork(), takes its own in vm_open),
+ * so rmmod refuses ("in use") while a mapping exists, even one whose file
+ * was closed: its vm_operations_struct lives in this module.  An open file
+ * without a mapping does not pin it: on unload procfs waits for callbacks
+ * under way and releases the files still open.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -38,14 +43,23 @@ struct lkmc_mmap_info {
 	char *data;	/* one page from get_zeroed_page() */
 };
 
+/* The MM copied a mapping (fork, split, mremap move): one more reference. */
 static void lkmc_vm_open(struct vm_area_struct *vma)
 {
 	pr_info("vm_open\n");
+	__module_get(THIS_MODULE);
 }
 
+/*
+ * module_put() is the last thing done here, but returning still runs a
+ * few instructions of this module: an rmmod that wins the race in that
+ * window is the usual, theoretical, hazard of a module dropping its own
+ * reference.
+ */
 static void lkmc_vm_close(struct vm_area_struct *vma)
 {
 	pr_info("vm_close\n");
+	module_put(THIS_MODULE);
 }
 
 /*
@@ -85,6 +99,10 @@ static int lkmc_mmap(struct file *file, struct vm_area_struct *vma)
 			pages, vma->vm_pgoff);
 		return -EINVAL;
 	}
+	/* Fails only while rmmod is under way. */
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
+
 	pr_info("mmap pages=%lu pgoff=%lu\n", pages, vma->vm_pgoff);
 
 	/* Neither mremap() may grow it nor a core dump copy it. */
@@ -93,10 +111,13 @@ static int lkmc_mmap(struct file *file, struct vm_area_struct *vma)
 	vma->vm_private_data = file->private_data;
 	/*
 	 * The MM calls ->open only when it copies a VMA (fork, split), not
-	 * for the mmap() that creates it: call it here so that every
-	 * mapping has one vm_open for its one vm_close.
+	 * for the mmap() that creates it, and ->close for every VMA that goes
+	 * away.  So the reference taken above is this mapping's, and its
+	 * vm_open is logged here, once nothing can fail any more: a failed
+	 * mmap() gets no ->close.  Every mapping has one vm_open for its one
+	 * vm_close.
 	 */
-	lkmc_vm_open(vma);
+	pr_info("vm_open\n");
 	return 0;
 }
 

@@ -3,8 +3,12 @@
  * mmap_test - user-space half of kernel-module/lkmc_mmap.c.
  *
  * Maps the module's per-open buffer twice and checks that both mappings,
- * read() and write() all see one and the same page.  Run as root: the
- * page frame numbers in /proc/self/pagemap read as 0 otherwise.
+ * read() and write() all see one and the same page.  Then that a mapping
+ * pins the module: with its file closed and a fork()ed copy of it left,
+ * delete_module() is refused, the module's refcnt counts one reference per
+ * mapping, and the last munmap() brings refcnt back to its value before.
+ * Run as root: the page frame numbers in /proc/self/pagemap read as 0
+ * otherwise, and delete_module() needs CAP_SYS_MODULE.
  *
  *   mmap_test [PATH]        PATH defaults to /proc/lkmc_mmap
  *
@@ -14,7 +18,7 @@
  * The kernel log lines this sequence produces are in expected.kmsg: keep
  * the two in step.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE		/* POSIX 2008, and syscall() */
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,12 +31,17 @@
 #include <stdnoreturn.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pagemap.h"
 
 #define DEFAULT_PATH	"/proc/lkmc_mmap"
-#define NUM_CHECKS	11
+#define MODULE_NAME	"lkmc_mmap"
+#define REFCNT_PATH	"/sys/module/" MODULE_NAME "/refcnt"
+#define NUM_CHECKS	14
 
 /* Bytes of the page that the module's read() and write() reach. */
 enum { BUFFER_SIZE = 4 };
@@ -42,6 +51,12 @@ struct ctx {
 	long page_size;
 	int fd;
 	char *map[2];
+	/* Checks 12-14: a mapping of a closed file, copied by fork(). */
+	long refcnt_before;	/* the module's refcnt before that mmap() */
+	long refcnt_both;	/* with the original and the copy mapped */
+	long refcnt_copy;	/* with only the copy mapped */
+	pid_t child;		/* holds the copy */
+	int release_fd;		/* closing it makes the child unmap the copy */
 };
 
 static int checks_done;
@@ -243,11 +258,149 @@ static void check_close(struct ctx *c)
 	pass(name);
 }
 
+/* The module's reference count, from sysfs; fails check name without it. */
+static long read_refcnt(const char *name)
+{
+	char text[32];
+	ssize_t n;
+	int fd;
+
+	fd = open(REFCNT_PATH, O_RDONLY);
+	if (fd < 0)
+		fail(name, "open %s: %s", REFCNT_PATH, strerror(errno));
+	n = read(fd, text, sizeof(text) - 1);
+	if (n <= 0)
+		fail(name, "read %s: %s", REFCNT_PATH,
+		     n ? strerror(errno) : "empty");
+	close(fd);
+	text[n] = '\0';
+	return strtol(text, NULL, 10);
+}
+
+/*
+ * The child's part of check 12: keep the copy of the mapping until the
+ * parent closes its end of the pipe (on purpose, or by exiting), then
+ * unmap it.  It closes its standard streams first: should the module be
+ * gone, this munmap() runs freed module text, and a process killed there
+ * (or left stuck, its mmap lock held) must not keep the test's output
+ * open.
+ */
+static noreturn void hold_copy(char *map, size_t len, int release_fd)
+{
+	char byte;
+
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	while (read(release_fd, &byte, 1) < 0 && errno == EINTR)
+		;
+	_exit(munmap(map, len) ? 1 : 0);
+}
+
+/*
+ * The case rmmod got wrong before mappings held a module reference: a
+ * process maps the file, closes it and keeps the mapping; the unload
+ * succeeded, and the munmap() then ran vm_close in freed module text.
+ * Here the mapping that is left when delete_module() is called is a
+ * fork()ed copy in a child (the parent unmaps its original first), so
+ * that if the unload does succeed, the freed text is run by the child,
+ * not by this process: it still reports and exits.  O_NONBLOCK makes a
+ * refused unload fail at once.
+ */
+static void check_unload_refused(struct ctx *c)
+{
+	const char *name = "delete_module() is refused while a mapping outlives close()";
+	char *map;
+	int release[2];
+	int fd;
+
+	c->refcnt_before = read_refcnt(name);
+	fd = open(c->path, O_RDWR);
+	if (fd < 0)
+		fail(name, "open %s: %s", c->path, strerror(errno));
+	/* Never touched: the seed's two faults stay the only ones. */
+	map = mmap(NULL, (size_t)c->page_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		fail(name, "mmap: %s", strerror(errno));
+	/* Not the last reference to the file: the mapping holds one. */
+	if (close(fd))
+		fail(name, "close: %s", strerror(errno));
+
+	if (pipe(release))
+		fail(name, "pipe: %s", strerror(errno));
+	fflush(stdout);
+	c->child = fork();
+	if (c->child < 0)
+		fail(name, "fork: %s", strerror(errno));
+	if (c->child == 0) {
+		close(release[1]);
+		hold_copy(map, (size_t)c->page_size, release[0]);
+	}
+	close(release[0]);
+	c->release_fd = release[1];
+
+	c->refcnt_both = read_refcnt(name);
+	if (munmap(map, (size_t)c->page_size))
+		fail(name, "munmap of the original: %s", strerror(errno));
+	c->refcnt_copy = read_refcnt(name);
+
+	if (syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) == 0)
+		fail(name, "delete_module unloaded the module under a live mapping (its munmap runs freed module text)");
+	/*
+	 * "In use": EWOULDBLOCK (the same value as EAGAIN) for references
+	 * held; EBUSY, rmmod's own answer, is accepted too.
+	 */
+	if (errno != EWOULDBLOCK && errno != EBUSY)
+		fail(name, "delete_module failed with %s, expected EWOULDBLOCK or EBUSY",
+		     strerror(errno));
+	pass(name);
+}
+
+static void check_refcnt_mapped(struct ctx *c)
+{
+	const char *name = "each mapping holds one module reference, the fork()ed copy too";
+
+	printf("# refcnt %ld before mmap, %ld with both mappings, %ld with the copy\n",
+	       c->refcnt_before, c->refcnt_both, c->refcnt_copy);
+	if (c->refcnt_both != c->refcnt_before + 2)
+		fail(name, "refcnt %ld with both mappings, expected %ld",
+		     c->refcnt_both, c->refcnt_before + 2);
+	if (c->refcnt_copy != c->refcnt_before + 1)
+		fail(name, "refcnt %ld with the copy, expected %ld",
+		     c->refcnt_copy, c->refcnt_before + 1);
+	pass(name);
+}
+
+static void check_refcnt_unmapped(struct ctx *c)
+{
+	const char *name = "munmap of the last mapping brings refcnt back to its value before mmap";
+	long now;
+	int status;
+
+	if (close(c->release_fd))
+		fail(name, "close: %s", strerror(errno));
+	if (waitpid(c->child, &status, 0) != c->child)
+		fail(name, "waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(status))
+		fail(name, "the child unmapping the copy was killed by signal %d",
+		     WTERMSIG(status));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail(name, "the child could not unmap the copy (status %#x)",
+		     (unsigned int)status);
+	now = read_refcnt(name);
+	if (now != c->refcnt_before)
+		fail(name, "refcnt %ld, expected %ld", now, c->refcnt_before);
+	pass(name);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = {
 		.path = argc > 1 ? argv[1] : DEFAULT_PATH,
 		.fd = -1,
+		.child = -1,
+		.release_fd = -1,
 	};
 
 	/* Line-buffered even into a pipe: a crash must not eat the log. */
@@ -276,5 +429,8 @@ int main(int argc, char **argv)
 		      (size_t)c.page_size, (off_t)c.page_size);
 	check_munmap(&c);
 	check_close(&c);
+	check_unload_refused(&c);
+	check_refcnt_mapped(&c);
+	check_refcnt_unmapped(&c);
 	return 0;
 }

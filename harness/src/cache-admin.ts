@@ -1,10 +1,13 @@
 // `kmod-harness cache list|prune`: what the cache holds, and removing what no run will use.
 // Entries are removed by renaming them to a `.tmp-` name first, so an interrupted prune leaves
 // what cachedDir already treats as garbage, never an entry that looks complete and is not.
+// Fills and apt hold the entry's lock file (cache-lock.ts): prune asks it, so it never removes
+// a fill in progress or an apt state in use, and knows a temp dir whose lock is free is garbage.
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, readFile, readdir, readlink, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { STALE_TEMP_MS, TEMP_PREFIX } from './cache.js';
+import { entryLockFile, fillKeyOf, LOCK_PREFIX, STALE_TEMP_MS, TEMP_PREFIX } from './cache.js';
+import { lockHolder, tryLock } from './cache-lock.js';
 import { UsageError } from './errors.js';
 import { readJsonOr } from './files.js';
 import { IMAGES_AREA, MEMO_DIR } from './image/initramfs.js';
@@ -43,8 +46,10 @@ export interface CacheEntry {
   release?: string;
   /** Its metadata is unreadable, so no run can use it. */
   broken?: boolean;
-  /** A process holding a file, directory or mount in it: 'pid 123 (make)'. */
+  /** A process holding a file, directory or mount in it: 'pid 123 (make)'; or its lock: 'a running fill (pid 123)'. */
   inUse?: string;
+  /** A fill's temp dir whose entry lock is free: the run that made it has ended, so it is garbage whatever its age. */
+  fillEnded?: boolean;
 }
 
 /** Disk usage and newest mtime of a tree, without following symlinks. */
@@ -180,7 +185,10 @@ export async function listCache(cacheRoot: string, options: ListCacheOptions = {
   for (const d of top) {
     const p = path.join(root, d.name);
     if (d.isDirectory() && AREAS.includes(d.name)) {
-      for (const e of await readdir(p, { withFileTypes: true }).catch(() => [])) found.push({ area: d.name, name: e.name, path: path.join(p, e.name), isDir: e.isDirectory() });
+      for (const e of await readdir(p, { withFileTypes: true }).catch(() => [])) {
+        // A lock file is no entry: a few bytes, and removing one a run waits on would void its lock.
+        if (!e.name.startsWith(LOCK_PREFIX)) found.push({ area: d.name, name: e.name, path: path.join(p, e.name), isDir: e.isDirectory() });
+      }
     } else found.push({ area: '', name: d.name, path: p, isDir: d.isDirectory() });
   }
   const [memos, held] = await Promise.all([memoTimes(root), options.scanProcesses === false ? new Map<string, string>() : pathsInUse(root, options.proc)]);
@@ -188,12 +196,31 @@ export async function listCache(cacheRoot: string, options: ListCacheOptions = {
     found.map(async (f): Promise<CacheEntry> => {
       const [described, used] = await Promise.all([describe(f.area, f.name, f.path, f.isDir), usage(f.path)]);
       const lastWriteMs = Math.max(used.lastWriteMs, memos.get(f.path) ?? 0);
-      const holder = [...held].find(([p]) => p === f.path || p.startsWith(`${f.path}/`))?.[1];
-      return { area: f.area, name: f.name, path: f.path, ...described, bytes: used.bytes, lastWriteMs, ...(holder ? { inUse: holder } : {}) };
+      const fill = described.kind === 'temp' ? await fillState(root, f.area, f.name) : undefined;
+      const holder = [...held].find(([p]) => p === f.path || p.startsWith(`${f.path}/`))?.[1] ?? (fill !== 'ended' ? fill : undefined);
+      return { area: f.area, name: f.name, path: f.path, ...described, bytes: used.bytes, lastWriteMs, ...(holder ? { inUse: holder } : {}), ...(fill === 'ended' ? { fillEnded: true } : {}) };
     }),
   );
   const order = (e: CacheEntry): number => (e.area === '' ? AREAS.length : AREAS.indexOf(e.area));
   return entries.sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
+}
+
+/**
+ * Whether the fill a temp dir belongs to still runs, from its entry lock: 'ended' when the lock
+ * is free, the holder when it is taken, undefined when there is no lock to ask.
+ */
+async function fillState(root: string, area: string, name: string): Promise<'ended' | string | undefined> {
+  const key = area ? fillKeyOf(name) : undefined;
+  if (key === undefined) return undefined;
+  const file = entryLockFile(root, area, key);
+  const lock = await tryLock(file);
+  if (lock === 'absent') return undefined;
+  if (lock === 'busy') {
+    const pid = await lockHolder(file);
+    return `a running fill${pid ? ` (pid ${pid})` : ''}`;
+  }
+  await lock.release();
+  return 'ended';
 }
 
 /** The image memos: image dir -> newest mtime of a memo naming it (a memo is written when a run finds the image by content). */
@@ -272,6 +299,7 @@ export function planPrune(entries: CacheEntry[], policy: PrunePolicy = {}, now: 
   for (const entry of entries) {
     if (entry.kind === 'other') keep.push({ entry, reason: 'not made by the harness: never removed' });
     else if (entry.inUse) keep.push({ entry, reason: `in use by ${entry.inUse}` });
+    else if (entry.kind === 'temp' && entry.fillEnded) drop(entry, 'temporary dir of a fill whose run has ended (its lock is free)');
     else if (entry.kind === 'temp') {
       const age = now - entry.lastWriteMs;
       if (age < STALE_TEMP_MS) keep.push({ entry, reason: `written ${ago(age)} ago: a fill may still be running` });
@@ -326,12 +354,27 @@ async function removeTree(p: string): Promise<void> {
   }
 }
 
-/** Rename out of the way in one step, then delete: a half-deleted entry is only ever a `.tmp-` dir. */
-async function removeEntry(entry: CacheEntry): Promise<void> {
-  if (entry.kind === 'temp') return removeTree(entry.path);
-  const doomed = path.join(path.dirname(entry.path), `${TEMP_PREFIX}prune-${entry.name}-${randomBytes(4).toString('hex')}`);
-  await rename(entry.path, doomed);
-  await removeTree(doomed);
+/**
+ * Rename out of the way in one step, then delete: a half-deleted entry is only ever a `.tmp-` dir.
+ * Holding the entry's lock, if it has one: returns the holder instead when a run holds it (apt
+ * updating or reading an index, a compiler root being remade).
+ */
+async function removeEntry(root: string, entry: CacheEntry): Promise<string | undefined> {
+  if (entry.kind === 'temp') return void (await removeTree(entry.path));
+  const file = entry.area ? entryLockFile(root, entry.area, entry.name) : undefined;
+  const lock = file ? await tryLock(file) : 'absent';
+  if (lock === 'busy') {
+    const pid = await lockHolder(file!);
+    return `locked by a run${pid ? ` (pid ${pid})` : ''}: in use`;
+  }
+  try {
+    const doomed = path.join(path.dirname(entry.path), `${TEMP_PREFIX}prune-${entry.name}-${randomBytes(4).toString('hex')}`);
+    await rename(entry.path, doomed);
+    await removeTree(doomed);
+  } finally {
+    if (lock !== 'absent') await lock.release();
+  }
+  return undefined;
 }
 
 export interface PruneResult {
@@ -357,8 +400,9 @@ export async function pruneCache(cacheRoot: string, policy: PrunePolicy = {}): P
       continue;
     }
     try {
-      await removeEntry(decision.entry);
-      removed.push(decision);
+      const busy = await removeEntry(root, decision.entry);
+      if (busy) plan.keep.push({ entry: decision.entry, reason: busy });
+      else removed.push(decision);
     } catch (error) {
       failed.push({ entry: decision.entry, error: (error as Error).message });
     }

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Entry point of the kmod-harness command: signal handling and error printing around program().
+// Entry point of the kmod-harness command: signal and crash handling and error printing around
+// program().
 import { asHarnessError } from './errors.js';
-import { installSignalHandlers, runAllTeardowns } from './lifecycle.js';
+import { installCrashHandlers, installSignalHandlers, runAllTeardowns } from './lifecycle.js';
 import { program } from './program.js';
 
 async function main(): Promise<void> {
   installSignalHandlers();
+  // Here, not in the library: a crash of a process that only imports the harness is its own.
+  installCrashHandlers();
   try {
     await program().parseAsync(process.argv);
   } catch (error) {

@@ -1,5 +1,6 @@
 // The kmod-harness command tree: flags and help here, each command's work in commands/.
 import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_OUTPUT_LIMIT_BYTES, MAX_OUTPUT_LIMIT_MIB } from './bounded-text.js';
 import { cacheRoot } from './cache.js';
 import { formatCache, formatPrune, listCache, pruneCache } from './cache-admin.js';
 import { runCommand, runSettings } from './commands/run.js';
@@ -13,11 +14,41 @@ import { formatKernels, listKernels } from './kernel/inventory.js';
 import { allDefinitions } from './kernel-build/index.js';
 import { formatBuiltKernels, listBuiltKernels } from './kernel-build/inventory.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from './paths.js';
-import { DEFAULT_TIMEOUTS } from './run.js';
+import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS } from './run.js';
+import { timeoutProblem } from './timers.js';
 
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+/** A wait in seconds: zero or more, at most an hour. */
+function settleSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 3600) throw new InvalidArgumentError('expected 0 to 3600 seconds');
+  return n;
+}
+
+/** A whole count: zero or more. */
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a whole number from 0 to 100');
+  return n;
+}
+
+/** A time limit in seconds: positive and no longer than a timer can wait (timers.ts). */
+function timeoutSeconds(value: string): number {
+  const n = Number(value);
+  const problem = timeoutProblem(n);
+  if (problem) throw new InvalidArgumentError(problem);
+  return n;
+}
+
+/** An output limit in MiB: positive, at most MAX_OUTPUT_LIMIT_MIB. */
+function mebibytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_OUTPUT_LIMIT_MIB) throw new InvalidArgumentError(`expected a positive number of MiB, at most ${MAX_OUTPUT_LIMIT_MIB}`);
   return n;
 }
 
@@ -32,11 +63,16 @@ const printEvent = plainEmit(process.stderr);
 /** Options of every command that boots a VM: run and shell. */
 function vmOptions(command: Command): Command {
   return command
-    .option('--config <file>', 'config file (default: kmod-harness.config.ts, looked for from the working directory up to the project root)')
+    .option('--config <file>', 'config file (default: kmod-harness.config.ts, looked for from the working directory up to the project root or $HOME)')
     .option('--module <dir>', 'out-of-tree module directory (Kbuild or Makefile)', SEED_MODULE_DIR)
     .option('--test <file|dir>', 'userland test: a .c file or a directory with a Makefile honouring OUT=', SEED_TEST_DIR)
-    .option('--boot-timeout <seconds>', 'time limit for boot to SSH', seconds, DEFAULT_TIMEOUTS.bootS)
-    .option('--load-timeout <seconds>', 'time limit for insmod', seconds, DEFAULT_TIMEOUTS.loadS)
+    .option('--fetch-timeout <seconds>', 'time limit for fetching a Debian kernel (a source-built one adds its 3 h build limit)', timeoutSeconds, DEFAULT_TIMEOUTS.fetchS)
+    .option('--toolchain-timeout <seconds>', "time limit for making the compiler root of a kernel built by a gcc the host lacks", timeoutSeconds, DEFAULT_TIMEOUTS.toolchainS)
+    .option('--build-timeout <seconds>', "time limit for the module's build", timeoutSeconds, DEFAULT_TIMEOUTS.buildS)
+    .option('--test-build-timeout <seconds>', "time limit for the test's build", timeoutSeconds, DEFAULT_TIMEOUTS.testBuildS)
+    .option('--upload-timeout <seconds>', 'time limit for uploading the modules and the test into the guest', timeoutSeconds, DEFAULT_TIMEOUTS.uploadS)
+    .option('--boot-timeout <seconds>', 'time limit for boot to SSH', timeoutSeconds, DEFAULT_TIMEOUTS.bootS)
+    .option('--load-timeout <seconds>', 'time limit for insmod', timeoutSeconds, DEFAULT_TIMEOUTS.loadS)
     .option('--no-strict', 'boot without slab debugging, init_on_free and KFENCE sampling')
     .option('--boot-param <param>', 'extra kernel parameter, repeatable; overrides the strict ones', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--accel <auto|kvm|tcg>', 'accelerator; auto probes KVM (env KMOD_HARNESS_ACCEL)')
@@ -52,9 +88,13 @@ export function program(): Command {
     .option('--json <file>', 'write a JSON report')
     .option('--junit <file>', 'write a JUnit XML report: a testsuite per kernel, a testcase per stage and the verdict')
     .option('--artifacts <dir>', 'write per kernel <dir>/<release>/ (console.log, dmesg.txt, test-output.txt, build.log, result.json), and results.json (and junit.xml with --junit)')
-    .option('--test-timeout <seconds>', 'time limit for the test', seconds, DEFAULT_TIMEOUTS.testS)
-    .option('--unload-timeout <seconds>', 'time limit for rmmod', seconds, DEFAULT_TIMEOUTS.unloadS)
+    .option('--test-timeout <seconds>', 'time limit for the test', timeoutSeconds, DEFAULT_TIMEOUTS.testS)
+    .option('--unload-timeout <seconds>', 'time limit for rmmod', timeoutSeconds, DEFAULT_TIMEOUTS.unloadS)
+    .option('--settle <seconds>', 'after rmmod, wait this long for timers and work the module left behind before judging (0: no wait)', settleSeconds, DEFAULT_TIMEOUTS.settleS)
+    .option('--reloads <n>', 'load and unload the module this many more times after the first cycle (0: none)', count, DEFAULT_LIFECYCLE.reloads)
+    .option('--no-leftovers', 'do not fail on /proc, /sys, /dev or debugfs entries left behind after rmmod')
     .option('--parallel <n>', 'VMs at once (default: by host cores and memory)', (v) => Math.round(seconds(v)))
+    .option('--output-limit <MiB>', "MiB kept of each of the test's stdout, its stderr and the serial console: past it the first and last halves, and the report says how much was dropped", mebibytes, DEFAULT_OUTPUT_LIMIT_BYTES / 2 ** 20)
     .option('--plain', 'progress as one line per event, even on a terminal (the default when not on one, or with CI or NO_COLOR set)')
     .action(async (_options: unknown, command: Command) => {
       process.exitCode = await runCommand(givenFlags<RunFlags & { config?: string; plain?: boolean }>(command));

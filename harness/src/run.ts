@@ -1,23 +1,25 @@
 // The pipeline for one kernel: kernel -> build (module, test) beside image + boot -> guest
 // job -> verdict. Every failure becomes a result with an outcome; nothing started here
 // outlives the call.
-import { readFile } from 'node:fs/promises';
 import { availableParallelism, freemem } from 'node:os';
-import { asHarnessError, BuildError, type Diagnostic } from './errors.js';
+import { asHarnessError, BuildError, TimeoutError, type Diagnostic } from './errors.js';
 import { forSeries, silent, type Stage } from './events.js';
-import { acquireKernel, type KernelBuildDef } from './kernel-build/index.js';
+import { KERNEL_BUILD_TIMEOUT_MS } from './kernel-build/build.js';
+import { acquireKernel, buildableNames, type KernelBuildDef } from './kernel-build/index.js';
+import { withDeadline } from './timers.js';
 import type { Outcome } from './outcome.js';
 import { mapLimit } from './pool.js';
-import { bootBesideBuild, buildJob, consoleReader, runBuilt, type Session, type SessionOptions, type Timeouts } from './session.js';
+import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
 import { makeWorkDir } from './workdir.js';
 
-export { DEFAULT_TIMEOUTS, type Timeouts } from './session.js';
+export { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from './session.js';
 
 export interface RunOptions extends SessionOptions {
   moduleDir: string;
   test: string;
   testArgs?: string[];
   timeouts?: Partial<Timeouts>;
+  lifecycle?: Partial<Lifecycle>;
   /** Kernel-log lines the test stage must print, in order, besides the test's expected.kmsg. */
   expectKernelLog?: readonly string[];
   /** Kernels a config defines (kernelBuilds), besides the built-in `<series>-debug`. */
@@ -32,8 +34,10 @@ export interface KernelResult {
   reasons: string[];
   exitCode: number | null;
   signal: string | null;
-  kernelErrors: Array<{ kind: string; title: string; module?: string; stage?: string; trace: string[]; source?: Array<{ frame: string; func: string; file: string; line: number }> }>;
+  kernelErrors: Array<{ kind: string; title: string; module?: string; stage?: string; freedText?: string; trace: string[]; source?: Array<{ frame: string; func: string; file: string; line: number }> }>;
   diagnostics: Diagnostic[];
+  /** The stage that ran out of time, when the outcome is `timeout` (`test-build`, `upload`, `test`, ...). */
+  timedOutStage?: string;
   /** The harness error that ended the run early (its code: E_USAGE is bad input, exit 2), if one did. */
   errorCode?: string;
   accel?: string;
@@ -41,6 +45,31 @@ export interface KernelResult {
   stages: Partial<Record<Stage | 'upload' | 'total', number>>;
   /** `kmemleak`: /sys/kernel/debug/kmemleak after the post-unload scans, on kernels with kmemleak. */
   logs: { console?: string; dmesg?: string; test?: string; build?: string; kmemleak?: string };
+  /**
+   * Bytes of the test's stdout and stderr and of the serial console past the output limit, left
+   * out of `logs` (which keep head and tail); only the non-zero ones, only when there are any.
+   */
+  dropped?: { stdout?: number; stderr?: number; console?: number };
+}
+
+/** A judged job's outcome, reasons, exit status and kernel errors into the kernel's result. */
+function applyJob(result: KernelResult, job: JobOutcome): void {
+  Object.assign(result, {
+    outcome: job.outcome,
+    reasons: job.reasons,
+    exitCode: job.raw.test?.exitCode ?? null,
+    signal: job.raw.test?.signal ?? null,
+    ...(job.raw.timedOutStage ? { timedOutStage: job.raw.timedOutStage } : {}),
+    kernelErrors: job.kernelErrors.map((e) => ({
+      kind: e.kind,
+      title: e.title,
+      trace: e.trace,
+      ...(e.module ? { module: e.module } : {}),
+      ...(e.stage ? { stage: e.stage } : {}),
+      ...(e.freedText ? { freedText: e.freedText } : {}),
+      ...(e.source ? { source: e.source } : {}),
+    })),
+  });
 }
 
 export async function runOnKernel(series: string, options: RunOptions): Promise<KernelResult> {
@@ -57,42 +86,54 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       emit({ type: 'stage-end', stage, kernel: result.kernel, ms: result.stages[stage]! });
     }
   };
+  const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const started = performance.now();
   const work = await makeWorkDir();
   let session: Session | undefined;
+  let finished: { job: JobOutcome; built: Built } | undefined;
   try {
-    const kernel = await timed('kernel', () => acquireKernel(series, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.kernelBuilds ? { definitions: options.kernelBuilds } : {}) }));
+    // A kernel built from source may take its build's own limit on top of fetching the source.
+    const fromSource = buildableNames(options.kernelBuilds).includes(series);
+    const kernelS = t.fetchS + (fromSource ? KERNEL_BUILD_TIMEOUT_MS / 1000 : 0);
+    const kernel = await timed('kernel', () =>
+      withDeadline(
+        'kernel',
+        kernelS,
+        (signal) => acquireKernel(series, { emit, signal, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.kernelBuilds ? { definitions: options.kernelBuilds } : {}) }),
+        { fix: `fetching${fromSource ? ' and building' : ''} the kernel ran longer than its limit: check the mirror's speed, or raise timeouts.fetch / --fetch-timeout` },
+      ),
+    );
     result.kernel = kernel.release;
 
-    const building = timed('build', () => buildJob(kernel, options, work.path, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }));
+    const building = timed('build', () => buildJob(kernel, options, work.path, { emit, timeouts: t, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }));
     const { built, session: s } = await bootBesideBuild(building, kernel, { ...options, bootTimeoutS: options.timeouts?.bootS ?? options.bootTimeoutS }, (opened) => (session = opened));
     result.logs.build = `${built.module.log}\n${built.test.log}`;
     result.accel = s.info.accel;
     Object.assign(result.stages, { image: s.info.stageMs.image, boot: s.info.stageMs.boot, ssh: s.info.stageMs.ssh });
 
     emit({ type: 'stage-start', stage: 'test', kernel: result.kernel, detail: 'upload, insmod, test, rmmod' });
-    const job = await runBuilt(s.guest.conn, consoleReader(s.info), built, 'job1', {
+    // The console in memory: exact, where the log file lags up to a second past the limit.
+    const job = await runBuilt(s.guest.conn, async () => s.guest.vm.console(), built, 'job1', {
       ...(options.testArgs ? { testArgs: options.testArgs } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
       ...(options.expectKernelLog ? { expectKernelLog: options.expectKernelLog } : {}),
       kmemleak: s.info.traits.kmemleak,
+      ...(options.outputLimitBytes !== undefined ? { outputLimitBytes: options.outputLimitBytes } : {}),
     });
     Object.assign(result.stages, job.raw.stageMs);
     emit({ type: 'stage-end', stage: 'test', kernel: result.kernel, ms: job.raw.stageMs.test ?? 0, detail: Object.entries(job.raw.stageMs).map(([k, v]) => `${k} ${v} ms`).join(', ') });
-    Object.assign(result, {
-      outcome: job.outcome,
-      reasons: job.reasons,
-      exitCode: job.raw.test?.exitCode ?? null,
-      signal: job.raw.test?.signal ?? null,
-      kernelErrors: job.kernelErrors.map((e) => ({ kind: e.kind, title: e.title, trace: e.trace, ...(e.module ? { module: e.module } : {}), ...(e.stage ? { stage: e.stage } : {}), ...(e.source ? { source: e.source } : {}) })),
-    });
+    applyJob(result, job);
+    finished = { job, built };
     result.logs.dmesg = job.raw.dmesg;
     if (job.raw.kmemleak !== undefined) result.logs.kmemleak = job.raw.kmemleak;
     result.logs.test = job.raw.test ? job.raw.test.stdout + job.raw.test.stderr : undefined;
+    if (job.raw.test?.dropped) addDropped(result, job.raw.test.dropped);
   } catch (error) {
     const e = asHarnessError(error);
     result.outcome = e.outcome;
     result.errorCode = e.code;
+    if (e instanceof TimeoutError) result.timedOutStage = e.stage;
     result.reasons = [e.message, ...(e.fix ? [`fix: ${e.fix}`] : [])];
     if (e instanceof BuildError) {
       result.diagnostics = e.diagnostics;
@@ -103,14 +144,24 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
   } finally {
     if (session) {
       const s = session;
-      result.logs.console = await readFile(s.info.consoleLog, 'utf8').catch(() => undefined);
       await timed('teardown', () => s.close());
+      // Read once the guest is off: what struck after the job's last look is on it too.
+      result.logs.console = s.guest.vm.console();
+      addDropped(result, { console: s.guest.vm.consoleDropped() });
+      if (finished) applyJob(result, await judgeAfterPoweroff(finished.job, finished.built, 'job1', result.logs.console));
     }
     await work.remove();
     result.stages.total = Math.round(performance.now() - started);
     emit({ type: 'kernel-end', kernel: result.kernel, outcome: result.outcome, ms: result.stages.total });
   }
   return result;
+}
+
+/** Record the non-zero counts of `dropped` in the result. */
+function addDropped(result: KernelResult, dropped: NonNullable<KernelResult['dropped']>): void {
+  for (const [stream, bytes] of Object.entries(dropped)) {
+    if (bytes) result.dropped = { ...result.dropped, [stream]: bytes };
+  }
 }
 
 export interface VmPlan {

@@ -9,7 +9,7 @@ import { BuildError } from './errors.js';
 import { silent, type Emit } from './events.js';
 import { bootGuest, type Guest } from './guest/boot.js';
 import { runJob, type JobRaw } from './guest/job.js';
-import { connectGuest, type GuestConnection } from './guest/ssh.js';
+import { connectGuest, withExecDefaults, type GuestConnection } from './guest/ssh.js';
 import { buildImage } from './image/initramfs.js';
 import type { KernelArtifacts } from './kernel/index.js';
 import { bootSlowness, kernelTraits, type KernelTraits } from './kernel/traits.js';
@@ -17,19 +17,44 @@ import { chooseAccel, type AccelChoice } from './qemu/accel.js';
 import { strictBootParams } from './qemu/args.js';
 import { prepareToolchain, type Toolchain } from './toolchain/index.js';
 import { parseExpectations } from './verdict/expect.js';
-import { judgeJob, type JobVerdict } from './verdict/judge.js';
-import { moduleLeaks, readFuncSymbols } from './verdict/leaks.js';
+import { judgeJob, lateKernelErrors, type JobVerdict, type JudgedError } from './verdict/judge.js';
+import { kernelErrorReasons } from './verdict/verdict.js';
+import { moduleLeaks, readFuncSymbols, symbolizeAddress, type FuncSymbol } from './verdict/leaks.js';
 import { symbolize, type SourceLocation } from './verdict/symbolize.js';
+import { withDeadline } from './timers.js';
 import { makeWorkDir } from './workdir.js';
 
+/** Seconds per stage (settleS aside): each expiry is outcome `timeout` naming the stage. */
 export interface Timeouts {
+  /** Fetching a Debian kernel (a source-built one adds its build limit, KERNEL_BUILD_TIMEOUT_MS). */
+  fetchS: number;
+  /** Making a toolchain root for a kernel built by a newer gcc than the host's. */
+  toolchainS: number;
+  /** The module's kbuild. */
+  buildS: number;
+  /** The userland test's build. */
+  testBuildS: number;
+  /** SFTP of the modules and test into the guest. */
+  uploadS: number;
   bootS: number;
   loadS: number;
   testS: number;
   unloadS: number;
+  /** Not a limit: how long after rmmod to wait for what the module left running (0: no wait). */
+  settleS: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { bootS: 60, loadS: 30, testS: 120, unloadS: 30 };
+export const DEFAULT_TIMEOUTS: Timeouts = { fetchS: 1800, toolchainS: 1800, buildS: 600, testBuildS: 300, uploadS: 60, bootS: 60, loadS: 30, testS: 120, unloadS: 30, settleS: 1 };
+
+/** What a job checks around the module's unload. */
+export interface Lifecycle {
+  /** Load and unload cycles after the first (default 1; 0 skips). */
+  reloads: number;
+  /** Compare registrations before insmod and after the settle (default true). */
+  leftovers: boolean;
+}
+
+export const DEFAULT_LIFECYCLE: Lifecycle = { reloads: 1, leftovers: true };
 
 /** What a separate process needs to use a running session. */
 export interface SessionInfo {
@@ -68,6 +93,8 @@ export interface SessionOptions {
   emit?: Emit;
   /** Cancels the boot: QEMU is killed and openSession rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Bytes kept of each captured output (test stdout, stderr, serial console), head and tail (default 16 MiB). */
+  outputLimitBytes?: number;
 }
 
 export async function openSession(kernel: KernelArtifacts, options: SessionOptions = {}): Promise<Session> {
@@ -99,6 +126,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       ...(options.bootParams ? { bootParams: options.bootParams } : {}),
       ...(options.strict === false ? { strict: false } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.outputLimitBytes !== undefined ? { consoleLimitBytes: options.outputLimitBytes } : {}),
     });
     emit({ type: 'stage-end', stage: 'boot', kernel: kernel.release, ms: guest.stageMs.boot + guest.stageMs.ssh, detail: `console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms` });
     let closing: Promise<void> | undefined;
@@ -163,24 +191,42 @@ export interface BuildJobOptions {
   toolchain?: Toolchain | Promise<Toolchain>;
   cacheRoot?: string;
   emit?: Emit;
+  /** The stage limits used: toolchainS, buildS, testBuildS (default DEFAULT_TIMEOUTS). */
+  timeouts?: Partial<Timeouts>;
+  signal?: AbortSignal;
 }
 
 /**
  * Build the module (kbuild, with the kernel's compiler: see prepareToolchain) and the test
- * (static, host gcc) side by side into buildDir.
+ * (static, host gcc) side by side into buildDir, each within its time limit. A failure of one
+ * cancels the other: nothing is waited for that cannot change the outcome.
  */
 export async function buildJob(kernel: KernelArtifacts, source: { moduleDir: string; test: string }, buildDir: string, options: BuildJobOptions = {}): Promise<Built> {
-  const toolchain = options.toolchain ?? prepareToolchain(kernel, { ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.emit ? { emit: options.emit } : {}) });
+  const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const failed = new AbortController();
+  const parent = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  const fix = (what: string, field: string, flag: string) => ({ parent, fix: `${what} ran longer than its limit: find what hangs (its log is in the report), or raise timeouts.${field} / ${flag}` });
+  const toolchain =
+    options.toolchain ??
+    withDeadline('toolchain', t.toolchainS, (signal) => prepareToolchain(kernel, { signal, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.emit ? { emit: options.emit } : {}) }), fix('making the compiler root', 'toolchain', '--toolchain-timeout'));
+  const cancelled = new Error('cancelled: the other build failed');
+  const stopOther = (error: unknown): never => {
+    if (error !== cancelled) failed.abort(cancelled);
+    throw error;
+  };
   const [module, test] = await Promise.allSettled([
-    Promise.resolve(toolchain).then((t) => buildModule({ sourceDir: source.moduleDir, buildDir: path.join(buildDir, 'module'), headersDir: kernel.headersDir, toolchain: t })),
-    buildTest({ source: source.test, buildDir: path.join(buildDir, 'test') }),
+    Promise.resolve(toolchain)
+      .then((tc) => withDeadline('build', t.buildS, (signal) => buildModule({ sourceDir: source.moduleDir, buildDir: path.join(buildDir, 'module'), headersDir: kernel.headersDir, toolchain: tc, signal }), fix("the module's build", 'build', '--build-timeout')))
+      .catch(stopOther),
+    withDeadline('test-build', t.testBuildS, (signal) => buildTest({ source: source.test, buildDir: path.join(buildDir, 'test'), signal }), fix("the test's build", 'testBuild', '--test-build-timeout')).catch(stopOther),
   ]);
-  if (module.status === 'rejected') throw module.reason;
+  if (module.status === 'rejected' && !(module.reason === cancelled && test.status === 'rejected')) throw module.reason;
   if (test.status === 'rejected') {
     // Keep the module's log too: the report shows the whole build.
-    if (test.reason instanceof BuildError) throw new BuildError(test.reason.message, test.reason.diagnostics, `${module.value.log}\n${test.reason.log}`, { ...(test.reason.fix ? { fix: test.reason.fix } : {}) });
+    if (test.reason instanceof BuildError && module.status === 'fulfilled') throw new BuildError(test.reason.message, test.reason.diagnostics, `${module.value.log}\n${test.reason.log}`, { ...(test.reason.fix ? { fix: test.reason.fix } : {}) });
     throw test.reason;
   }
+  if (module.status === 'rejected') throw module.reason;
   return { module: module.value, test: test.value };
 }
 
@@ -199,35 +245,71 @@ export async function runBuilt(
   consoleText: () => Promise<string>,
   built: Built,
   jobId: string,
-  options: { testArgs?: string[]; timeouts?: Partial<Timeouts>; expectKernelLog?: readonly string[]; kmemleak?: boolean } = {},
+  options: { testArgs?: string[]; timeouts?: Partial<Timeouts>; lifecycle?: Partial<Lifecycle>; expectKernelLog?: readonly string[]; kmemleak?: boolean; outputLimitBytes?: number } = {},
 ): Promise<JobOutcome> {
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const raw = await runJob(conn, {
+  const lifecycle = { ...DEFAULT_LIFECYCLE, ...options.lifecycle };
+  // The limit reaches every command of the job (job.ts need not pass it).
+  const limited = options.outputLimitBytes === undefined ? conn : withExecDefaults(conn, { maxOutputBytes: options.outputLimitBytes });
+  const raw = await runJob(limited, {
     id: jobId,
     kos: built.module.strippedKos,
     names: built.module.names,
     testBinary: built.test.binary,
     ...(options.testArgs ? { testArgs: options.testArgs } : {}),
-    timeouts: { loadMs: t.loadS * 1000, testMs: t.testS * 1000, unloadMs: t.unloadS * 1000 },
+    timeouts: { uploadMs: t.uploadS * 1000, loadMs: t.loadS * 1000, testMs: t.testS * 1000, unloadMs: t.unloadS * 1000 },
+    settleMs: t.settleS * 1000,
+    reloads: lifecycle.reloads,
+    leftovers: lifecycle.leftovers,
     ...(options.kmemleak ? { leakScan: { minAgeMs: KMEMLEAK_MIN_AGE_MS, timeoutMs: t.unloadS * 1000 } } : {}),
   });
   const expected = [...(built.test.expectedKmsg === undefined ? [] : parseExpectations(built.test.expectedKmsg)), ...(options.expectKernelLog ?? [])];
   const kos = new Map(built.module.names.map((name, i) => [name, built.module.kos[i]!]));
-  const leaks = raw.kmemleak ? moduleLeaks(raw.kmemleak, built.module.names, raw.sections, await readFuncSymbols(kos)) : [];
-  const verdict = judgeJob(raw, jobId, await consoleText(), expected, leaks);
-  const kernelErrors = await Promise.all(
-    verdict.kernelErrors.map(async (e) => {
+  const symbols = raw.sections.length > 0 ? await readFuncSymbols(kos).catch(() => new Map<string, FuncSymbol[]>()) : new Map<string, FuncSymbol[]>();
+  const leaks = raw.kmemleak ? moduleLeaks(raw.kmemleak, built.module.names, raw.sections, symbols) : [];
+  const verdict = judgeJob(raw, jobId, await consoleText(), {
+    expected,
+    leaks,
+    modules: built.module.names,
+    locate: (address) => symbolizeAddress(address, raw.sections, symbols),
+  });
+  const kernelErrors = await withSources(verdict.kernelErrors, built, kos);
+  const { from, to } = built.module.pathMap;
+  return { ...verdict, reasons: verdict.reasons.map((r) => r.split(`${from}/`).join(`${to}/`)), kernelErrors, raw };
+}
+
+/** Each error with the module frames mapped to source lines, and the user's paths in UBSAN titles. */
+async function withSources(errors: readonly JudgedError[], built: Built, kos: Map<string, string>): Promise<JobOutcome['kernelErrors']> {
+  const { from, to } = built.module.pathMap;
+  return Promise.all(
+    errors.map(async (e) => {
       // The title's frame (WARNING/RIP) is the faulting address; trace frames are return addresses.
-      const lines = [{ text: e.title, returnAddress: false }, ...e.trace.map((text) => ({ text, returnAddress: !/^\s*RIP:/.test(text) }))];
+      const lines = [
+        { text: e.title, returnAddress: false },
+        ...(e.freedText ? [{ text: e.freedText, returnAddress: false }] : []),
+        ...e.trace.map((text) => ({ text, returnAddress: !/^\s*RIP:/.test(text) })),
+      ];
       const source = await symbolize(lines, kos).catch(() => []);
       // gcc 12's -ffile-prefix-map does not reach UBSAN's source locations: name the user's file.
-      const { from, to } = built.module.pathMap;
       const mapped = e.title.includes(`${from}/`) ? { ...e, title: e.title.split(`${from}/`).join(`${to}/`) } : e;
       return source.length ? { ...mapped, source } : mapped;
     }),
   );
-  const { from, to } = built.module.pathMap;
-  return { ...verdict, reasons: verdict.reasons.map((r) => r.split(`${from}/`).join(`${to}/`)), kernelErrors, raw };
+}
+
+/**
+ * The job's outcome once the guest is off: a report on the console past the job's last marker
+ * (a timer that fired after the settle window, a crash at poweroff) fails it as a kernel error
+ * at `after-unload`. Unchanged when there is none.
+ */
+export async function judgeAfterPoweroff(job: JobOutcome, built: Built, jobId: string, consoleText: string): Promise<JobOutcome> {
+  const kos = new Map(built.module.names.map((name, i) => [name, built.module.kos[i]!]));
+  const symbols = job.raw.sections.length > 0 ? await readFuncSymbols(kos).catch(() => new Map<string, FuncSymbol[]>()) : new Map<string, FuncSymbol[]>();
+  const late = lateKernelErrors(consoleText, jobId, job.kernelErrors, (address) => symbolizeAddress(address, job.raw.sections, symbols));
+  if (late.length === 0) return job;
+  const kernelErrors = [...job.kernelErrors, ...(await withSources(late, built, kos))];
+  const reasons = job.outcome === 'kernel-error' ? [...job.reasons, ...kernelErrorReasons(late)] : [...kernelErrorReasons(late), ...job.reasons];
+  return { ...job, outcome: 'kernel-error', reasons, kernelErrors };
 }
 
 export function consoleReader(info: Pick<SessionInfo, 'consoleLog'>): () => Promise<string> {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatBytes, formatCache, formatPrune, listCache, mountinfoPaths, pathsInUse, planPrune, pruneCache, type CacheEntry } from '../../harness/src/cache-admin.js';
-import { STALE_TEMP_MS } from '../../harness/src/cache.js';
+import { entryLockFile, STALE_TEMP_MS } from '../../harness/src/cache.js';
+import { acquireLock } from '../../harness/src/cache-lock.js';
 import { UsageError } from '../../harness/src/errors.js';
 import { writeMetadata, type KernelArtifacts } from '../../harness/src/kernel/entry.js';
 
@@ -321,6 +322,34 @@ describe('on disk', () => {
     expect(result.memos.files).toBe(1);
     expect((await listCache(root, { scanProcesses: false })).map((e) => e.path)).toEqual(before.map((e) => e.path));
     expect(await readdir(path.join(root, 'images/memo'))).toEqual(['1.json', '2.json']);
+  });
+
+  it('asks the locks: a fresh temp dir of an ended fill goes, a running fill and an apt state in use stay, lock files are no entries', async () => {
+    await build();
+    const ended = '.tmp-6.1_6.1.201-1-AbC123';
+    const running = '.tmp-6.1_6.1.202-1-xYz789';
+    for (const name of [ended, running]) await put(`kernels/${name}/partial.deb`);
+    await (await acquireLock(entryLockFile(root, 'kernels', '6.1_6.1.201-1'), { what: 'x' })).release();
+    const fill = await acquireLock(entryLockFile(root, 'kernels', '6.1_6.1.202-1'), { what: 'x' });
+    const apt = await acquireLock(entryLockFile(root, 'apt', 'bookworm'), { what: 'x', shared: true });
+    try {
+      const entries = await listCache(root, { scanProcesses: false });
+      expect(entries.filter((e) => e.name.startsWith('.lock-'))).toEqual([]);
+      expect(entries.find((e) => e.name === ended)).toMatchObject({ kind: 'temp', fillEnded: true });
+      expect(entries.find((e) => e.name === ended)!.inUse).toBeUndefined();
+      expect(entries.find((e) => e.name === running)).toMatchObject({ kind: 'temp', inUse: `a running fill (pid ${process.pid})` });
+      const result = await pruneCache(root, { all: true });
+      expect(result.failed).toEqual([]);
+      expect(names(result.removed)).toContain(ended);
+      expect(why(result.removed, ended)).toBe('temporary dir of a fill whose run has ended (its lock is free)');
+      expect(why(result.kept, running)).toBe(`in use by a running fill (pid ${process.pid})`);
+      expect(why(result.kept, 'bookworm')).toBe(`locked by a run (pid ${process.pid}): in use`);
+      expect((await readdir(path.join(root, 'kernels'))).sort()).toEqual(['.lock-6.1_6.1.201-1', '.lock-6.1_6.1.202-1', running]);
+      expect(await readdir(path.join(root, 'apt', 'bookworm'))).toEqual(['updated']);
+    } finally {
+      await fill.release();
+      await apt.release();
+    }
   });
 
   it('pruneCache with all empties the cache of everything the harness made, read-only dirs included', async () => {

@@ -21,10 +21,12 @@ interface Expectation {
 
 const OWN_VM = new Set(['panic-in-test', 'oops-at-load', 'endless-loop', 'unremovable', 'double-free']);
 // Two fixtures already have VM tests of their own (verdict-fails.test.ts); those for debug
-// kernels (expect.json "debugKernel") run in debug-kernel.test.ts, on stock and debug 6.1.
+// kernels (expect.json "debugKernel") run in debug-kernel.test.ts, on stock and debug 6.1, and
+// the lifecycle ones ("lifecycle") in lifecycle.test.ts.
 const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
   .filter((d) => d.isDirectory() && !['warn-in-callback', 'failing-test'].includes(d.name))
   .filter((d) => !(JSON.parse(readFileSync(path.join(FIXTURES, d.name, 'expect.json'), 'utf8')) as { debugKernel?: boolean }).debugKernel)
+  .filter((d) => !(JSON.parse(readFileSync(path.join(FIXTURES, d.name, 'expect.json'), 'utf8')) as { lifecycle?: boolean }).lifecycle)
   .map((d) => ({ name: d.name, expect: JSON.parse(readFileSync(path.join(FIXTURES, d.name, 'expect.json'), 'utf8')) as Expectation }));
 
 const TEST_TIMEOUT_S = 8;

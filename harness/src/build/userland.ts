@@ -52,7 +52,9 @@ export async function buildTest(options: { source: string; buildDir: string; sig
   }
   await mkdir(path.dirname(binary), { recursive: true });
   const [cmd, ...args] = argv as [string, ...string[]];
-  const result = await killOnTeardown(execa(cmd, args, { all: true, reject: false, detached: true, cwd: options.buildDir, ...(options.signal ? { cancelSignal: options.signal } : {}) }));
+  const result = await killOnTeardown(execa(cmd, args, { all: true, reject: false, detached: true, cwd: options.buildDir, ...(options.signal ? { cancelSignal: options.signal } : {}) }), options.signal);
+  // Cancelled or out of time (a stage deadline): that is the outcome, not the killed make's status.
+  options.signal?.throwIfAborted();
   const log = result.all ?? '';
   if (result.exitCode !== 0) {
     const diagnostics = parseDiagnostics(log, pathMap, pathMap[0]?.from ?? options.buildDir);

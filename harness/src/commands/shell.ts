@@ -33,7 +33,7 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
   const work = await makeWorkDir();
   let session: Session | undefined;
   try {
-    const building = buildJob(kernel, settings, work.path, { emit }).catch((e: unknown) => {
+    const building = buildJob(kernel, settings, work.path, { emit, timeouts: settings.timeouts }).catch((e: unknown) => {
       if (e instanceof BuildError) io.stderr.write(`${e.log.trim()}\n`);
       throw e;
     });

@@ -4,6 +4,16 @@
 
 /** Seconds per stage; each expiry ends the run with outcome `timeout` naming the stage. */
 export interface TimeoutsConfig {
+  /** Fetching a Debian kernel (default 1800; a kernel built from source adds its 3 h build limit). */
+  fetch?: number;
+  /** Making the compiler root for a kernel whose gcc the host lacks (default 1800). */
+  toolchain?: number;
+  /** The module's kbuild (default 600). */
+  build?: number;
+  /** The test's build (default 300). */
+  testBuild?: number;
+  /** Uploading the modules and the test into the guest (default 60). */
+  upload?: number;
   /** QEMU start to SSH login (default 60). */
   boot?: number;
   /** insmod (default 30). */
@@ -12,6 +22,29 @@ export interface TimeoutsConfig {
   test?: number;
   /** rmmod (default 30). */
   unload?: number;
+  /**
+   * Not a limit: how long to wait after rmmod before reading taint, the kernel log and what is
+   * still registered, so that a timer or work item the module left armed fires (default 1; 0: no wait).
+   */
+  settle?: number;
+}
+
+/** What each job checks around the module's unload. */
+export interface LifecycleConfig {
+  /** Load and unload the module this many more times after the first cycle (default 1; 0 skips). */
+  reloads?: number;
+  /** Fail when rmmod leaves a /proc, /sys/class, /dev, debugfs, ... entry behind (default true). */
+  leftovers?: boolean;
+}
+
+/** Bounds on what a run keeps. */
+export interface LimitsConfig {
+  /**
+   * MiB kept of each captured output: the test's stdout, its stderr, the serial console (default
+   * 16, at most 256). Past it the first and last halves are kept, and the report says how much was
+   * dropped.
+   */
+  outputMiB?: number;
 }
 
 export interface VmConfig {
@@ -63,6 +96,8 @@ export interface KmodHarnessConfig {
     kernelLog?: string[];
   };
   timeouts?: TimeoutsConfig;
+  lifecycle?: LifecycleConfig;
+  limits?: LimitsConfig;
   vm?: VmConfig;
   /** Reports written by `kmod-harness run`, as the --json, --junit and --artifacts flags. */
   reports?: {

@@ -1,9 +1,12 @@
 // The config file's shape, checked at load: a wrong or unknown field is named with its path.
 import { z } from 'zod';
+import { MAX_OUTPUT_LIMIT_MIB } from '../bounded-text.js';
 import { UsageError } from '../errors.js';
+import { MAX_TIMEOUT_S, OVER_CAP } from '../timers.js';
 import type { KmodHarnessConfig } from './define.js';
 
-const seconds = z.number().positive();
+// Capped: a timer cannot wait longer (timers.ts).
+const seconds = z.number().positive().max(MAX_TIMEOUT_S, OVER_CAP);
 const count = z.number().int().positive();
 
 const schema = z.strictObject({
@@ -23,7 +26,9 @@ const schema = z.strictObject({
     )
     .optional(),
   expect: z.strictObject({ kernelLog: z.array(z.string().min(1)).optional() }).optional(),
-  timeouts: z.strictObject({ boot: seconds.optional(), load: seconds.optional(), test: seconds.optional(), unload: seconds.optional() }).optional(),
+  timeouts: z.strictObject({ fetch: seconds.optional(), toolchain: seconds.optional(), build: seconds.optional(), testBuild: seconds.optional(), upload: seconds.optional(), boot: seconds.optional(), load: seconds.optional(), test: seconds.optional(), unload: seconds.optional(), settle: z.number().min(0).max(3600).optional() }).optional(),
+  lifecycle: z.strictObject({ reloads: z.number().int().min(0).max(100).optional(), leftovers: z.boolean().optional() }).optional(),
+  limits: z.strictObject({ outputMiB: z.number().positive().max(MAX_OUTPUT_LIMIT_MIB).optional() }).optional(),
   vm: z
     .strictObject({
       memory: count.min(128).optional(),
@@ -51,6 +56,6 @@ export function validateConfig(value: unknown, file: string): KmodHarnessConfig 
   const issue = parsed.error.issues[0]!;
   const where = issue.code === 'unrecognized_keys' ? fieldName([...issue.path, issue.keys[0]!]) : fieldName(issue.path);
   const message = issue.code === 'unrecognized_keys' ? 'is not a config field' : issue.message.replace(/^Invalid input: /, '');
-  const known = 'module, test, testArgs, kernels, kernelBuilds[].{name,series,fragments,config,debug}, expect.kernelLog, timeouts.{boot,load,test,unload}, vm.{memory,cpus,parallel,bootParams,strict,accel}, reports.{json,junit,artifacts}';
+  const known = 'module, test, testArgs, kernels, kernelBuilds[].{name,series,fragments,config,debug}, expect.kernelLog, timeouts.{fetch,toolchain,build,testBuild,upload,boot,load,test,unload,settle}, lifecycle.{reloads,leftovers}, limits.outputMiB, vm.{memory,cpus,parallel,bootParams,strict,accel}, reports.{json,junit,artifacts}';
   throw new ConfigError(`${file}: ${where}: ${message}`, { fix: `correct ${where} in ${file}; the fields are ${known}` });
 }

@@ -1,11 +1,12 @@
 // One run's settings from, in rising precedence: built-in defaults, the config file, the
 // environment (KMOD_HARNESS_KERNELS, KMOD_HARNESS_ACCEL: what a CI matrix sets), and flags.
 import path from 'node:path';
+import { DEFAULT_OUTPUT_LIMIT_BYTES, outputLimitBytes } from '../bounded-text.js';
 import { builtinDefinitions, userDefinitions, type KernelBuildDef } from '../kernel-build/definitions.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../paths.js';
 import { parseAccelChoice, type AccelChoice } from '../qemu/accel.js';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../session.js';
+import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from '../session.js';
 import { HarnessError } from '../errors.js';
 import type { LoadedConfig } from './load.js';
 import { ConfigError } from './schema.js';
@@ -18,16 +19,26 @@ export interface RunFlags {
   json?: string;
   junit?: string;
   artifacts?: string;
+  fetchTimeout?: number;
+  toolchainTimeout?: number;
+  buildTimeout?: number;
+  testBuildTimeout?: number;
+  uploadTimeout?: number;
   bootTimeout?: number;
   loadTimeout?: number;
   testTimeout?: number;
   unloadTimeout?: number;
+  settle?: number;
+  reloads?: number;
+  leftovers?: boolean;
   accel?: string;
   memory?: number;
   cpus?: number;
   parallel?: number;
   strict?: boolean;
   bootParam?: string[];
+  /** --output-limit, in MiB. */
+  outputLimit?: number;
 }
 
 export interface RunSettings {
@@ -39,6 +50,9 @@ export interface RunSettings {
   kernelBuilds: KernelBuildDef[];
   expectKernelLog: string[];
   timeouts: Timeouts;
+  lifecycle: Lifecycle;
+  /** Bytes kept of each captured output (test stdout, stderr, console), head and tail. */
+  outputLimitBytes: number;
   memoryMiB: number;
   cpus?: number;
   parallel?: number;
@@ -118,11 +132,22 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
     kernelBuilds,
     expectKernelLog: config.expect?.kernelLog ?? [],
     timeouts: {
+      fetchS: flags.fetchTimeout ?? t.fetch ?? DEFAULT_TIMEOUTS.fetchS,
+      toolchainS: flags.toolchainTimeout ?? t.toolchain ?? DEFAULT_TIMEOUTS.toolchainS,
+      buildS: flags.buildTimeout ?? t.build ?? DEFAULT_TIMEOUTS.buildS,
+      testBuildS: flags.testBuildTimeout ?? t.testBuild ?? DEFAULT_TIMEOUTS.testBuildS,
+      uploadS: flags.uploadTimeout ?? t.upload ?? DEFAULT_TIMEOUTS.uploadS,
       bootS: flags.bootTimeout ?? t.boot ?? DEFAULT_TIMEOUTS.bootS,
       loadS: flags.loadTimeout ?? t.load ?? DEFAULT_TIMEOUTS.loadS,
       testS: flags.testTimeout ?? t.test ?? DEFAULT_TIMEOUTS.testS,
       unloadS: flags.unloadTimeout ?? t.unload ?? DEFAULT_TIMEOUTS.unloadS,
+      settleS: flags.settle ?? t.settle ?? DEFAULT_TIMEOUTS.settleS,
     },
+    lifecycle: {
+      reloads: flags.reloads ?? config.lifecycle?.reloads ?? DEFAULT_LIFECYCLE.reloads,
+      leftovers: flags.leftovers ?? config.lifecycle?.leftovers ?? DEFAULT_LIFECYCLE.leftovers,
+    },
+    outputLimitBytes: outputLimitBytes(flags.outputLimit ?? config.limits?.outputMiB ?? DEFAULT_OUTPUT_LIMIT_BYTES / 2 ** 20),
     memoryMiB: flags.memory ?? vm.memory ?? 512,
     ...(cpus !== undefined ? { cpus } : {}),
     ...(parallel !== undefined ? { parallel } : {}),

@@ -30,6 +30,8 @@ export interface BootOptions {
   /** The run's 0700 work dir: keys and console log go there. */
   workDir: string;
   consoleLog: string;
+  /** Bytes of console kept in memory and in consoleLog, head and tail (default 16 MiB). */
+  consoleLimitBytes?: number;
   /** Cancels the boot (QEMU is killed): the run needs no guest any more, e.g. its build failed. */
   signal?: AbortSignal;
 }
@@ -68,6 +70,7 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
       memoryMiB: o.memoryMiB,
       cpus: o.cpus,
       consoleLog: o.consoleLog,
+      ...(o.consoleLimitBytes !== undefined ? { consoleLimitBytes: o.consoleLimitBytes } : {}),
     });
     const cancel = () => void vm.stop();
     o.signal?.addEventListener('abort', cancel, { once: true });

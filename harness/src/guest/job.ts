@@ -1,10 +1,14 @@
 // One module-under-test cycle inside a booted guest: upload, insmod, run the test, rmmod,
-// read the kernel log. Each stage is fenced by marker lines in /dev/kmsg so the verdict can
-// attribute kernel errors to the stage that caused them.
+// wait out a settle window (timers and work the module left behind fire there), compare what
+// is registered with what was before the load, load and unload once more, read the kernel log.
+// Each stage is fenced by marker lines in /dev/kmsg so the verdict can attribute kernel errors
+// to the stage that caused them.
 import path from 'node:path';
 import { TimeoutError } from '../errors.js';
+import { safeDelayMs } from '../timers.js';
 import { stageMarker } from '../verdict/index.js';
 import type { ModuleSection } from '../verdict/leaks.js';
+import { snapshotCommand } from '../verdict/leftovers.js';
 import type { ExecResult, GuestConnection } from './ssh.js';
 
 export interface JobSpec {
@@ -14,7 +18,16 @@ export interface JobSpec {
   names: string[];
   testBinary: string;
   testArgs?: string[];
-  timeouts: { loadMs: number; testMs: number; unloadMs: number };
+  timeouts: { uploadMs?: number; loadMs: number; testMs: number; unloadMs: number };
+  /**
+   * After rmmod, wait this long before reading taint and the registrations again: a timer or a
+   * work item the module left armed fires into its freed text within it. 0 skips the wait.
+   */
+  settleMs: number;
+  /** Load and unload cycles after the first one (a dangling registration collides there). */
+  reloads: number;
+  /** Compare what is registered before insmod and after the settle (verdict/leftovers.ts). */
+  leftovers: boolean;
   /**
    * On a kmemleak kernel: after rmmod, scan for leaks. kmemleak never reports an object younger
    * than `minAgeMs` (5 s in the kernel), so the scan waits until the test ended that long ago.
@@ -32,8 +45,17 @@ export interface JobRaw {
   unload: ExecResult | undefined;
   /** Names still listed in /proc/modules after rmmod. */
   stillLoaded: string[];
-  /** The text sections of each module, as loaded (for leak reports printed after rmmod). */
+  /**
+   * The text sections of each module as loaded, read right after insmod (and again on each
+   * reload): leak reports and faults in freed module text come after rmmod, as bare addresses.
+   */
   sections: ModuleSection[];
+  /** The settle window after rmmod ran to its end. */
+  settled: boolean;
+  /** Registrations (verdict/leftovers.ts) before insmod and after the settle; undefined when not read. */
+  entries: { before?: string[]; after?: string[] };
+  /** Each reload cycle: insmod, and rmmod when insmod succeeded. */
+  reloads: Array<{ load: ExecResult; unload: ExecResult | undefined; stillLoaded: string[] }>;
   /** /sys/kernel/debug/kmemleak after the post-unload scans; undefined when not scanned. */
   kmemleak: string | undefined;
   /** `dmesg -r` after the job; undefined when the guest could no longer answer. */
@@ -45,6 +67,21 @@ export interface JobRaw {
 }
 
 export const GUEST_DIR = '/tmp/kmod-harness';
+
+const DEFAULT_UPLOAD_MS = 60_000;
+
+/** `work`, or a TimeoutError naming `stage` once `ms` have passed (SFTP has no limit of its own). */
+async function withinTime<T>(work: Promise<T>, ms: number, stage: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(stage, Math.round(ms / 1000))), safeDelayMs(ms));
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A shell-safe single-quoted word. */
 export function shq(word: string): string {
@@ -60,11 +97,12 @@ export function parseTaint(text: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-export type TaintPoint = 'before' | 'load' | 'test' | 'unload';
+export type TaintPoint = 'before' | 'load' | 'test' | 'unload' | 'settle' | 'reload';
 
 const TAINT_TAG = 'kmod-harness-taint';
 const STILL_LOADED_TAG = 'kmod-harness-still-loaded';
 const SECTION_TAG = 'kmod-harness-section';
+const ENTRY_TAG = 'kmod-harness-entry';
 export const KMEMLEAK_FILE = '/sys/kernel/debug/kmemleak';
 /** The most of kmemleak's report read back: ~1500 objects. */
 export const KMEMLEAK_MAX_BYTES = 1_048_576;
@@ -74,14 +112,32 @@ function readTaint(point: TaintPoint): string {
   return `echo "${TAINT_TAG} ${point} $(cat /proc/sys/kernel/tainted)"`;
 }
 
+/** Shell that prints the registrations of verdict/leftovers.ts, tagged with `when`. */
+function readEntries(when: 'before' | 'after'): string {
+  return `{ ${snapshotCommand()}; } 2>/dev/null | sed 's|^|${ENTRY_TAG} ${when} |'`;
+}
+
+/** Shell that prints each module's code and data section addresses (root reads them unhashed). */
+function readSections(names: readonly string[]): string {
+  return `for m in ${names.map(shq).join(' ')}; do for s in /sys/module/$m/sections/.*text* /sys/module/$m/sections/.*data* /sys/module/$m/sections/.bss; do [ -r "$s" ] && echo "${SECTION_TAG} $m \${s##*/} $(cat "$s")"; done; done`;
+}
+
+/** Shell that lists the modules still in /proc/modules, tagged. */
+function readStillLoaded(names: readonly string[]): string {
+  return `for m in ${names.map(shq).join(' ')}; do grep -q "^$m " /proc/modules && echo "${STILL_LOADED_TAG} $m"; done`;
+}
+
+type Tagged = Pick<JobRaw, 'taint' | 'stillLoaded' | 'sections'> & { entries?: JobRaw['entries'] };
+
 /** Pull the harness's tagged lines out of a command's stdout; the rest is the command's own. */
-export function untag(stdout: string, raw: Pick<JobRaw, 'taint' | 'stillLoaded' | 'sections'>): string {
+export function untag(stdout: string, raw: Tagged): string {
   const own: string[] = [];
   for (const line of stdout.split('\n')) {
     const [tag, a, b, c] = line.split(' ');
     if (tag === TAINT_TAG && a) raw.taint[a as TaintPoint] = parseTaint(b);
     else if (tag === STILL_LOADED_TAG && a) raw.stillLoaded.push(a);
     else if (tag === SECTION_TAG && a && b && c && /^0x[0-9a-f]+$/.test(c)) raw.sections.push({ module: a, section: b, address: BigInt(c) });
+    else if (tag === ENTRY_TAG && raw.entries && (a === 'before' || a === 'after')) (raw.entries[a] ??= []).push(line.slice(tag.length + a.length + 2));
     else own.push(line);
   }
   return own.join('\n');
@@ -105,6 +161,11 @@ export function insmodAll(remoteKos: readonly string[]): string {
   return `rc=0; for ko in ${remoteKos.map(shq).join(' ')}; do insmod "$ko" || { rc=$?; break; }; done`;
 }
 
+/** Shell that unloads the modules in reverse order, trying each; `$rc` is the last failure's status. */
+export function rmmodAll(names: readonly string[]): string {
+  return `rc=0; for m in ${[...names].reverse().map(shq).join(' ')}; do rmmod "$m" || rc=$?; done`;
+}
+
 export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobRaw> {
   const stageMs: Record<string, number> = {};
   const raw: JobRaw = {
@@ -114,6 +175,9 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     unload: undefined,
     stillLoaded: [],
     sections: [],
+    settled: false,
+    entries: {},
+    reloads: [],
     kmemleak: undefined,
     dmesg: undefined,
     timedOutStage: undefined,
@@ -134,19 +198,19 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
       }
       throw error;
     } finally {
-      stageMs[name] = Math.round(performance.now() - start);
+      stageMs[name] = (stageMs[name] ?? 0) + Math.round(performance.now() - start);
     }
   };
 
   try {
-    await stage('upload', async () => {
-      await uploadBuilt(conn, dir, spec.kos, spec.testBinary);
-    });
+    const uploaded = await stage('upload', () => withinTime(uploadBuilt(conn, dir, spec.kos, spec.testBinary), spec.timeouts.uploadMs ?? DEFAULT_UPLOAD_MS, 'upload'));
+    if (!uploaded) return raw;
 
     const load = await stage('load', () =>
       conn.exec(
         [
           readTaint('before'),
+          ...(spec.leftovers ? [readEntries('before')] : []),
           // Leaks an earlier job in this VM already reported are not this job's: kmemleak lists
           // every reported object until cleared, and a module loaded where another was may
           // hand out the same addresses.
@@ -155,6 +219,7 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
           insmodAll(remoteKos),
           mark('load', spec.id, 'end'),
           readTaint('load'),
+          readSections(spec.names),
           'exit $rc',
         ].join('; '),
         { timeoutMs: spec.timeouts.loadMs, stage: 'load' },
@@ -176,13 +241,11 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
         [
           mark('test', spec.id, 'end'),
           readTaint('test'),
-          // Module text addresses as loaded (root reads them unhashed), before rmmod frees them.
-          `for m in ${spec.names.map(shq).join(' ')}; do for s in /sys/module/$m/sections/.*text*; do [ -r "$s" ] && echo "${SECTION_TAG} $m \${s##*/} $(cat "$s")"; done; done`,
           mark('unload', spec.id, 'begin'),
-          `rc=0; for m in ${[...spec.names].reverse().map(shq).join(' ')}; do rmmod "$m" || rc=$?; done`,
+          rmmodAll(spec.names),
           mark('unload', spec.id, 'end'),
           readTaint('unload'),
-          `for m in ${spec.names.map(shq).join(' ')}; do grep -q "^$m " /proc/modules && echo "${STILL_LOADED_TAG} $m"; done`,
+          readStillLoaded(spec.names),
           'exit $rc',
         ].join('; '),
         { timeoutMs: spec.timeouts.unloadMs, stage: 'unload' },
@@ -191,7 +254,53 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     if (!unload) return raw;
     raw.unload = { ...unload, stdout: untag(unload.stdout, raw) };
     const testEnded = performance.now() - (stageMs.unload ?? 0);
-    if (spec.leakScan && raw.unload.exitCode === 0) {
+    const unloaded = raw.unload.exitCode === 0 && raw.stillLoaded.length === 0;
+    if (!unloaded) return raw;
+
+    // What a module leaves running strikes in its freed text a little after rmmod returned.
+    const settle = await stage('settle', () =>
+      conn.exec(
+        [
+          mark('after-unload', spec.id, 'begin'),
+          ...(spec.settleMs > 0 ? [`sleep ${(spec.settleMs / 1000).toFixed(3)}`] : []),
+          readTaint('settle'),
+          ...(spec.leftovers ? [readEntries('after')] : []),
+          mark('after-unload', spec.id, 'end'),
+        ].join('; '),
+        { timeoutMs: spec.settleMs + spec.timeouts.unloadMs, stage: 'settle' },
+      ),
+    );
+    if (!settle) return raw;
+    untag(settle.stdout, raw);
+    // No status: the guest died in the window (the console has why).
+    raw.settled = settle.exitCode === 0;
+    if (!raw.settled) return raw;
+
+    for (let cycle = 1; cycle <= spec.reloads; cycle++) {
+      const reload: JobRaw['reloads'][number] = { load: { exitCode: null, signal: null, stdout: '', stderr: '' }, unload: undefined, stillLoaded: [] };
+      raw.reloads.push(reload);
+      const again = await stage('reload', () =>
+        conn.exec([mark('reload', spec.id, 'begin'), insmodAll(remoteKos), readSections(spec.names), 'exit $rc'].join('; '), { timeoutMs: spec.timeouts.loadMs, stage: 'reload' }),
+      );
+      if (!again) return raw;
+      reload.load = { ...again, stdout: untag(again.stdout, raw) };
+      // Unload what did load, even when a later module of the job failed to; then settle again,
+      // or what this unload left armed would strike while the guest powers off, unseen.
+      const settleAgain = spec.settleMs > 0 ? [`sleep ${(spec.settleMs / 1000).toFixed(3)}`] : [];
+      const out = await stage('reload', () =>
+        conn.exec([rmmodAll(spec.names), 'urc=$rc', ...settleAgain, mark('reload', spec.id, 'end'), readTaint('reload'), readStillLoaded(spec.names), 'exit $urc'].join('; '), {
+          timeoutMs: spec.timeouts.unloadMs + spec.settleMs,
+          stage: 'reload',
+        }),
+      );
+      if (!out) return raw;
+      const tagged = { taint: raw.taint, stillLoaded: reload.stillLoaded, sections: raw.sections };
+      const unloadOut = { ...out, stdout: untag(out.stdout, tagged) };
+      if (again.exitCode === 0 || unloadOut.exitCode === 0) reload.unload = unloadOut;
+      if (again.exitCode !== 0 || unloadOut.exitCode !== 0 || reload.stillLoaded.length > 0) break;
+    }
+
+    if (spec.leakScan) {
       const { minAgeMs, timeoutMs } = spec.leakScan;
       const waitS = Math.max(0, (minAgeMs - (performance.now() - testEnded)) / 1000).toFixed(1);
       const scan = await stage('leak-scan', () =>

@@ -26,7 +26,8 @@ export function generateUsableKeyPair(attempts = 10): { private: string; public:
 export async function makeRunKeys(workDir: string): Promise<RunKeys> {
   const pair = generateUsableKeyPair();
   const privateKeyPath = path.join(workDir, 'id_ed25519');
-  await writeFile(privateKeyPath, pair.private, { mode: 0o600 });
+  // Exclusive create: the mode applies only to a new file, and the work dir is fresh.
+  await writeFile(privateKeyPath, pair.private, { mode: 0o600, flag: 'wx' });
   await writeFile(`${privateKeyPath}.pub`, `${pair.public}\n`, { mode: 0o644 });
   const publicBlob = pair.public.split(' ')[1] ?? '';
   return { privateKey: pair.private, privateKeyPath, publicBlob };

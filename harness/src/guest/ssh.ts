@@ -3,20 +3,27 @@
 import ssh2, { type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 
 const { Client } = ssh2;
+import { BoundedText, DEFAULT_OUTPUT_LIMIT_BYTES } from '../bounded-text.js';
 import { HarnessError, TimeoutError } from '../errors.js';
+import { safeDelayMs } from '../timers.js';
 
 export interface ExecResult {
   exitCode: number | null;
   /** Name of the signal that killed the command ('SEGV'), when it was killed. */
   signal: string | null;
+  /** What the command printed, decoded as UTF-8; past maxOutputBytes, head and tail (bounded-text.ts). */
   stdout: string;
   stderr: string;
+  /** Bytes each stream printed beyond maxOutputBytes and left out; only when some were. */
+  dropped?: { stdout: number; stderr: number };
 }
 
 export interface ExecOptions {
   timeoutMs?: number;
   /** Stage name used in the timeout error. */
   stage?: string;
+  /** Bytes kept of each of stdout and stderr, head and tail (default DEFAULT_OUTPUT_LIMIT_BYTES, 16 MiB). */
+  maxOutputBytes?: number;
 }
 
 export interface GuestConnection {
@@ -84,8 +91,11 @@ function wrap(client: ssh2.Client): GuestConnection {
     new Promise((resolve, reject) => {
       client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
         if (error) return reject(new HarnessError('E_SSH_EXEC', 'infra-error', `cannot run '${command}' in the guest: ${error.message}`, { cause: error }));
-        let stdout = '';
-        let stderr = '';
+        // Bounded and decoded as streams: a test that prints without end costs only the reading,
+        // and a character split across two packets survives.
+        const limit = options.maxOutputBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES;
+        const stdout = new BoundedText(limit);
+        const stderr = new BoundedText(limit);
         let exitCode: number | null = null;
         let signal: string | null = null;
         let timer: NodeJS.Timeout | undefined;
@@ -93,17 +103,18 @@ function wrap(client: ssh2.Client): GuestConnection {
           timer = setTimeout(() => {
             channel.close();
             reject(new TimeoutError(options.stage ?? command, Math.round(options.timeoutMs! / 1000)));
-          }, options.timeoutMs);
+          }, safeDelayMs(options.timeoutMs));
         }
-        channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-        channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        channel.on('data', (d: Buffer) => stdout.push(d));
+        channel.stderr.on('data', (d: Buffer) => stderr.push(d));
         channel.on('exit', (code: number | null, sig?: string) => {
           exitCode = code ?? null;
           signal = sig ?? null;
         });
         channel.on('close', () => {
           clearTimeout(timer);
-          resolve({ exitCode, signal, stdout, stderr });
+          const dropped = { stdout: stdout.droppedBytes, stderr: stderr.droppedBytes };
+          resolve({ exitCode, signal, stdout: stdout.text(), stderr: stderr.text(), ...(dropped.stdout || dropped.stderr ? { dropped } : {}) });
         });
       });
     });
@@ -156,6 +167,14 @@ function wrap(client: ssh2.Client): GuestConnection {
     close: () => client.end(),
     _client: client,
   } as GuestConnection;
+}
+
+/**
+ * `conn` whose exec calls take `defaults` for the options they leave unset: how the run's output
+ * limit reaches every command of a job without each call site passing it.
+ */
+export function withExecDefaults(conn: GuestConnection, defaults: ExecOptions): GuestConnection {
+  return { ...conn, exec: (command, options = {}) => conn.exec(command, { ...defaults, ...options }) };
 }
 
 /**

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cachedDir, cacheRoot } from '../cache.js';
-import { readJsonOr, writeFileAtomic } from '../files.js';
+import { privateDir, readJsonOr, writeFileAtomic } from '../files.js';
 import { requireTool } from '../host/tools.js';
 import { GUEST_DIR } from '../paths.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
@@ -129,6 +129,9 @@ async function inputStamp(kernel: ImageKernel): Promise<string> {
 }
 
 export async function buildImage(kernel: ImageKernel, root: string = cacheRoot()): Promise<GuestImage> {
+  // Every image holds its guest's SSH host key: the area is the user's alone (chmod'ed on a
+  // hit too, for caches made before it was).
+  await privateDir(path.join(root, IMAGES_AREA));
   const memoFile = path.join(root, IMAGES_AREA, MEMO_DIR, `${await inputStamp(kernel)}.json`);
   const memo = await readJsonOr<{ dir: string; modules: ModuleSelection }>(memoFile);
   if (memo && (await stat(path.join(memo.dir, 'initramfs.cpio')).catch(() => undefined))) {
@@ -153,10 +156,12 @@ async function composeAndCache(kernel: ImageKernel, root: string): Promise<Guest
       const hostKey = await makeHostKey(tmp);
       const all: CpioEntry[] = [...entries, { type: 'file', path: hostKeyPath, data: hostKey.privateKey, mode: 0o600 }];
       // Concatenated archives are one initramfs to the kernel; later entries win.
-      await writeFile(path.join(tmp, 'initramfs.cpio'), base ? Buffer.concat([base.archive, writeCpio(all)]) : writeCpio(all));
+      // 0600 like the key inside it: QEMU runs as this user.
+      await writeFile(path.join(tmp, 'initramfs.cpio'), base ? Buffer.concat([base.archive, writeCpio(all)]) : writeCpio(all), { mode: 0o600, flag: 'wx' });
       await writeFile(path.join(tmp, 'host_key.pub'), `${hostKey.publicKey}\n`);
     },
     root,
+    { what: `the guest image of ${kernel.release}` },
   );
   const hostKey = (await readFile(path.join(dir, 'host_key.pub'), 'utf8')).trim();
   return { initramfs: path.join(dir, 'initramfs.cpio'), hostKey, modules: selection, hit };

@@ -1,7 +1,7 @@
 // Pieces both guest images are made of: host binaries and their libraries, the virtio
 // modules a kernel needs, the SSH host key, the content hash that names a cached image.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
@@ -84,6 +84,8 @@ export async function makeHostKey(dir: string): Promise<{ privateKey: Buffer; pu
   const dropbearkey = await requireTool('dropbearkey');
   const file = path.join(dir, 'host_key');
   await execa(dropbearkey, ['-t', 'ed25519', '-f', file]);
+  // dropbearkey makes it 0600 today; a secret's mode is not left to another tool's habits.
+  await chmod(file, 0o600);
   const { stdout } = await execa(dropbearkey, ['-y', '-f', file]);
   const line = stdout.split('\n').find((l) => l.startsWith('ssh-ed25519 '));
   if (!line) throw new HarnessError('E_IMAGE', 'infra-error', `dropbearkey printed no public key:\n${stdout}`);

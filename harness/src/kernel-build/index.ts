@@ -13,7 +13,7 @@ import { entryDir, KERNELS_AREA, readMetadata, type KernelArtifacts } from '../k
 import { prepareKernel, type PrepareKernelOptions } from '../kernel/index.js';
 import { compilerVars, prepareToolchain } from '../toolchain/index.js';
 import { parseCcVersionText } from '../toolchain/select.js';
-import { buildKey, cachedBuilds, compilerIdentity, fillBuild, type BuildInputs } from './build.js';
+import { buildKey, cachedBuilds, compilerIdentity, fillBuild, KERNEL_BUILD_TIMEOUT_MS, type BuildInputs } from './build.js';
 import { builtinDefinitions, findDefinition, readFragments, type KernelBuildDef } from './definitions.js';
 import { mergeFragments, renderFragment } from './kconfig.js';
 import { prepareSource, type KernelSource } from './source.js';
@@ -52,6 +52,9 @@ async function expectedObjects(root: string, name: string): Promise<number | und
   const counts = (await cachedBuilds(root, name)).flatMap((b) => (b.info.objects ? [b.info.objects] : []));
   return counts.length > 0 ? Math.max(...counts) : undefined;
 }
+
+/** What a build does after make, within its entry's lock: prune the build dir, copy, write metadata. */
+const BUILD_PUBLISH_MS = 10 * 60_000;
 
 /** Build `def` (once per source version, configuration and compiler), or take it from the cache. */
 export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKernelOptions = {}): Promise<KernelArtifacts> {
@@ -99,6 +102,9 @@ export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKe
       emit({ type: 'info', kernel: def.name, message: `built ${built.release} in ${((performance.now() - start) / 1000).toFixed(0)} s (${built.objects} objects)` });
     },
     root,
+    // Another run building the same kernel: wait as long as its build may take (plus its
+    // pruning and copying), then take its entry instead of building it a second time.
+    { what: `the build of kernel '${def.name}'`, waitMs: KERNEL_BUILD_TIMEOUT_MS + BUILD_PUBLISH_MS, emit: (e) => emit({ ...e, kernel: def.name }), ...withSignal },
   );
   const { artifacts } = await readMetadata(dir);
   emit({ type: 'info', kernel: def.name, message: `${hit ? 'cached' : 'ready'}: ${artifacts.release} at ${dir}` });

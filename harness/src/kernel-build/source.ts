@@ -115,7 +115,7 @@ export async function prepareSource(spec: SeriesSpec, options: { cacheRoot: stri
       emit({ type: 'info', kernel: label, message: `downloading ${pkg.name} ${pkg.version} from ${suite} (${(pkg.size / 1e6).toFixed(0)} MB)` });
       const downloads = path.join(tmp, 'download');
       await mkdir(downloads, { recursive: true });
-      const failed = await download(state, [pkg], downloads, signal, (done, total) => emit({ type: 'progress', stage: 'kernel', kernel: label, what: pkg.name, done, total }));
+      const failed = await download(state, [pkg], downloads, signal, (done, total) => emit({ type: 'progress', stage: 'kernel', kernel: label, what: pkg.name, done, total }), emit);
       if (failed.length > 0) {
         throw new KernelFetchError(`${pkg.name}=${pkg.version} could not be downloaded from ${suite}: ${failed[0]!.reason}`, {
           fix: 'the mirror may be out of step with its index: retry later, or set KMOD_HARNESS_MIRROR to another mirror',
@@ -126,6 +126,7 @@ export async function prepareSource(spec: SeriesSpec, options: { cacheRoot: stri
       await rm(downloads, { recursive: true, force: true });
     },
     cacheRoot,
+    { what: `the source ${pkg.name} ${pkg.version}`, emit: (e) => emit({ ...e, kernel: label }), ...(signal ? { signal } : {}) },
   );
   if (hit) emit({ type: 'info', kernel: label, message: `source: ${pkg.name} ${pkg.version} (cached)` });
   return { dir: path.join(dir, TREE_DIR), package: pkg.name, version: pkg.version, suite };

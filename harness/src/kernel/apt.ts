@@ -2,6 +2,8 @@
 import { access, constants, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { entryLockFile } from '../cache.js';
+import { withLock } from '../cache-lock.js';
 import { KernelFetchError, MissingToolError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { writeFileAtomic } from '../files.js';
@@ -26,6 +28,8 @@ export interface AptState {
   cacheDir: string;
   /** Touched after each successful update; its mtime is the lists' age. */
   stampFile: string;
+  /** Held while apt updates or downloads (exclusive) and while the lists are read (shared), across processes. */
+  lockFile: string;
 }
 
 export function aptState(cacheRoot: string, suite: SuiteRef, mirror: ArchiveSource): AptState {
@@ -38,6 +42,7 @@ export function aptState(cacheRoot: string, suite: SuiteRef, mirror: ArchiveSour
     listsDir: path.join(dir, 'lists'),
     cacheDir: path.join(dir, 'cache'),
     stampFile: path.join(dir, 'updated'),
+    lockFile: entryLockFile(cacheRoot, APT_AREA, suite.suite),
   };
 }
 
@@ -83,17 +88,17 @@ export async function listFiles(state: AptState): Promise<string[]> {
   return names.filter((n) => /_Packages(\.[a-z0-9]+)?$/.test(n)).map((n) => path.join(state.listsDir, n));
 }
 
-// One apt run per state at a time within this process: apt's own lock fails instead of waiting.
-const running = new Map<string, Promise<unknown>>();
-async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = running.get(key) ?? Promise.resolve();
-  const next = previous.catch(() => {}).then(fn);
-  running.set(key, next);
-  try {
-    return await next;
-  } finally {
-    if (running.get(key) === next) running.delete(key);
-  }
+/**
+ * Run `fn` holding the state's lock: one apt run per state at a time, in this process and
+ * across processes, because apt's own lock fails at once instead of waiting. Waits as long as
+ * a download may take (the default hour: a 140 MB linux-source on a slow mirror).
+ */
+function locked<T>(state: AptState, how: { shared?: boolean; emit?: Emit | undefined; signal?: AbortSignal | undefined }, fn: () => Promise<T>): Promise<T> {
+  return withLock(
+    state.lockFile,
+    { what: `the ${state.suite.suite} package index`, ...(how.shared ? { shared: true } : {}), ...(how.emit ? { emit: how.emit } : {}), ...(how.signal ? { signal: how.signal } : {}) },
+    fn,
+  );
 }
 
 /** The error for a failed `apt-get update`: names mirror and suite, keeps apt's own error lines. */
@@ -117,7 +122,7 @@ export function updateError(state: AptState, output: string, cause?: unknown): K
  */
 export async function ensureLists(state: AptState, options: { maxAgeMs?: number; emit?: Emit; signal?: AbortSignal } = {}): Promise<boolean> {
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_LISTS_MAX_AGE_MS;
-  return serialized(state.dir, async () => {
+  return locked(state, options, async () => {
     try {
       await access(DEBIAN_KEYRING, constants.R_OK);
     } catch (error) {
@@ -165,6 +170,11 @@ export async function readIndex(state: AptState, prefix = 'Package: linux-'): Pr
   } catch (error) {
     throw new MissingToolError(APT_HELPER, 'apt', { cause: error });
   }
+  // Shared: readers together, but never while another run's update replaces the lists.
+  return locked(state, { shared: true }, () => readLists(state, prefix));
+}
+
+async function readLists(state: AptState, prefix: string): Promise<IndexPackage[]> {
   const packages: IndexPackage[] = [];
   for (const file of await listFiles(state)) {
     const subprocess = execa(APT_HELPER, ['cat-file', file], { buffer: false, env: aptEnv, stderr: 'ignore' });
@@ -232,7 +242,8 @@ export function pollBytes(dir: string, old: ReadonlySet<string>, total: number, 
  * Download `packages` (exact versions) into `dir`; apt checks each against the index's hashes.
  * Packages already there (from an earlier attempt) are not fetched again. Returns the ones
  * that could not be fetched, with apt's reason (404s happen: FIELD-NOTES). `onProgress` hears
- * the bytes fetched of the index sizes of the packages to fetch, a few times a second.
+ * the bytes fetched of the index sizes of the packages to fetch, a few times a second; `emit`
+ * hears that the download waits for another run's apt.
  */
 export async function download(
   state: AptState,
@@ -240,13 +251,14 @@ export async function download(
   dir: string,
   signal?: AbortSignal,
   onProgress?: (done: number, total: number) => void,
+  emit?: Emit,
 ): Promise<DownloadFailure[]> {
   const present = new Set(await readdir(dir).catch(() => [] as string[]));
   const wanted = packages.filter((p) => !present.has(path.posix.basename(p.filename)));
   if (wanted.length === 0) return [];
   const aptGet = await requireTool('apt-get');
   const poller = onProgress ? pollBytes(dir, present, wanted.reduce((sum, p) => sum + p.size, 0), onProgress) : undefined;
-  const result = await serialized(state.dir, () =>
+  const result = await locked(state, { emit, signal }, () =>
     execa(aptGet, [...aptOptions(state, isRoot()), '-q', 'download', ...wanted.map((p) => `${p.name}=${p.version}`)], {
       cwd: dir,
       reject: false,

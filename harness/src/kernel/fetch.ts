@@ -45,6 +45,7 @@ export async function fillEntry(
     emit({ type: 'info', kernel: spec.series, message: `downloading ${candidate.release} (${candidate.version}) from ${candidate.suite.suite}: ${candidate.packages.map((p) => p.name).join(', ')} (${mb(total)})` });
     const missing = await download(state, candidate.packages, downloads, signal, (done, of) =>
       emit({ type: 'progress', stage: 'kernel', kernel: spec.series, what: candidate.release, done, total: of }),
+      emit,
     );
     if (missing.length > 0) {
       for (const f of missing) {

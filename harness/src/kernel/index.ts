@@ -61,6 +61,8 @@ async function fetchNewest(ctx: Context, resolution: Resolution, failed: Map<str
           emit({ type: 'info', kernel: spec.series, message: `unpacked ${used.release} (${used.version}, ${used.suite.suite})` });
         },
         root,
+        // Another run downloading the same kernel: wait for it, then take its entry.
+        { what: `the ${spec.series} kernel ${group[0]!.version}`, emit: (e) => emit({ ...e, kernel: spec.series }), ...withSignal(signal) },
       );
       const { artifacts } = await readMetadata(dir);
       emit({ type: 'info', kernel: spec.series, message: `${hit ? 'cached' : 'ready'}: ${artifacts.release} at ${dir}` });

@@ -1,11 +1,15 @@
 // Starts QEMU, watches its serial console, and guarantees it is gone afterwards: stop()
 // waits briefly for a guest power-off, then kills; a process-wide teardown covers errors
-// and signals.
+// and signals. The console is kept bounded, in memory and in its log file (console-log.ts).
+import { StringDecoder } from 'node:string_decoder';
 import { execa, type ResultPromise } from 'execa';
+import { BoundedText, DEFAULT_OUTPUT_LIMIT_BYTES } from '../bounded-text.js';
 import { BootError, HarnessError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
 import { onTeardown } from '../lifecycle.js';
+import { safeDelayMs } from '../timers.js';
 import { qemuArgs, type QemuOptions } from './args.js';
+import { ConsoleLogFile } from './console-log.js';
 import { freePort } from './port.js';
 
 export interface VmExit {
@@ -17,8 +21,12 @@ export interface VmExit {
 export interface Vm {
   readonly sshPort: number;
   readonly argv: string[];
-  /** Everything the guest has written to its console so far. */
+  /** What the guest has written to its console so far: all of it, or past the limit its head and tail. */
   console(): string;
+  /** Console bytes left out of console() and the log file, past the limit. */
+  consoleDropped(): number;
+  /** Bring the console log file up to date with console() now (it lags up to ~1 s past the limit). */
+  flushConsole(): Promise<void>;
   /** Resolves when `pattern` appears on the console; rejects if QEMU exits or time runs out. */
   waitForConsole(pattern: string | RegExp, timeoutMs: number): Promise<void>;
   /** Settles when QEMU exits, for whatever reason. */
@@ -27,6 +35,21 @@ export interface Vm {
   /** Wait up to graceMs for QEMU to exit by itself, then kill it. Idempotent. */
   stop(graceMs?: number): Promise<VmExit>;
 }
+
+export interface VmOptions extends Omit<QemuOptions, 'sshPort'> {
+  /** File that receives the guest's serial console, bounded as console() is. */
+  consoleLog: string;
+  /** Bytes of console kept, head and tail (default DEFAULT_OUTPUT_LIMIT_BYTES, 16 MiB). */
+  consoleLimitBytes?: number;
+}
+
+/**
+ * The most recent console text a ready-marker wait matches against, besides the chunk just
+ * read: a marker split across chunks is found, and each chunk costs O(chunk), not O(console).
+ */
+const MATCH_WINDOW = 4096;
+/** QEMU's own stderr kept: its complaints are a few lines. */
+const STDERR_LIMIT_BYTES = 1 << 20;
 
 /** QEMU's complaint when the forwarded port was taken between our check and its bind. */
 export const PORT_TAKEN = /Could not set up host forwarding rule/;
@@ -46,38 +69,44 @@ function matches(text: string, pattern: string | RegExp): boolean {
   return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
 }
 
-async function startOnce(options: Omit<QemuOptions, 'sshPort'>, sshPort: number, earlyMs: number): Promise<Vm | 'port-taken'> {
+async function startOnce(options: VmOptions, sshPort: number, earlyMs: number): Promise<Vm | 'port-taken'> {
   const qemu = await requireTool('qemu-system-x86_64');
   const argv = qemuArgs({ ...options, sshPort });
+  const capture = new BoundedText(options.consoleLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES);
+  const log = await ConsoleLogFile.open(options.consoleLog, capture);
   const child: ResultPromise<{ stdin: 'ignore'; buffer: false; reject: false; cleanup: true }> = execa(qemu, argv, {
     stdin: 'ignore',
     buffer: false,
     reject: false,
     cleanup: true,
   });
-  let consoleText = '';
-  let stderr = '';
+  const stderrCapture = new BoundedText(STDERR_LIMIT_BYTES);
+  // The last MATCH_WINDOW characters of the console, decoded as a stream (a character split
+  // across chunks survives) for the ready-marker wait.
+  const decoder = new StringDecoder('utf8');
+  let recent = '';
   let running = true;
-  const listeners = new Set<() => void>();
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    consoleText += chunk;
-    for (const l of listeners) l();
+  const listeners = new Set<(text: string) => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    capture.push(chunk);
+    log.write(chunk);
+    const text = recent + decoder.write(chunk);
+    recent = text.slice(-MATCH_WINDOW);
+    for (const l of listeners) l(text);
   });
-  child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited: Promise<VmExit> = child.then((r) => {
+  child.stderr.on('data', (chunk: Buffer) => stderrCapture.push(chunk));
+  const exited: Promise<VmExit> = child.then(async (r) => {
     running = false;
-    for (const l of listeners) l();
-    return { exitCode: r.exitCode, signal: r.signal, stderr };
+    for (const l of listeners) l(recent);
+    // Exited means the log file is final: a caller may move it away (boot.ts keeps a hung boot's).
+    await log.close();
+    return { exitCode: r.exitCode, signal: r.signal, stderr: stderrCapture.text() };
   });
   const removeTeardown = onTeardown(async () => {
     if (!running) return;
     child.kill('SIGKILL');
     await exited;
-  });
+  }, { hardKill: () => void child.kill('SIGKILL') });
   void exited.then(() => removeTeardown());
 
   // QEMU fails within milliseconds when it cannot bind the forwarded port.
@@ -87,7 +116,9 @@ async function startOnce(options: Omit<QemuOptions, 'sshPort'>, sshPort: number,
   const vm: Vm = {
     sshPort,
     argv: [qemu, ...argv],
-    console: () => consoleText,
+    console: () => capture.text(),
+    consoleDropped: () => capture.droppedBytes,
+    flushConsole: () => log.flush(),
     exited,
     isRunning: () => running,
     waitForConsole(pattern, timeoutMs) {
@@ -95,21 +126,23 @@ async function startOnce(options: Omit<QemuOptions, 'sshPort'>, sshPort: number,
         const timer = setTimeout(() => {
           listeners.delete(check);
           reject(new HarnessError('E_CONSOLE_TIMEOUT', 'timeout', `no '${String(pattern)}' on the console within ${Math.round(timeoutMs / 1000)} s`));
-        }, timeoutMs);
-        const check = () => {
-          if (matches(consoleText, pattern)) {
+        }, safeDelayMs(timeoutMs));
+        const check = (text: string) => {
+          if (matches(text, pattern)) {
             clearTimeout(timer);
             listeners.delete(check);
             resolve();
           } else if (!running) {
             clearTimeout(timer);
             listeners.delete(check);
+            const stderr = stderrCapture.text();
             const said = stderr.trim().split('\n')[0];
-            reject(new BootError(`QEMU exited before '${String(pattern)}' appeared on the console${said ? `: ${said}` : ''}`, { detail: `${stderr}\n${consoleText.slice(-4000)}` }));
+            reject(new BootError(`QEMU exited before '${String(pattern)}' appeared on the console${said ? `: ${said}` : ''}`, { detail: `${stderr}\n${recent.slice(-4000)}` }));
           }
         };
         listeners.add(check);
-        check();
+        // Once against all that came before the wait, then against each chunk as it comes.
+        check(capture.text());
       });
     },
     async stop(graceMs = 0) {
@@ -122,7 +155,7 @@ async function startOnce(options: Omit<QemuOptions, 'sshPort'>, sshPort: number,
 }
 
 /** Boot QEMU on a free local port, retrying on another port if the chosen one was taken meanwhile. */
-export async function startVm(options: Omit<QemuOptions, 'sshPort'>): Promise<Vm> {
+export async function startVm(options: VmOptions): Promise<Vm> {
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
     const vm = await startOnce(options, await freePort(), 150);
     if (vm !== 'port-taken') {

@@ -1,11 +1,13 @@
-// The --artifacts directory, for CI to upload: per kernel a <release>/ with its logs and its
-// result, and the whole run's results.json (and junit.xml) at the top. Planned as pure data,
+// The --artifacts directory, for CI to upload: per kernel a <release>/ with its logs (as the run
+// kept them: within the output limit) and its result (log excerpts, as in results.json), and the
+// whole run's results.json (and junit.xml) at the top. Planned as pure data,
 // then written file by file, each whole before it is renamed into place.
 import path from 'node:path';
 import { writeFileAtomic } from '../files.js';
 import type { KernelResult } from '../run.js';
 import { jsonReport } from './json.js';
 import { junitReport } from './junit.js';
+import { withLogExcerpts } from './logs.js';
 
 /** Each log's file name in a kernel's directory; a log the run did not produce is not written. */
 export const LOG_FILES = { console: 'console.log', dmesg: 'dmesg.txt', test: 'test-output.txt', build: 'build.log', kmemleak: 'kmemleak.txt' } as const;
@@ -36,7 +38,7 @@ export function kernelDirs(results: KernelResult[]): string[] {
   });
 }
 
-/** Every file of the artifacts directory and its content. result.json is the result as in results.json. */
+/** Every file of the artifacts directory and its content. result.json is the result as in results.json (log excerpts). */
 export function planArtifacts(results: KernelResult[], options: { junit?: boolean } = {}): PlannedFile[] {
   const dirs = kernelDirs(results);
   const files: PlannedFile[] = results.flatMap((r, i) => [
@@ -44,7 +46,7 @@ export function planArtifacts(results: KernelResult[], options: { junit?: boolea
       const content = r.logs[log as keyof typeof LOG_FILES];
       return content === undefined ? [] : [{ path: `${dirs[i]}/${name}`, content }];
     }),
-    { path: `${dirs[i]}/result.json`, content: `${JSON.stringify(r, null, 2)}\n` },
+    { path: `${dirs[i]}/result.json`, content: `${JSON.stringify(withLogExcerpts(r), null, 2)}\n` },
   ]);
   files.push({ path: RESULTS_FILE, content: jsonReport(results) });
   if (options.junit) files.push({ path: JUNIT_FILE, content: junitReport(results) });

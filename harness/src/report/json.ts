@@ -1,9 +1,11 @@
-// The --json report: `{"results":[...]}`, one entry per kernel, logs inline.
+// The --json report: `{"results":[...]}`, one entry per kernel, log excerpts inline (head and
+// tail, REPORT_LOG_BYTES each; --artifacts holds the logs as the run kept them).
 import { writeFileAtomic } from '../files.js';
 import type { KernelResult } from '../run.js';
+import { withLogExcerpts } from './logs.js';
 
 export function jsonReport(results: KernelResult[]): string {
-  return `${JSON.stringify({ results }, null, 2)}\n`;
+  return `${JSON.stringify({ results: results.map((r) => withLogExcerpts(r)) }, null, 2)}\n`;
 }
 
 export async function writeJsonReport(file: string, results: KernelResult[]): Promise<void> {

@@ -2,14 +2,16 @@
 // pipeline stage and one for the verdict; a failure carries the kernel's report, the test's
 // output or the compiler's diagnostics. Any text may come from a serial console, so every
 // character XML 1.0 cannot hold is dropped and the rest escaped.
+import { excerpt } from '../bounded-text.js';
 import { writeFileAtomic } from '../files.js';
 import type { KernelResult } from '../run.js';
+import { droppedNote, REPORT_LOG_BYTES } from './logs.js';
 
 /** The stages a run reports as test cases, in pipeline order. */
 export const JUNIT_STAGES = ['build', 'boot', 'load', 'test', 'unload'] as const;
 export type JunitStage = (typeof JUNIT_STAGES)[number];
 
-/** Lines of a log kept in a failure's text; the whole log is in the artifacts. */
+/** Lines of a log kept in a failure's text (at most REPORT_LOG_BYTES); the whole log is in the artifacts. */
 export const LOG_TAIL_LINES = 60;
 /** Lines of the test's output kept as the test case's <system-out>. */
 export const TEST_OUTPUT_LINES = 200;
@@ -34,11 +36,35 @@ function plain(log: string): string {
   return log.replace(/\r\n?/g, '\n').replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '');
 }
 
-/** The last `lines` lines of a log, saying how many were left out. */
-export function logTail(log: string, lines: number): string {
-  const all = plain(log).replace(/\n+$/, '').split('\n');
-  if (all.length <= lines) return all.join('\n');
-  return [`[... ${all.length - lines} earlier lines left out]`, ...all.slice(-lines)].join('\n');
+/** Line breaks in text[0, end): LF, CRLF and a lone CR each one, as plain() sees them. */
+function lineBreaks(text: string, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
+  }
+  return n;
+}
+
+/**
+ * The last `lines` lines of a log, saying how many were left out, in at most about `maxBytes`
+ * (longer lines: their head and tail). Only the log's last `maxBytes` characters are split into
+ * lines: a log of megabytes of short lines costs one pass to count them, no more.
+ */
+export function logTail(log: string, lines: number, maxBytes: number = REPORT_LOG_BYTES): string {
+  let start = Math.max(0, log.length - maxBytes);
+  let partial = false;
+  if (start > 0 && log[start - 1] !== '\n') {
+    // The window starts inside a line: from the next one, or, in one endless line, where it is.
+    const next = log.indexOf('\n', start);
+    if (next >= 0 && next < log.length - 1) start = next + 1;
+    else partial = true;
+  }
+  const all = plain(log.slice(start)).replace(/\n+$/, '').split('\n');
+  const earlier = lineBreaks(log, start) + Math.max(0, all.length - lines);
+  const kept = excerpt(all.slice(-lines).join('\n'), maxBytes);
+  if (partial) return `[... ${earlier} earlier lines and the start of this one left out]\n${kept}`;
+  return earlier === 0 ? kept : `[... ${earlier} earlier lines left out]\n${kept}`;
 }
 
 const seconds = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(3);
@@ -52,8 +78,18 @@ function stageMs(r: KernelResult, stage: JunitStage): number | undefined {
 
 const isStage = (s: string | undefined): s is JunitStage => (JUNIT_STAGES as readonly string[]).includes(s ?? '');
 
-/** The stage a timeout hit, from the verdict's wording ('timed out during test'); upload counts as load. */
+/** Where each harness stage is reported among the JUnit stages. */
+const JUNIT_STAGE_OF: Record<string, JunitStage> = { kernel: 'build', toolchain: 'build', 'test-build': 'build', upload: 'load', settle: 'unload', 'after-unload': 'unload', reload: 'unload' };
+
+function junitStage(stage: string | undefined): JunitStage | undefined {
+  const mapped = stage === undefined ? undefined : (JUNIT_STAGE_OF[stage] ?? stage);
+  return isStage(mapped) ? mapped : undefined;
+}
+
+/** The stage a timeout hit (the result's field; older results: the verdict's wording); upload counts as load. */
 function timedOutStage(r: KernelResult): JunitStage {
+  const typed = junitStage(r.timedOutStage);
+  if (typed) return typed;
   for (const reason of r.reasons) {
     const m = /timed out during (\w+)|^(\w+) did not finish within/.exec(reason);
     const stage = m?.[1] ?? m?.[2];
@@ -65,7 +101,8 @@ function timedOutStage(r: KernelResult): JunitStage {
 
 /** Where a kernel error belongs: the stage whose markers enclose it, else the one the taint names, else test. */
 function kernelErrorStage(r: KernelResult, e: KernelResult['kernelErrors'][number]): JunitStage {
-  if (isStage(e.stage)) return e.stage;
+  const typed = junitStage(e.stage);
+  if (typed) return typed;
   const taint = r.reasons.map((x) => /^new taint: .* after (\w+)$/.exec(x)?.[1]).find(isStage);
   return taint ?? 'test';
 }
@@ -159,12 +196,17 @@ function cases(r: KernelResult): Case[] {
   const stages = JUNIT_STAGES.map((stage): Case => {
     const ms = stageMs(r, stage);
     const c: Case = { name: stage, ms };
-    if (stage === 'test' && r.logs.test !== undefined) c.systemOut = logTail(r.logs.test, TEST_OUTPUT_LINES);
+    if (stage === 'test' && r.logs.test !== undefined) {
+      const note = droppedNote(r, ['stdout', 'stderr']);
+      c.systemOut = [...(note ? [`[kmod-harness: ${note}]`] : []), logTail(r.logs.test, TEST_OUTPUT_LINES)].join('\n');
+    }
     if (blamed.includes(stage)) c.failure = { type: r.outcome, ...stageFailure(r, stage) };
     else if (ms === undefined) c.skipped = `skipped: the run ended in ${r.outcome}`;
     return c;
   });
   const verdict: Case = { name: 'verdict', ms: r.stages.total };
+  const note = droppedNote(r);
+  if (note) verdict.systemOut = `[kmod-harness: ${note}]`;
   const summary = { type: r.outcome, message: r.reasons[0] ?? r.outcome, body: r.reasons.join('\n') };
   if (r.outcome === 'infra-error') verdict.error = summary;
   else if (r.outcome !== 'pass') verdict.failure = summary;

@@ -1,5 +1,6 @@
 // The result table printed at the end of a run: one row per kernel.
 import type { KernelResult } from '../run.js';
+import { droppedNote } from './logs.js';
 
 const COLUMNS = ['kernel', 'outcome', 'boot', 'test', 'total', 'reason'] as const;
 
@@ -8,7 +9,9 @@ function seconds(ms: number | undefined): string {
 }
 
 export function resultRows(results: KernelResult[]): string[][] {
-  return results.map((r) => [r.kernel, r.outcome, seconds(r.stages.boot), seconds(r.stages.test), seconds(r.stages.total), r.reasons[0] ?? '']);
+  // The reason, then what the output limit dropped: a pass that lost output says so.
+  const reason = (r: KernelResult): string => [r.reasons[0], droppedNote(r)].filter(Boolean).join('; ');
+  return results.map((r) => [r.kernel, r.outcome, seconds(r.stages.boot), seconds(r.stages.test), seconds(r.stages.total), reason(r)]);
 }
 
 export function formatTable(results: KernelResult[]): string {

@@ -1,9 +1,11 @@
 // A minimal root of one Debian suite holding that suite's gcc-N, made once with mmdebstrap and
 // cached as a directory tree: <cacheRoot>/toolchains/<suite>-gcc-<N>/{root/,toolchain.json}.
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir, sweepStale, TEMP_PREFIX } from '../cache.js';
+import { cachedDir, entryLockFile, sweepStale, TEMP_PREFIX } from '../cache.js';
+import { withLock, type LockOptions } from '../cache-lock.js';
 import type { Emit } from '../events.js';
 import { field, parseDeb822 } from '../kernel/deb822.js';
 import type { ArchiveSource } from '../kernel/mirror.js';
@@ -154,24 +156,38 @@ export function ensureRoot(spec: RootSpec, options: EnsureRootOptions): Promise<
   return made;
 }
 
-/** A root made by an older harness, without every package of ROOT_PACKAGES: made again. */
-async function dropIncomplete(spec: RootSpec, options: EnsureRootOptions): Promise<void> {
-  const dir = path.join(options.cacheRoot, TOOLCHAINS_AREA, spec.key);
+/** What of ROOT_PACKAGES the cached root of `dir` lacks ([] if none, or if there is no root). */
+async function lackingPackages(dir: string): Promise<string[]> {
   const text = await readFile(path.join(dir, METADATA_FILE), 'utf8').catch(() => undefined);
-  if (text === undefined) return;
+  if (text === undefined) return [];
   const have = new Set((JSON.parse(text) as Partial<Metadata>).packages ?? []);
-  const lacking = ROOT_PACKAGES.filter((p) => !have.has(p));
+  return ROOT_PACKAGES.filter((p) => !have.has(p));
+}
+
+/** A root made by an older harness, without every package of ROOT_PACKAGES: made again. */
+async function dropIncomplete(spec: RootSpec, options: EnsureRootOptions, wait: LockOptions): Promise<void> {
+  const dir = path.join(options.cacheRoot, TOOLCHAINS_AREA, spec.key);
+  if ((await lackingPackages(dir)).length === 0) return;
+  // Under the entry's lock, like a fill, and checked again there: another run may have
+  // removed and made it again meanwhile.
+  await withLock(entryLockFile(options.cacheRoot, TOOLCHAINS_AREA, spec.key), wait, () => removeIncomplete(spec, options, dir));
+}
+
+async function removeIncomplete(spec: RootSpec, options: EnsureRootOptions, dir: string): Promise<void> {
+  const lacking = await lackingPackages(dir);
   if (lacking.length === 0) return;
   options.emit({ type: 'info', message: `toolchain: the ${spec.suite} root lacks ${lacking.join(', ')}; making it again` });
   // Renamed first, so that no run ever sees a half-removed root as an entry.
-  const away = path.join(options.cacheRoot, TOOLCHAINS_AREA, `${TEMP_PREFIX}${spec.key}-old-${process.pid}`);
+  const away = path.join(options.cacheRoot, TOOLCHAINS_AREA, `${TEMP_PREFIX}${spec.key}-old-${randomBytes(6).toString('hex')}`);
   await rename(dir, away);
   await rm(away, { recursive: true, force: true });
 }
 
 async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<ToolchainRoot> {
   await sweepStale(TOOLCHAINS_AREA, 3_600_000, options.cacheRoot);
-  await dropIncomplete(spec, options);
+  const what = `the ${spec.suite} root with ${spec.gccPackage}`;
+  const wait = { emit: options.emit, ...(options.signal ? { signal: options.signal } : {}) };
+  await dropIncomplete(spec, options, { what, ...wait });
   const { dir, hit } = await cachedDir(
     TOOLCHAINS_AREA,
     spec.key,
@@ -195,6 +211,7 @@ async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<Too
           env: { LC_ALL: 'C', LANGUAGE: '' },
           ...(options.signal ? { cancelSignal: options.signal } : {}),
         }),
+        options.signal,
       );
       options.signal?.throwIfAborted();
       if (result.exitCode !== 0) throw mmdebstrapError(spec, mirror, result.all ?? '', result.exitCode, result);
@@ -211,6 +228,7 @@ async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<Too
       options.emit({ type: 'info', message: `toolchain: ${spec.suite} root with ${spec.gccPackage} ${metadata.gccVersion} ready in ${((performance.now() - start) / 1000).toFixed(1)} s` });
     },
     options.cacheRoot,
+    { what, ...wait },
   ).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException)?.code === 'ENOSPC') {
       throw new ToolchainError(`cannot make the ${spec.suite} root with ${spec.gccPackage}: the disk is full`, { fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room', cause: error });

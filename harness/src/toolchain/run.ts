@@ -1,12 +1,13 @@
 // Runs a build tool (make, strip) with the chosen compiler: on the host, or chrooted into a
-// suite root seen through a throw-away overlay, with the kernel's cache entry and the build
-// dir bind-mounted at their own absolute paths (the headers' Makefiles name them).
+// suite root seen through a throw-away overlay, with the kernel's cache entry (read-only) and
+// the build dir bind-mounted at their own absolute paths (the headers' Makefiles name them).
+import { rmdirSync } from 'node:fs';
 import { mkdtemp, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { requireTool } from '../host/tools.js';
-import { killOnTeardown } from '../lifecycle.js';
+import { killOnTeardown, onSignalExit } from '../lifecycle.js';
 import { ToolchainError } from './select.js';
 
 export interface ToolResult {
@@ -44,11 +45,13 @@ const ENTER_FAILED = 'kmod-harness: cannot enter the toolchain root';
 const ENTER_FAILED_EXIT = 125;
 
 /**
- * The script run by `unshare ... sh -c SCRIPT sh ROOT STAGE BIND... -- COMMAND...`: a tmpfs on
- * STAGE holds an overlay's upper layer over ROOT, so mount points and the build's temporary
- * files never touch the cached root; binds, /dev nodes and a fresh /proc (objtool reads it)
- * go into the overlay; then chroot. Everything lives in the process's own mount namespace
- * and vanishes with it: nothing to unmount, even after SIGKILL.
+ * The script run by `unshare ... sh -c SCRIPT sh ROOT STAGE {rw|ro} BIND... -- COMMAND...`: a
+ * tmpfs on STAGE holds an overlay's upper layer over ROOT, so mount points and the build's
+ * temporary files never touch the cached root; binds (an `ro` one remounted read-only: a
+ * Makefile that writes into $(KDIR) fails there instead of corrupting the cached kernel for
+ * every later build), /dev nodes and a fresh /proc (objtool reads it) go into the overlay;
+ * then chroot. Everything lives in the process's own mount namespace and vanishes with it:
+ * nothing to unmount, even after SIGKILL.
  */
 export const ENTER_ROOT_SCRIPT = [
   `fail() { echo "${ENTER_FAILED}: $*" >&2; exit ${ENTER_FAILED_EXIT}; }`,
@@ -58,18 +61,36 @@ export const ENTER_ROOT_SCRIPT = [
   'mkdir "$stage/upper" "$stage/work" "$stage/merged" || fail "mkdir in $stage"',
   'new=$stage/merged',
   'mount -t overlay overlay -o "lowerdir=$root,upperdir=$stage/upper,workdir=$stage/work" "$new" || fail "overlay over $root"',
-  'while [ "$1" != -- ]; do { mkdir -p "$new$1" && mount --bind "$1" "$new$1"; } || fail "bind $1"; shift; done',
+  'while [ "$1" != -- ]; do',
+  '  mode=$1 dir=$2',
+  '  shift 2',
+  '  { mkdir -p "$new$dir" && mount --bind "$dir" "$new$dir"; } || fail "bind $dir"',
+  '  if [ "$mode" = ro ]; then mount -o remount,bind,ro "$new$dir" || fail "read-only bind of $dir"; fi',
+  'done',
   'shift',
   'for d in null zero full random urandom; do { [ -e "$new/dev/$d" ] || : > "$new/dev/$d"; } && mount --bind "/dev/$d" "$new/dev/$d" || fail "bind /dev/$d"; done',
   'mount -t proc proc "$new/proc" || fail "proc"',
   'exec chroot "$new" "$@"',
 ].join('\n');
 
-/** Parents before children, no duplicates: a bind inside another must be mounted after it. */
-export function orderBinds(binds: string[]): string[] {
-  const unique = [...new Set(binds.map((b) => path.resolve(b)))];
-  if (unique.includes('/')) throw new Error('cannot bind-mount / into a toolchain root');
-  return unique.sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
+/** A directory bound into a toolchain root at its own path. */
+export interface Bind {
+  path: string;
+  readOnly: boolean;
+}
+
+/**
+ * Parents before children, no duplicates: a bind inside another must be mounted after it. A
+ * directory asked for both read-only and writable is bound writable: some caller writes there.
+ */
+export function orderBinds(binds: Bind[]): Bind[] {
+  const byPath = new Map<string, Bind>();
+  for (const b of binds) {
+    const p = path.resolve(b.path);
+    byPath.set(p, { path: p, readOnly: b.readOnly && (byPath.get(p)?.readOnly ?? true) });
+  }
+  if (byPath.has('/')) throw new Error('cannot bind-mount / into a toolchain root');
+  return [...byPath.values()].sort((a, b) => a.path.split('/').length - b.path.split('/').length || a.path.localeCompare(b.path));
 }
 
 /**
@@ -77,7 +98,7 @@ export function orderBinds(binds: string[]): string[] {
  * namespace (the pid namespace gives a private /proc and takes every compiler down with its
  * first process). Unprivileged: a user namespace mapping the caller to root as well.
  */
-export function enterRootArgs(o: { root: string; stage: string; binds: string[]; command: string[]; unprivileged: boolean }): string[] {
+export function enterRootArgs(o: { root: string; stage: string; binds: Bind[]; command: string[]; unprivileged: boolean }): string[] {
   if (/[,:]/.test(o.root) || /[,:]/.test(o.stage)) throw new Error(`toolchain root paths may not contain ',' or ':' (overlay options): ${o.root}, ${o.stage}`);
   return [
     ...(o.unprivileged ? ['--user', '--map-root-user'] : []),
@@ -94,7 +115,7 @@ export function enterRootArgs(o: { root: string; stage: string; binds: string[];
     'sh',
     o.root,
     o.stage,
-    ...orderBinds(o.binds),
+    ...orderBinds(o.binds).flatMap((b) => [b.readOnly ? 'ro' : 'rw', b.path]),
     '--',
     ...o.command,
   ];
@@ -133,11 +154,18 @@ async function execTool(file: string, args: string[], options: { signal?: AbortS
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
   if (options.onOutput) subprocess.all?.on('data', (chunk: Buffer) => options.onOutput!(chunk.toString()));
-  const result = await killOnTeardown(subprocess);
+  const result = await killOnTeardown(subprocess, options.signal);
+  options.signal?.throwIfAborted();
   return { exitCode: result.exitCode, all: result.all ?? '' };
 }
 
-/** The host's own make and binutils. `makeVars` (CC=gcc HOSTCC=gcc) when the headers' gcc-N is not the host's. */
+/**
+ * The host's own make and binutils. `makeVars` (CC=gcc HOSTCC=gcc) when the headers' gcc-N is
+ * not the host's. kbuild runs against the cache entry itself here, which is left writable: as
+ * root (CI) mode bits stop nothing, and as a user its directories must stay writable for prune,
+ * so new files (all a Makefile's rules make) could be created all the same; an M= build writes
+ * nothing there (checked on every cached kernel).
+ */
 export function hostToolchain(o: { description?: string; reason?: string; makeVars?: string[] } = {}): Toolchain {
   const run = async (tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult> =>
     execTool(await requireTool(tool), args, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onOutput ? { onOutput: options.onOutput } : {}) });
@@ -151,17 +179,23 @@ export function hostToolchain(o: { description?: string; reason?: string; makeVa
   };
 }
 
-/** make and binutils of `root`, with `kernelDir` (the kernel's cache entry) always bound in. */
+/**
+ * make and binutils of `root`, with `kernelDir` (the kernel's cache entry) always bound in,
+ * read-only: kbuild of an external module (M=) writes only into M=, and a whole kernel is
+ * built in a bind of its own (kernel-build/), so no build has to write into a cache entry.
+ */
 export function rootToolchain(o: { root: string; kernelDir: string; description: string; reason: string; unprivileged?: boolean; makeVars?: string[] }): Toolchain {
   const run = async (tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult> => {
     const unshare = await requireTool('unshare');
     await requireTool('chroot');
     const stage = await mkdtemp(path.join(tmpdir(), 'kmod-harness-root-'));
+    // A second Ctrl-C exits without this function's finally: the empty mount point goes then.
+    const forget = onSignalExit(() => rmdirSync(stage));
     try {
       const argv = enterRootArgs({
         root: o.root,
         stage,
-        binds: [o.kernelDir, ...options.binds],
+        binds: [{ path: o.kernelDir, readOnly: true }, ...options.binds.map((b) => ({ path: b, readOnly: false }))],
         command: [tool, ...args],
         unprivileged: o.unprivileged ?? process.getuid?.() !== 0,
       });
@@ -171,6 +205,7 @@ export function rootToolchain(o: { root: string; kernelDir: string; description:
       return result;
     } finally {
       // Only an empty mount point is left on the host: the tmpfs was in the namespace.
+      forget();
       await rmdir(stage).catch(() => {});
     }
   };

@@ -22,6 +22,10 @@ const ADDRESS_COLUMNS = /^(?:\[<?[0-9a-f]+>?\]\s*)+/;
 
 const MARKER = /^\s*<\/?(?:TASK|IRQ|NMI|SOFTIRQ|EOI)>\s*$/;
 
+// A frame kallsyms could not name (`? 0xffffffffc05f7000`): code of a module that is gone, or
+// not yet listed while its init runs. Kept: the frames after it still belong to the trace.
+const BARE_FRAME = /^\s*(?:\?\s+)?0x[0-9a-f]{8,16}\s*$/;
+
 // Register dumps printed inside a trace (the user-mode RIP block within <TASK>, or the
 // interrupted context of a soft lockup): skipped without ending the trace.
 const REGISTERS = /^\s*(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d\d|FS|GS|CS|CR\d|DR\d|PKRU|Code):/;
@@ -74,7 +78,7 @@ export function extractTrace(texts: readonly string[], from: number, to: number)
   for (let i = start; i < to && trace.length < MAX_TRACE_LINES; i++) {
     const line = texts[i];
     if (REGISTERS.test(line)) continue;
-    if (!isTraceMarker(line) && parseFrame(line) === undefined) {
+    if (!isTraceMarker(line) && !BARE_FRAME.test(line) && parseFrame(line) === undefined) {
       // A serial console under TCG now and then garbles a character ("0xd9/00x122"): skip one
       // such line when the trace goes on after it, instead of losing the rest of the trace.
       const next = texts[i + 1];

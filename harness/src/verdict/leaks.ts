@@ -8,14 +8,14 @@ import { readKoSymbols, type FuncSymbol } from './symbolize.js';
 
 export { parseFuncSymbols, type FuncSymbol } from './symbolize.js';
 
-/** Where a module's text section was loaded, read before rmmod. */
+/** Where a module's section (text, data, rodata, bss) was loaded, read after insmod. */
 export interface ModuleSection {
   module: string;
   section: string;
   address: bigint;
 }
 
-/** `func+0xoff/0xsize [module]` for an address inside a loaded text section of a module, if any. */
+/** `sym+0xoff/0xsize [module]` for an address inside a symbol of a module's loaded section, if any. */
 export function symbolizeAddress(address: bigint, sections: readonly ModuleSection[], symbols: ReadonlyMap<string, readonly FuncSymbol[]>): string | undefined {
   for (const s of sections) {
     // 0: the address was hidden from us (kptr_restrict), so nothing can be placed in it.
@@ -48,9 +48,13 @@ export function moduleLeaks(report: string, modules: readonly string[], sections
   return blocks.filter((b) => modules.length > 0 && b.some((l) => mine.test(l))).map((b) => b.filter((l) => l !== '').join('\n'));
 }
 
-/** The FUNC symbols of each module's .ko (name -> path), read with the host's readelf. */
+/**
+ * The FUNC and OBJECT symbols of each module's .ko (name -> path), read with the host's
+ * readelf: code for leak backtraces and calls into freed text, objects for reads of a freed
+ * ops table.
+ */
 export async function readFuncSymbols(kos: ReadonlyMap<string, string>): Promise<Map<string, FuncSymbol[]>> {
   const out = new Map<string, FuncSymbol[]>();
-  for (const [name, ko] of kos) out.set(name, await readKoSymbols(ko));
+  for (const [name, ko] of kos) out.set(name, await readKoSymbols(ko, ['FUNC', 'OBJECT']));
   return out;
 }

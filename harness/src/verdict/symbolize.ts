@@ -35,8 +35,11 @@ export interface FuncSymbol {
   size: number;
 }
 
-/** FUNC symbols of a .ko, from `readelf -sW` and `readelf -SW` (for section names). */
-export function parseFuncSymbols(symtab: string, sections: string): FuncSymbol[] {
+/**
+ * FUNC symbols of a .ko (and with `types`, others such as OBJECT: a fault in an unloaded
+ * module's ops table), from `readelf -sW` and `readelf -SW` (for section names).
+ */
+export function parseFuncSymbols(symtab: string, sections: string, types: readonly string[] = ['FUNC']): FuncSymbol[] {
   const names = new Map<string, string>();
   for (const line of sections.split('\n')) {
     const m = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
@@ -46,7 +49,7 @@ export function parseFuncSymbols(symtab: string, sections: string): FuncSymbol[]
   for (const line of symtab.split('\n')) {
     // Num: Value Size Type Bind Vis Ndx Name
     const f = line.trim().split(/\s+/);
-    if (f.length < 8 || f[3] !== 'FUNC') continue;
+    if (f.length < 8 || !types.includes(f[3]!)) continue;
     const section = names.get(f[6]!);
     if (section) out.push({ name: f[7]!, section, value: Number.parseInt(f[1]!, 16), size: Number.parseInt(f[2]!, 10) });
   }
@@ -62,11 +65,11 @@ function byName(funcs: readonly FuncSymbol[]): Map<string, { section: string; va
   return new Map(funcs.map((f) => [f.name, { section: f.section, value: f.value }]));
 }
 
-/** The FUNC symbols of one .ko, with the host's readelf. */
-export async function readKoSymbols(ko: string): Promise<FuncSymbol[]> {
+/** The FUNC (or `types`) symbols of one .ko, with the host's readelf. */
+export async function readKoSymbols(ko: string, types?: readonly string[]): Promise<FuncSymbol[]> {
   const readelf = await requireTool('readelf');
   const [symtab, sections] = await Promise.all([execa(readelf, ['-sW', ko]), execa(readelf, ['-SW', ko])]);
-  return parseFuncSymbols(symtab.stdout, sections.stdout);
+  return parseFuncSymbols(symtab.stdout, sections.stdout, types);
 }
 
 /** `addr2line -f -i` output: function/location pairs, the innermost inlined one first. */

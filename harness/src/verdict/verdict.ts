@@ -18,7 +18,9 @@ export interface VerdictInput {
   test?: CommandResult & { signal?: string | null };
   /** rmmod; undefined when it was not reached. */
   unload?: CommandResult;
-  kernelErrors: KernelError[];
+  /** Each load and unload after the first; unload undefined when that insmod failed. */
+  reloads?: Array<{ load: CommandResult; unload?: CommandResult }>;
+  kernelErrors: Array<KernelError & { freedText?: string }>;
   /** Newly set taint bits, already filtered of the allowed ones (see newTaint). */
   taint: { letters: string; stage?: string } | undefined;
   expectations?: MatchResult;
@@ -55,8 +57,11 @@ function commandFailure(name: string, result: CommandResult, signal?: string | n
   return detail === undefined ? what : `${what}: ${detail}`;
 }
 
-function kernelErrorReasons(errors: readonly KernelError[]): string[] {
+export function kernelErrorReasons(errors: ReadonlyArray<KernelError & { freedText?: string }>): string[] {
   const reasons = errors.slice(0, MAX_ERROR_REASONS).map((e) => {
+    // The title names the module and the entry it left.
+    if (e.kind === 'leftover') return e.title;
+    if (e.freedText !== undefined) return `${e.title} (module ${e.module}: at ${e.freedText}, in the module's memory after it was unloaded)`;
     // Still a failure: the module may have caused it (a bad pointer it passed on, a lock it took).
     if (e.module === undefined) return `${e.title} (in the kernel itself: no frame of a module in the report)`;
     return e.title.includes(`[${e.module}]`) ? e.title : `${e.title} (module ${e.module})`;
@@ -75,7 +80,7 @@ function expectationReason(result: MatchResult | undefined): string | undefined 
 /**
  * Precedence: kernel errors or forbidden new taint (the root cause even when the test also
  * failed) > timeout > insmod failure > test failure (non-zero exit, signal, missing expected
- * log line) > rmmod failure > pass.
+ * log line) > rmmod failure > a failed insmod or rmmod on reload > pass.
  */
 export function decide(input: VerdictInput): Verdict {
   const tiers: Array<[Outcome, string[]]> = [];
@@ -105,6 +110,16 @@ export function decide(input: VerdictInput): Verdict {
   if (loadFailure === undefined) add('test-failed', expectationReason(input.expectations));
   if (input.unload !== undefined && !killed('unload')) {
     add('unload-failed', commandFailure('rmmod', input.unload));
+  }
+  for (const [i, reload] of (input.reloads ?? []).entries()) {
+    if (killed('reload')) break;
+    const which = (input.reloads?.length ?? 0) > 1 ? `reload ${i + 1}` : 'reload';
+    const load = commandFailure('insmod', reload.load);
+    add('load-failed', load && `on ${which} (the first load and unload succeeded): ${load}`);
+    if (reload.unload) {
+      const unload = commandFailure('rmmod', reload.unload);
+      add('unload-failed', unload && `on ${which}: ${unload}`);
+    }
   }
 
   if (tiers.length === 0) return { outcome: 'pass', reasons: [] };

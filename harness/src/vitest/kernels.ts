@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { runSettings } from '../commands/run.js';
-import type { TimeoutsConfig } from '../config/define.js';
+import type { LifecycleConfig, TimeoutsConfig } from '../config/define.js';
 import type { RunSettings } from '../config/settings.js';
 import type { ExecResult } from '../guest/ssh.js';
 import { defaultSeries, knownSeries } from '../kernel/index.js';
@@ -35,6 +35,8 @@ export interface RunModuleOptions {
   test?: string;
   testArgs?: string[];
   timeouts?: TimeoutsConfig;
+  /** Reloads and the leftover check (default: the config's lifecycle). */
+  lifecycle?: LifecycleConfig;
   /** Kernel-log lines the test stage must print, in order (default: the config's expect.kernelLog). */
   expectKernelLog?: string[];
 }
@@ -104,19 +106,21 @@ function vmOn(slot: () => KernelSlot, series: string, settings: RunSettings): Ke
       };
       const t = options.timeouts ?? {};
       const timeouts = {
-        bootS: settings.timeouts.bootS,
+        ...settings.timeouts,
         loadS: t.load ?? settings.timeouts.loadS,
         testS: t.test ?? settings.timeouts.testS,
         unloadS: t.unload ?? settings.timeouts.unloadS,
+        settleS: t.settle ?? settings.timeouts.settleS,
       };
       const work = await makeWorkDir('kmod-harness-vitest-');
       try {
-        const built = await buildJob(info.kernel, source, work.path);
+        const built = await buildJob(info.kernel, source, work.path, { timeouts: settings.timeouts });
         const conn = await connectSession(info);
         try {
           const job = await runBuilt(conn, consoleReader(info), built, `${process.pid}-${++jobs}`, {
             testArgs: options.testArgs ?? settings.testArgs,
             timeouts,
+            lifecycle: { ...settings.lifecycle, ...options.lifecycle },
             expectKernelLog: options.expectKernelLog ?? settings.expectKernelLog,
             kmemleak: info.traits.kmemleak,
           });

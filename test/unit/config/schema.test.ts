@@ -46,8 +46,25 @@ describe('validateConfig', () => {
     expect(errorOf({ kernels: [] }).message).toMatch(/: kernels: /);
   });
 
+  it('refuses a timeout longer than a timer can wait, and takes the longest one it can', () => {
+    expect(errorOf({ timeouts: { test: 2_147_484 } }).message).toBe(`${F}: timeouts.test: at most 2147483 seconds (~24.8 days: the longest a timer can wait)`);
+    expect(errorOf({ timeouts: { boot: 1e12 } }).message).toMatch(/: timeouts\.boot: at most 2147483 seconds/);
+    expect(validateConfig({ timeouts: { unload: 2_147_483 } }, F)).toEqual({ timeouts: { unload: 2_147_483 } });
+  });
+
   it('rejects a default export that is not an object', () => {
     expect(errorOf(undefined).message).toMatch(/\(the default export\)/);
     expect(errorOf(() => ({})).message).toMatch(/\(the default export\)/);
+  });
+});
+
+describe('validateConfig: limits', () => {
+  it('takes limits.outputMiB as a positive number of MiB up to 256, and lists it among the fields', () => {
+    expect(validateConfig({ limits: { outputMiB: 1.5 } }, F)).toEqual({ limits: { outputMiB: 1.5 } });
+    expect(validateConfig({ limits: {} }, F)).toEqual({ limits: {} });
+    expect(errorOf({ limits: { outputMiB: 0 } }).message).toMatch(/: limits\.outputMiB: /);
+    expect(errorOf({ limits: { outputMiB: 257 } }).message).toMatch(/: limits\.outputMiB: .*256/);
+    expect(errorOf({ limits: { output: 1 } }).message).toBe(`${F}: limits.output: is not a config field`);
+    expect(errorOf({ limits: { output: 1 } }).fix).toContain('limits.outputMiB');
   });
 });

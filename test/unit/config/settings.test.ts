@@ -12,7 +12,8 @@ describe('resolveRunSettings', () => {
   it('without config or flags: the seed on the default kernel, default timeouts, strict, auto accel', () => {
     const s = resolveRunSettings(base);
     expect(s).toMatchObject({ moduleDir: SEED_MODULE_DIR, test: SEED_TEST_DIR, kernels: ['6.1'], strict: true, accel: 'auto', memoryMiB: 512, bootParams: [], expectKernelLog: [], testArgs: [] });
-    expect(s.timeouts).toEqual({ bootS: 60, loadS: 30, testS: 120, unloadS: 30 });
+    expect(s.timeouts).toEqual({ fetchS: 1800, toolchainS: 1800, buildS: 600, testBuildS: 300, uploadS: 60, bootS: 60, loadS: 30, testS: 120, unloadS: 30, settleS: 1 });
+    expect(s.lifecycle).toEqual({ reloads: 1, leftovers: true });
     expect(s.configFile).toBeUndefined();
     expect(s.cpus).toBeUndefined();
   });
@@ -32,13 +33,16 @@ describe('resolveRunSettings', () => {
   });
 
   it('flags beat the environment, which beats the config', () => {
-    const c = loaded({ kernels: '5.10', vm: { accel: 'kvm', memory: 1024, strict: false, bootParams: ['a=1'] }, timeouts: { test: 5, boot: 90 } });
+    const c = loaded({ kernels: '5.10', vm: { accel: 'kvm', memory: 1024, strict: false, bootParams: ['a=1'] }, timeouts: { test: 5, boot: 90, settle: 3, build: 50, testBuild: 40 }, lifecycle: { reloads: 2, leftovers: false } });
     const env = { KMOD_HARNESS_KERNELS: '6.12', KMOD_HARNESS_ACCEL: 'tcg' };
     expect(resolveRunSettings({ ...base, loaded: c })).toMatchObject({ kernels: ['5.10'], accel: 'kvm', memoryMiB: 1024, strict: false, bootParams: ['a=1'] });
     expect(resolveRunSettings({ ...base, loaded: c, env })).toMatchObject({ kernels: ['6.12'], accel: 'tcg' });
-    const s = resolveRunSettings({ ...base, loaded: c, env, flags: { kernel: '7.2', accel: 'auto', memory: 256, strict: true, bootParam: ['b=2'], testTimeout: 7 } });
+    const s = resolveRunSettings({ ...base, loaded: c, env, flags: { kernel: '7.2', accel: 'auto', memory: 256, strict: true, bootParam: ['b=2'], testTimeout: 7, testBuildTimeout: 4 } });
     expect(s).toMatchObject({ kernels: ['7.2'], accel: 'auto', memoryMiB: 256, strict: true, bootParams: ['a=1', 'b=2'] });
-    expect(s.timeouts).toEqual({ bootS: 90, loadS: 30, testS: 7, unloadS: 30 });
+    expect(s.timeouts).toEqual({ fetchS: 1800, toolchainS: 1800, buildS: 50, testBuildS: 4, uploadS: 60, bootS: 90, loadS: 30, testS: 7, unloadS: 30, settleS: 3 });
+    expect(s.lifecycle).toEqual({ reloads: 2, leftovers: false });
+    const f = resolveRunSettings({ ...base, loaded: c, flags: { settle: 0, reloads: 0, leftovers: true } });
+    expect([f.timeouts.settleS, f.lifecycle]).toEqual([0, { reloads: 0, leftovers: true }]);
   });
 
   it("'all' and an empty KMOD_HARNESS_KERNELS", () => {
@@ -73,5 +77,14 @@ describe('resolveRunSettings: kernels the harness builds', () => {
     expect(() => resolveRunSettings({ ...base, loaded: bad })).toThrow(ConfigError);
     expect(() => resolveRunSettings({ ...base, loaded: bad })).toThrow("/repo/kmod-harness.config.ts: kernelBuilds[1].series: unknown kernel series '9.9'");
     expect(() => resolveRunSettings({ ...base, loaded: loaded({ kernels: ['mine'] }) })).toThrow(/kernels: unknown kernel series 'mine'/);
+  });
+});
+
+describe('resolveRunSettings: output limit', () => {
+  it('is 16 MiB unless the config (limits.outputMiB) or --output-limit says, the flag winning; in bytes', () => {
+    expect(resolveRunSettings(base).outputLimitBytes).toBe(16 * 2 ** 20);
+    const c = loaded({ limits: { outputMiB: 2 } });
+    expect(resolveRunSettings({ ...base, loaded: c }).outputLimitBytes).toBe(2 * 2 ** 20);
+    expect(resolveRunSettings({ ...base, loaded: c, flags: { outputLimit: 0.5 } }).outputLimitBytes).toBe(2 ** 19);
   });
 });

@@ -51,6 +51,20 @@ describe('planArtifacts', () => {
   });
 });
 
+describe('planArtifacts and long logs', () => {
+  it('writes each log as the run kept it, and result.json with the excerpts results.json has', () => {
+    const long = result({ logs: { test: 't'.repeat(200_000), console: 'c'.repeat(100_000) }, dropped: { stdout: 123 } });
+    const plan = new Map(planArtifacts([long]).map((f) => [f.path, f.content]));
+    expect(plan.get('6.1.0-56-cloud-amd64/test-output.txt')).toBe(long.logs.test);
+    expect(plan.get('6.1.0-56-cloud-amd64/console.log')).toBe(long.logs.console);
+    const saved = JSON.parse(plan.get('6.1.0-56-cloud-amd64/result.json')!) as typeof long;
+    expect(saved.logs.test!.length).toBeLessThan(70_000);
+    expect(saved.logs.test).toContain('[kmod-harness: 134464 bytes dropped]');
+    expect(saved.dropped).toEqual({ stdout: 123 });
+    expect(JSON.parse(plan.get('results.json')!).results[0]).toEqual(saved);
+  });
+});
+
 describe('writeArtifacts', () => {
   const dirs: string[] = [];
   afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

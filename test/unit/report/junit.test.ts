@@ -301,6 +301,31 @@ describe('escaping', () => {
     expect(parseXml(`<a v="${xmlAttr('x\ny\tz"\'\r')}"/>`).attrs.v).toBe('x\ny\tz"\'\r');
   });
 
+  it('logTail is bounded in bytes too: a huge line keeps its head and tail, a huge log is counted, not split', () => {
+    const line = 'a'.repeat(50_000) + 'b'.repeat(50_000);
+    expect(logTail(`first\n${line}\n`, 5, 1000)).toBe(`[... 1 earlier lines and the start of this one left out]\n${'b'.repeat(999)}`);
+    expect(logTail(`first\n${line}`, 5, 200_000)).toBe(`first\n${line.slice(0, 100_000)}`);
+    const tail = logTail(`${'z'.repeat(10)}\n${line}\nlast\n`, 5, 1000);
+    expect(tail).toBe(`[... 2 earlier lines left out]\nlast`);
+    const many = Array.from({ length: 2_000_000 }, (_, n) => String(n % 10)).join('\r\n');
+    expect(logTail(many, 3)).toBe('[... 1999997 earlier lines left out]\n7\n8\n9');
+    // Two bytes a character: the last 64 Ki characters are 128 KiB, cut to head and tail.
+    const long = logTail(Array.from({ length: 100 }, () => 'é'.repeat(5000)).join('\n'), 60);
+    expect(Buffer.byteLength(long)).toBeLessThan(66 * 1024);
+    expect(long).toMatch(/^\[\.\.\. 87 earlier lines left out\]\n[é\n]+\n\[kmod-harness: \d+ bytes dropped\]\n[é\n]+$/);
+  });
+
+  it("says in the test's system-out and the verdict what the output limit dropped", () => {
+    const lost = result({ logs: { test: 'ok\n' }, stages: { test: 10, total: 20 }, dropped: { stdout: 2 ** 20, console: 10 } });
+    const suite = parseXml(junitReport([lost])).children[0]!;
+    const find = (name: string): XmlElement => suite.children.find((c) => c.name === 'testcase' && c.attrs.name === name)!;
+    expect(child(find('test'), 'system-out')!.text).toBe('[kmod-harness: 1.0 MiB of test stdout dropped (output limit: head and tail kept)]\nok');
+    expect(child(find('verdict'), 'system-out')!.text).toBe('[kmod-harness: 1.0 MiB of test stdout, 10 B of console dropped (output limit: head and tail kept)]');
+    expect(child(find('verdict'), 'failure')).toBeUndefined();
+    // Nothing dropped: no note.
+    expect(child(testcase(0, 'verdict'), 'system-out')).toBeUndefined();
+  });
+
   it('logTail keeps the last lines of a CRLF log without its colour sequences', () => {
     expect(logTail('a\r\nb\r\n\u001b[1;31mc\u001b[0m\r\n', 2)).toBe('[... 1 earlier lines left out]\nb\nc');
     expect(logTail('one\n', 5)).toBe('one');

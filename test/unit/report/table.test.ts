@@ -25,6 +25,17 @@ describe('resultRows', () => {
   });
 });
 
+describe('resultRows and the output limit', () => {
+  it('adds what the limit dropped to the reason, on a pass too', () => {
+    const rows = resultRows([
+      result({ dropped: { stdout: 3 * 2 ** 30 } }),
+      result({ outcome: 'timeout', reasons: ['timed out during test', 'fix: raise --test-timeout'], dropped: { console: 2048 } }),
+    ]);
+    expect(rows[0]![5]).toBe('3.0 GiB of test stdout dropped (output limit: head and tail kept)');
+    expect(rows[1]![5]).toBe('timed out during test; 2.0 KiB of console dropped (output limit: head and tail kept)');
+  });
+});
+
 describe('formatTable', () => {
   const lines = formatTable(results).split('\n');
 

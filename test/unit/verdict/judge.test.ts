@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { stageAt, taintVerdict } from '../../../harness/src/verdict/judge.js';
+import type { JobRaw } from '../../../harness/src/guest/job.js';
+import { judgeJob, lateKernelErrors, stageAt, taintVerdict } from '../../../harness/src/verdict/judge.js';
+import { stageMarker } from '../../../harness/src/verdict/kmsg.js';
 
 const O = 1 << 12;
 const E = 1 << 13;
@@ -20,6 +22,11 @@ describe('taintVerdict', () => {
     expect(taintVerdict({ before: W, load: W | O, test: W | O, unload: W | O })).toBeUndefined();
   });
 
+  it('names the settle window after rmmod after-unload, and the reload reload', () => {
+    expect(taintVerdict({ before: 0, load: O, test: O, unload: O, settle: O | D, reload: O | D | W })).toEqual({ letters: 'DW', stage: 'after-unload' });
+    expect(taintVerdict({ before: 0, load: O, test: O, unload: O, settle: O, reload: O | W })).toEqual({ letters: 'W', stage: 'reload' });
+  });
+
   it('says nothing without a reading before the load', () => {
     expect(taintVerdict({ load: W })).toBeUndefined();
   });
@@ -32,5 +39,130 @@ describe('stageAt', () => {
     expect(stageAt(records, 4)).toBeUndefined();
     expect(stageAt(records, 6)).toBe('test');
     expect(stageAt(records, 0)).toBeUndefined();
+  });
+
+  it("calls what comes after the job's last end marker after-unload: the module has left", () => {
+    const done = [...records, 'kmod-harness: mark test:j1 end', 'kmod-harness: mark unload:j1 begin', 'kmod-harness: mark unload:j1 end', 'BUG: late'].map((r) => (typeof r === 'string' ? { text: r } : r));
+    expect(stageAt(done, done.length - 1)).toBe('after-unload');
+    // Between two stages of the job it is still no stage.
+    expect(stageAt(done, 4)).toBeUndefined();
+  });
+});
+
+const job = (over: Partial<JobRaw>): JobRaw => ({
+  taint: { before: 0, load: O, test: O, unload: O, settle: O },
+  load: { exitCode: 0, signal: null, stdout: '', stderr: '' },
+  test: { exitCode: 0, signal: null, stdout: '', stderr: '' },
+  unload: { exitCode: 0, signal: null, stdout: '', stderr: '' },
+  stillLoaded: [],
+  sections: [],
+  settled: true,
+  entries: {},
+  reloads: [],
+  kmemleak: undefined,
+  dmesg: undefined,
+  timedOutStage: undefined,
+  guestLost: false,
+  stageMs: {},
+  ...over,
+});
+
+const marks = (id: string, ...stages: string[]) => stages.flatMap((s) => [stageMarker(`${s}:${id}`, 'begin'), stageMarker(`${s}:${id}`, 'end')]);
+const asDmesg = (lines: string[]) => lines.map((l, i) => `<4>[   ${10 + i}.000000] ${l}`).join('\n');
+const asConsole = (lines: string[]) => lines.map((l, i) => `[   ${10 + i}.000000] ${l}`).join('\n');
+
+describe('judgeJob around the unload', () => {
+  const warn = ['------------[ cut here ]------------', 'WARNING: CPU: 0 PID: 97 at kmh_flood.c:30 kmh_flood_read+0x1d/0x80 [kmh_flood]', 'Call Trace:', ' <TASK>', ' kmh_flood_read+0x1d/0x80 [kmh_flood]', ' </TASK>', '---[ end trace 0000000000000000 ]---'];
+  const testWithWarn = [stageMarker('load:j', 'begin'), stageMarker('load:j', 'end'), stageMarker('test:j', 'begin'), ...warn, stageMarker('test:j', 'end'), ...marks('j', 'unload', 'after-unload')];
+
+  it('fails on a registration the module left behind, naming the path', () => {
+    const v = judgeJob(job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload')), entries: { before: ['/proc/cpuinfo'], after: ['/proc/cpuinfo', '/proc/kmh_leftover'] } }), 'j', '', { modules: ['kmh_leftover'] });
+    expect(v.outcome).toBe('kernel-error');
+    expect(v.reasons).toEqual(['left behind after rmmod of kmh_leftover: /proc/kmh_leftover']);
+    expect(v.kernelErrors.map((e) => [e.kind, e.stage, e.module])).toEqual([['leftover', 'after-unload', 'kmh_leftover']]);
+  });
+
+  it('passes when the registrations after are those before', () => {
+    expect(judgeJob(job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload')), entries: { before: ['/proc/a'], after: ['/proc/a'] } }), 'j', '').outcome).toBe('pass');
+  });
+
+  it('finds on the console a report that dmesg lost (the ring buffer wrapped), at its stage', () => {
+    // dmesg holds only the flood that followed the WARN: the job's markers are gone from it too.
+    const dmesg = asDmesg(Array.from({ length: 50 }, (_, i) => `kmh_flood: line ${i}`));
+    const v = judgeJob(job({ dmesg }), 'j', asConsole(testWithWarn));
+    expect(v.outcome).toBe('kernel-error');
+    expect(v.kernelErrors).toHaveLength(1);
+    expect(v.kernelErrors[0]).toMatchObject({ kind: 'warning', stage: 'test', module: 'kmh_flood', fromConsole: true });
+  });
+
+  it('counts a report seen in dmesg and on the console once', () => {
+    const v = judgeJob(job({ dmesg: asDmesg(testWithWarn) }), 'j', asConsole(testWithWarn));
+    expect(v.kernelErrors).toHaveLength(1);
+    expect(v.kernelErrors[0]!.fromConsole).toBeUndefined();
+  });
+
+  it("ignores a console that never showed the job's first marker (an earlier job's reports are not this one's)", () => {
+    const v = judgeJob(job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload')) }), 'j', asConsole([stageMarker('load:old', 'begin'), ...warn]));
+    expect(v.outcome).toBe('pass');
+  });
+
+  it('fails a reload whose insmod collides, saying the first cycle went through', () => {
+    const v = judgeJob(
+      job({
+        dmesg: asDmesg([...marks('j', 'load', 'test', 'unload', 'after-unload'), stageMarker('reload:j', 'begin')]),
+        reloads: [{ load: { exitCode: 1, signal: null, stdout: '', stderr: "insmod: can't insert '/tmp/kmod-harness/j/kmh_reload.ko': File exists" }, unload: undefined, stillLoaded: [] }],
+      }),
+      'j',
+      '',
+    );
+    expect(v.outcome).toBe('load-failed');
+    expect(v.reasons).toEqual(["on reload (the first load and unload succeeded): insmod exited with status 1: insmod: can't insert '/tmp/kmod-harness/j/kmh_reload.ko': File exists"]);
+  });
+
+  it('fails a reload whose rmmod leaves the module loaded', () => {
+    const ok = { exitCode: 0, signal: null, stdout: '', stderr: '' };
+    const v = judgeJob(job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload', 'after-unload', 'reload')), reloads: [{ load: ok, unload: ok, stillLoaded: ['kmh_x'] }] }), 'j', '');
+    expect(v.outcome).toBe('unload-failed');
+    expect(v.reasons).toEqual(['on reload: rmmod exited with status 1: still loaded: kmh_x']);
+  });
+});
+
+describe('a fault in the freed text of an unloaded module', () => {
+  const oops = [
+    'BUG: unable to handle page fault for address: ffffffffc0a01010',
+    '#PF: supervisor instruction fetch in kernel mode',
+    'Oops: 0010 [#1] PREEMPT SMP NOPTI',
+    'RIP: 0010:0xffffffffc0a01010',
+    'Call Trace:',
+    ' <IRQ>',
+    ' call_timer_fn+0x27/0x130',
+    ' </IRQ>',
+    '---[ end trace 0000000000000000 ]---',
+  ];
+  const before = [...marks('j', 'load', 'test', 'unload'), stageMarker('after-unload:j', 'begin')];
+  // The module's .text was at 0xffffffffc0a01000; kmh_timer_fn is its first 0x20 bytes.
+  const locate = (a: bigint) => (a >= 0xffffffffc0a01000n && a < 0xffffffffc0a01020n ? `kmh_timer_fn+0x${(a - 0xffffffffc0a01000n).toString(16)}/0x20 [kmh_timer]` : undefined);
+
+  it('is blamed on the module whose text held the address, in the settle window', () => {
+    const v = judgeJob(job({ dmesg: undefined, guestLost: true, settled: false }), 'j', asConsole([...before, ...oops]), { locate });
+    expect(v.outcome).toBe('kernel-error');
+    expect(v.kernelErrors[0]).toMatchObject({ stage: 'after-unload', module: 'kmh_timer', freedText: 'kmh_timer_fn+0x10/0x20 [kmh_timer]' });
+    expect(v.reasons[0]).toBe('BUG: unable to handle page fault for address: ffffffffc0a01010 (module kmh_timer: at kmh_timer_fn+0x10/0x20 [kmh_timer], in the module\'s memory after it was unloaded)');
+  });
+
+  it('stays a kernel error of the kernel itself when no module held the address', () => {
+    const v = judgeJob(job({ dmesg: undefined, guestLost: true }), 'j', asConsole([...before, ...oops]), { locate: () => undefined });
+    expect(v.kernelErrors[0]!.module).toBeUndefined();
+    expect(v.reasons[0]).toMatch(/in the kernel itself/);
+  });
+
+  it('after poweroff: a report past the last marker that the verdict has not counted', () => {
+    const console = asConsole([...marks('j', 'load', 'test', 'unload', 'after-unload'), ...oops]);
+    const late = lateKernelErrors(console, 'j', [], locate);
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ stage: 'after-unload', module: 'kmh_timer', fromConsole: true });
+    expect(lateKernelErrors(console, 'j', late)).toEqual([]);
+    // Reports inside the job are the verdict's own, not late ones.
+    expect(lateKernelErrors(asConsole([stageMarker('load:j', 'begin'), ...oops, stageMarker('load:j', 'end')]), 'j', [])).toEqual([]);
   });
 });

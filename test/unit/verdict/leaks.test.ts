@@ -95,14 +95,17 @@ describe('moduleLeaks on a captured report', () => {
         '<6>[   18.268343] kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)',
         `<12>[   19.0] ${stageMarker('leak-scan:j', 'end')}`,
       ].join('\n'),
+      settled: true,
+      entries: {},
+      reloads: [],
       timedOutStage: undefined,
       guestLost: false,
       stageMs: {},
     };
-    const verdict = judgeJob(job, 'j', '', [], leaks);
+    const verdict = judgeJob(job, 'j', '', { leaks });
     expect(verdict.outcome).toBe('kernel-error');
     expect(verdict.kernelErrors.map((e) => [e.kind, e.module, e.stage])).toEqual(Array(3).fill(['kmemleak', 'kmh_leak', 'leak-scan']));
     expect(verdict.kernelErrors[0]!.trace).toContain('kmh_leak_read+0x56/0x8b [kmh_leak]');
-    expect(judgeJob(job, 'j', '', [], []).outcome).toBe('pass');
+    expect(judgeJob(job, 'j', '', { leaks: [] }).outcome).toBe('pass');
   });
 });
