@@ -9,7 +9,7 @@ import { safeDelayMs } from '../timers.js';
 import { stageMarker } from '../verdict/index.js';
 import type { ModuleSection } from '../verdict/leaks.js';
 import { snapshotCommand } from '../verdict/leftovers.js';
-import type { ExecResult, GuestConnection } from './ssh.js';
+import { ExecTimeoutError, type ExecResult, type GuestConnection } from './ssh.js';
 
 export interface JobSpec {
   /** Unique within one VM, so markers of several jobs do not mix. */
@@ -122,6 +122,11 @@ function readSections(names: readonly string[]): string {
   return `for m in ${names.map(shq).join(' ')}; do for s in /sys/module/$m/sections/.*text* /sys/module/$m/sections/.*data* /sys/module/$m/sections/.bss; do [ -r "$s" ] && echo "${SECTION_TAG} $m \${s##*/} $(cat "$s")"; done; done`;
 }
 
+/** Shell that SIGKILLs every process running `binary`. */
+function killByExe(binary: string): string {
+  return `for p in /proc/[0-9]*; do [ "$(readlink $p/exe 2>/dev/null)" = ${shq(binary)} ] && kill -9 \${p#/proc/}; done; true`;
+}
+
 /** Shell that lists the modules still in /proc/modules, tagged. */
 function readStillLoaded(names: readonly string[]): string {
   return `for m in ${names.map(shq).join(' ')}; do grep -q "^$m " /proc/modules && echo "${STILL_LOADED_TAG} $m"; done`;
@@ -186,6 +191,7 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
   };
   const dir = `${GUEST_DIR}/${spec.id}`;
   const { kos: remoteKos, test: remoteTest } = guestPaths(dir, spec.kos);
+  let timedOutOutput: ExecResult | undefined;
 
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
     const start = performance.now();
@@ -232,9 +238,17 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     await conn.exec(mark('test', spec.id, 'begin'));
     // exec: the test replaces the shell, so a crash reaches us as a signal, not as status 139.
     raw.test = await stage('test', () =>
-      conn.exec(`cd ${shq(dir)} && exec ${[remoteTest, ...(spec.testArgs ?? [])].map(shq).join(' ')}`, { timeoutMs: spec.timeouts.testMs, stage: 'test' }),
+      conn.exec(`cd ${shq(dir)} && exec ${[remoteTest, ...(spec.testArgs ?? [])].map(shq).join(' ')}`, { timeoutMs: spec.timeouts.testMs, stage: 'test' }).catch((error: unknown) => {
+        if (error instanceof ExecTimeoutError) timedOutOutput = error.partial;
+        throw error;
+      }),
     );
-    if (!raw.test) return raw;
+    if (!raw.test) {
+      // Keep what it printed, and stop it: closing the channel does not end a process stuck in the kernel or ignoring SIGHUP.
+      raw.test = timedOutOutput;
+      if (timedOutOutput) await conn.exec(killByExe(remoteTest), { timeoutMs: 5_000, stage: 'kill-test' }).catch(() => undefined);
+      return raw;
+    }
 
     const unload = await stage('unload', () =>
       conn.exec(

@@ -18,6 +18,15 @@ export interface ExecResult {
   dropped?: { stdout: number; stderr: number };
 }
 
+/** A guest command ran out of time; `partial` holds what it had printed. */
+export class ExecTimeoutError extends TimeoutError {
+  readonly partial: ExecResult;
+  constructor(stage: string, seconds: number, partial: ExecResult) {
+    super(stage, seconds);
+    this.partial = partial;
+  }
+}
+
 export interface ExecOptions {
   timeoutMs?: number;
   /** Stage name used in the timeout error. */
@@ -102,7 +111,9 @@ function wrap(client: ssh2.Client): GuestConnection {
         if (options.timeoutMs) {
           timer = setTimeout(() => {
             channel.close();
-            reject(new TimeoutError(options.stage ?? command, Math.round(options.timeoutMs! / 1000)));
+            // What the command printed until then: why it hung is often in it.
+            const partial = { exitCode: null, signal: null, stdout: stdout.text(), stderr: stderr.text() };
+            reject(new ExecTimeoutError(options.stage ?? command, Math.round(options.timeoutMs! / 1000), partial));
           }, safeDelayMs(options.timeoutMs));
         }
         channel.on('data', (d: Buffer) => stdout.push(d));
