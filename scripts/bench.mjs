@@ -8,17 +8,21 @@
 //           first-touch cost per page, faulting vs pre-populated. Ratios, which survive TCG.
 //   debug:  the seed cycle on 6.1-debug (built from source: KASAN, lockdep, kmemleak, ...) and on
 //           stock 6.1, alternating: boot, test stages and wall, medians and the debug/stock ratio.
+//   lifecycle: the seed cycle with the checks around the unload (settle 1 s, leftovers, one
+//           reload) and without them (--settle 0 --reloads 0 --no-leftovers), alternating.
+//   output: the flood-stdout fixture once: 1 GiB of test stdout through SSH, kept to 16 MiB;
+//           what the harness reads per second. Not in the default set (~2.5 min under TCG).
 //   cold:   the matrix once on an empty cache (downloads, unpacking, compiler roots), then the
 //           cold build of 6.1-debug on that cache: not in the default set, it takes ~15 minutes
 //           and a few gigabytes. BENCH=cold to run it.
-// Env: BENCH (default "seed,matrix,vmap,debug"), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_DEBUG_RUNS (3), BENCH_KERNEL (6.1),
+// Env: BENCH (default "seed,matrix,vmap,debug,lifecycle"), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_DEBUG_RUNS (3), BENCH_KERNEL (6.1),
 //      BENCH_ARGS (extra CLI flags), KMOD_HARNESS_ACCEL.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
 
-const sections = (process.env.BENCH ?? 'seed,matrix,vmap,debug').split(',');
+const sections = (process.env.BENCH ?? 'seed,matrix,vmap,debug,lifecycle').split(',');
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
 const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
 const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-'));
@@ -34,10 +38,10 @@ const sec = (ms) => `${(ms / 1000).toFixed(3)} s`;
 let runCount = 0;
 
 /** One CLI run; returns its wall time and JSON results. Any non-pass fails the benchmark. */
-async function cliRun(kernel, env = {}) {
+async function cliRun(kernel, env = {}, args = []) {
   const json = path.join(dir, `run-${++runCount}.json`);
   const start = performance.now();
-  const p = await $({ env: { ...process.env, ...env } })`node ${cli} run --kernel ${kernel} --json ${json} ${extra}`.nothrow();
+  const p = await $({ env: { ...process.env, ...env } })`node ${cli} run --kernel ${kernel} --json ${json} ${extra} ${args}`.nothrow();
   const wall = performance.now() - start;
   const { results } = JSON.parse(await readFile(json, 'utf8'));
   const bad = results.filter((r) => r.outcome !== 'pass');
@@ -61,13 +65,51 @@ async function seed() {
   for (let i = 1; i <= runs; i++) {
     const { wall, results } = await cliRun(kernel);
     const s = results[0].stages;
-    const guest = (s.boot ?? 0) + (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0);
+    const guest = (s.boot ?? 0) + (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0) + (s.settle ?? 0) + (s.reload ?? 0);
     samples.push({ wall, guest, overhead: wall - guest, ...s, release: results[0].kernel, accel: results[0].accel });
     process.stderr.write(`seed run ${i}/${runs}: ${sec(wall)}\n`);
   }
   console.log(`\nseed cycle on ${samples[0].release} (${samples[0].accel}), ${runs} runs, medians`);
-  console.log('(build overlaps image+boot; ssh is part of boot; guest = boot + load + test + unload; overhead = wall - guest)');
-  printMedians(samples, ['kernel', 'build', 'image', 'boot', 'ssh', 'upload', 'load', 'test', 'unload', 'teardown', 'guest', 'overhead', 'wall']);
+  console.log('(build overlaps image+boot; ssh is part of boot; guest = boot + load + test + unload + settle + reload; overhead = wall - guest)');
+  printMedians(samples, ['kernel', 'build', 'image', 'boot', 'ssh', 'upload', 'load', 'test', 'unload', 'settle', 'reload', 'teardown', 'guest', 'overhead', 'wall']);
+}
+
+async function lifecycle() {
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const kernel = process.env.BENCH_KERNEL ?? '6.1';
+  const without = ['--settle', '0', '--reloads', '0', '--no-leftovers'];
+  process.stderr.write(`lifecycle: warm-up run on ${kernel}...\n`);
+  await cliRun(kernel);
+  const on = [];
+  const off = [];
+  for (let i = 1; i <= runs; i++) {
+    for (const [rows, args] of [[on, []], [off, without]]) {
+      const { wall, results } = await cliRun(kernel, {}, args);
+      const s = results[0].stages;
+      rows.push({ wall, job: (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0) + (s.settle ?? 0) + (s.reload ?? 0), settle: s.settle, reload: s.reload, release: results[0].kernel });
+    }
+    process.stderr.write(`lifecycle run ${i}/${runs}\n`);
+  }
+  console.log(`\nthe checks around the unload on ${on[0].release}, ${runs} runs each, medians (job = load + test + unload + settle + reload)`);
+  console.log('with settle 1 s, leftovers, one reload:');
+  printMedians(on, ['settle', 'reload', 'job', 'wall']);
+  console.log('without (--settle 0 --reloads 0 --no-leftovers):');
+  printMedians(off, ['job', 'wall']);
+  const m = (rows, k) => median(rows.map((r) => r[k]));
+  console.log(`  job +${sec(m(on, 'job') - m(off, 'job'))}, wall ${(m(on, 'wall') / m(off, 'wall')).toFixed(2)}x`);
+}
+
+async function output() {
+  const kernel = process.env.BENCH_KERNEL ?? '6.1';
+  const fixture = path.resolve(import.meta.dirname, '../test/fixtures/modules/flood-stdout');
+  const args = ['--module', path.join(fixture, 'module'), '--test', path.join(fixture, 'test'), '--test-timeout', '900'];
+  process.stderr.write(`output: 1 GiB of test stdout on ${kernel}...\n`);
+  const { wall, results } = await cliRun(kernel, {}, args);
+  const r = results[0];
+  const read = 2 ** 30;
+  console.log(`\ntest stdout through SSH on ${r.kernel} (${r.accel}): 1 GiB written by the test, ${r.dropped?.stdout ?? 0} bytes dropped`);
+  console.log(`  test       ${sec(r.stages.test)}   ${(read / 2 ** 20 / (r.stages.test / 1000)).toFixed(1)} MiB/s`);
+  console.log(`  wall       ${sec(wall)}`);
 }
 
 async function matrix() {
@@ -169,6 +211,8 @@ try {
   if (sections.includes('matrix')) await matrix();
   if (sections.includes('vmap')) await vmap();
   if (sections.includes('debug')) await debug();
+  if (sections.includes('lifecycle')) await lifecycle();
+  if (sections.includes('output')) await output();
   if (sections.includes('cold')) await cold();
 } finally {
   await rm(dir, { recursive: true, force: true });
