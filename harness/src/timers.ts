@@ -55,11 +55,22 @@ export function stageDeadline(stage: string, seconds: number, options: { parent?
   };
 }
 
-/** Run `fn` with a stage deadline's signal; the clock stops when it settles. */
+/**
+ * Run `fn` with a stage deadline's signal; the clock stops when it settles. Expiry rejects at
+ * once, even if `fn` does not heed the signal (its late result is dropped).
+ */
 export async function withDeadline<T>(stage: string, seconds: number, fn: (signal: AbortSignal) => Promise<T>, options: { parent?: AbortSignal; fix?: string } = {}): Promise<T> {
   const deadline = stageDeadline(stage, seconds, options);
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(deadline.signal.reason);
+    if (deadline.signal.aborted) fail();
+    else deadline.signal.addEventListener('abort', fail, { once: true });
+  });
   try {
-    const value = await fn(deadline.signal);
+    const work = fn(deadline.signal);
+    work.catch(() => undefined);
+    aborted.catch(() => undefined);
+    const value = await Promise.race([work, aborted]);
     // A stage that swallowed the abort (a subprocess killed, its exit read as a failure) still timed out.
     deadline.signal.throwIfAborted();
     return value;

@@ -99,3 +99,12 @@ describe('withDeadline', () => {
     await expect(running).rejects.toThrow('the other build failed');
   });
 });
+
+describe('withDeadline on work that ignores its signal', () => {
+  it('rejects at the deadline all the same', async () => {
+    const started = performance.now();
+    const error = await withDeadline('upload', 0.2, () => new Promise(() => {})).catch((e: unknown) => e);
+    expect((error as TimeoutError).stage).toBe('upload');
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});

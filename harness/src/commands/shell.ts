@@ -5,7 +5,9 @@ import { forSeries, type Emit } from '../events.js';
 import { GUEST_DIR, insmodAll, uploadBuilt } from '../guest/job.js';
 import type { ShellIo } from '../guest/ssh.js';
 import { ensureHostPackages } from '../host/setup.js';
-import { acquireKernel } from '../kernel-build/index.js';
+import { KERNEL_BUILD_TIMEOUT_MS } from '../kernel-build/build.js';
+import { acquireKernel, buildableNames } from '../kernel-build/index.js';
+import { withDeadline } from '../timers.js';
 import type { RunFlags } from '../config/settings.js';
 import { bootBesideBuild, buildJob, type Session } from '../session.js';
 import { makeWorkDir } from '../workdir.js';
@@ -29,7 +31,10 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
   if (settings.kernels.length > 1) emit({ type: 'info', message: `shell on ${series}, the first of ${settings.kernels.join(', ')} (choose another with --kernel)` });
   await checkSources(settings);
   await ensureHostPackages(emit);
-  const kernel = await acquireKernel(series, { emit, definitions: settings.kernelBuilds });
+  const fromSource = buildableNames(settings.kernelBuilds).includes(series);
+  const kernel = await withDeadline('kernel', settings.timeouts.fetchS + (fromSource ? KERNEL_BUILD_TIMEOUT_MS / 1000 : 0), (signal) => acquireKernel(series, { emit, signal, definitions: settings.kernelBuilds }), {
+    fix: 'fetching the kernel ran longer than its limit: check the mirror, or raise timeouts.fetch / --fetch-timeout',
+  });
   const work = await makeWorkDir();
   let session: Session | undefined;
   try {
@@ -40,7 +45,7 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
     const sessionOptions = { accel: settings.accel, memoryMiB: settings.memoryMiB, cpus: settings.cpus ?? 2, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS, emit };
     const { built, session: opened } = await bootBesideBuild(building, kernel, sessionOptions, (s) => (session = s));
     const { guest } = opened;
-    const { kos, test } = await uploadBuilt(guest.conn, `${GUEST_DIR}/shell`, built.module.strippedKos, built.test.binary);
+    const { kos, test } = await withDeadline('upload', settings.timeouts.uploadS, () => uploadBuilt(guest.conn, `${GUEST_DIR}/shell`, built.module.strippedKos, built.test.binary));
     let loaded = 'not loaded (--no-load)';
     if (flags.load !== false) {
       const r = await guest.conn.exec(`${insmodAll(kos)}; exit $rc`, { timeoutMs: settings.timeouts.loadS * 1000, stage: 'load' });
