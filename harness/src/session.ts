@@ -5,9 +5,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildModule, type BuiltModule } from './build/kbuild.js';
 import { buildTest, type BuiltTest } from './build/userland.js';
-import { BuildError } from './errors.js';
+import { BuildError, HarnessError } from './errors.js';
 import { silent, type Emit } from './events.js';
 import { bootGuest, type Guest } from './guest/boot.js';
+import { guestStateCommand, parseGuestState } from './guest/clean-check.js';
 import { runJob, type JobRaw } from './guest/job.js';
 import { connectGuest, withExecDefaults, type GuestConnection } from './guest/ssh.js';
 import { buildImage } from './image/initramfs.js';
@@ -56,6 +57,21 @@ export interface Lifecycle {
 
 export const DEFAULT_LIFECYCLE: Lifecycle = { reloads: 1, leftovers: true };
 
+/**
+ * How a session was booted, serialisable: a replacement for a spent VM (vitest/vm-lane.ts)
+ * boots with exactly these.
+ */
+export interface BootSettings {
+  accel: AccelChoice;
+  memoryMiB: number;
+  cpus: number;
+  bootParams: string[];
+  strict: boolean;
+  bootTimeoutS: number;
+  cacheRoot?: string;
+  outputLimitBytes?: number;
+}
+
 /** What a separate process needs to use a running session. */
 export interface SessionInfo {
   series: string;
@@ -72,6 +88,12 @@ export interface SessionInfo {
   stageMs: { image: number; boot: number; ssh: number };
   /** What the kernel's .config enables that changes a job (kmemleak: scan after rmmod). */
   traits: KernelTraits;
+  /** The modules in /proc/modules right after boot: a later job's may not be left among them. */
+  baseModules: string[];
+  /** /proc/sys/kernel/tainted right after boot. */
+  baseTaint: number;
+  /** The options it was booted with. */
+  boot: BootSettings;
 }
 
 export interface Session {
@@ -129,6 +151,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       ...(options.outputLimitBytes !== undefined ? { consoleLimitBytes: options.outputLimitBytes } : {}),
     });
     emit({ type: 'stage-end', stage: 'boot', kernel: kernel.release, ms: guest.stageMs.boot + guest.stageMs.ssh, detail: `console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms` });
+    const base = await bootBaseline(guest);
     let closing: Promise<void> | undefined;
     return {
       info: {
@@ -144,6 +167,17 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
         accelReason: accel.reason,
         stageMs: { image: imageMs, ...guest.stageMs },
         traits,
+        ...base,
+        boot: {
+          accel: options.accel ?? 'auto',
+          memoryMiB: options.memoryMiB ?? 512,
+          cpus: options.cpus ?? 2,
+          bootParams: options.bootParams ?? [],
+          strict: options.strict ?? true,
+          bootTimeoutS: options.bootTimeoutS ?? DEFAULT_TIMEOUTS.bootS,
+          ...(options.cacheRoot !== undefined ? { cacheRoot: options.cacheRoot } : {}),
+          ...(options.outputLimitBytes !== undefined ? { outputLimitBytes: options.outputLimitBytes } : {}),
+        },
       },
       guest,
       close() {
@@ -153,6 +187,23 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
     };
   } catch (error) {
     await work.remove();
+    throw error;
+  }
+}
+
+/** The modules and taint of a guest just booted, for later clean checks; powers it off when they cannot be read. */
+async function bootBaseline(guest: Guest): Promise<Pick<SessionInfo, 'baseModules' | 'baseTaint'>> {
+  try {
+    const result = await guest.conn.exec(guestStateCommand(), { timeoutMs: 20_000, stage: 'baseline' });
+    const state = parseGuestState(result.stdout);
+    if (!state.complete || state.taint === undefined) {
+      throw new HarnessError('E_BASELINE', 'infra-error', `the guest booted but could not read its taint and modules (exit ${result.exitCode ?? result.signal}): ${result.stderr.trim().split('\n')[0] ?? ''}`, {
+        fix: 'the console log shows the guest; a root image without ls, grep or /proc cannot be used',
+      });
+    }
+    return { baseModules: state.modules.map((m) => m.name), baseTaint: state.taint };
+  } catch (error) {
+    await guest.shutdown();
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 // useKernels(): the kernels of the config (or the ones asked for) as VMs a test file runs its
 // module on. The VMs are the globalSetup's when it booted them (one per kernel for the whole
-// vitest run), else the file boots its own in beforeAll and powers them off in afterAll.
+// vitest run), else the file boots its own in beforeAll and powers them off in afterAll. Either
+// way a VM runs one job at a time and is replaced once a job spoils it (vm-lane.ts).
 import path from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { runSettings } from '../commands/run.js';
@@ -10,10 +11,11 @@ import type { ExecResult } from '../guest/ssh.js';
 import { defaultSeries, knownSeries } from '../kernel/index.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import type { Outcome } from '../outcome.js';
-import { buildJob, connectSession, consoleReader, runBuilt, type JobOutcome, type SessionInfo } from '../session.js';
+import { buildJob, consoleReader, runBuilt, type JobOutcome, type SessionInfo, type Timeouts } from '../session.js';
 import { parseStageMarker } from '../verdict/kmsg.js';
 import { makeWorkDir } from '../workdir.js';
 import { bootSlots, type KernelSlot } from './slots.js';
+import { spentReason, VM_LOCK_WAIT_MS, VmLane, type VmUsed } from './vm-lane.js';
 import { buildableNames } from '../kernel-build/index.js';
 
 /** What the globalSetup hands to test files. */
@@ -56,6 +58,15 @@ export interface ModuleRun {
   kernelErrors: JobOutcome['kernelErrors'];
   /** Everything the verdict saw. */
   job: JobOutcome;
+  /**
+   * The VM it ran on. A job that ends in kernel-error or timeout, sets new taint or loses the
+   * guest spends its VM, and so does a VM found unclean before a job (a module or a test
+   * process of an earlier job left, taint set since boot); the next job then runs on a VM the
+   * file boots with the same settings, kept for its later jobs while they leave it clean.
+   * `fresh` is true for every job on such a replacement, `reason` says why the VM before it
+   * was spent, e.g. 'the previous job on this VM (kmh_spin) ended in timeout (during test)'.
+   */
+  vm: VmUsed;
 }
 
 export interface KernelVm {
@@ -63,11 +74,15 @@ export interface KernelVm {
   readonly series: string;
   /** uname -r when already booted (a globalSetup's VM), else the series: for test titles. */
   readonly name: string;
-  /** The booted session; throws the boot error for a kernel that did not boot. */
+  /** The session the next job runs on (a replacement once the first VM was spent); throws the boot error for a kernel that did not boot. */
   session(): SessionInfo;
-  /** Build the module and test for this kernel and run one cycle on the VM. */
+  /** Build the module and test for this kernel and run one cycle on the VM, when no other job holds it. */
   run(options?: RunModuleOptions): Promise<ModuleRun>;
-  /** A shell command in the guest (as root). */
+  /**
+   * A shell command in the guest (as root), on the VM the next job runs on (a spent one is
+   * replaced first). It waits for a job on that VM to end, as jobs wait for it: a command in
+   * the middle of a job would be judged as the job's doing. No clean check: it is not judged.
+   */
   exec(command: string, options?: { timeoutMs?: number }): Promise<ExecResult>;
 }
 
@@ -86,20 +101,23 @@ function kernelLogOf(job: JobOutcome): string[] {
   return job.records.filter((r) => parseStageMarker(r.text.trim()) === undefined).map((r) => r.text);
 }
 
-function vmOn(slot: () => KernelSlot, series: string, settings: RunSettings): KernelVm {
-  const session = () => {
-    const s = slot();
-    if (!s.info) throw new Error(s.error ?? `kernel ${series} has not booted (useKernels() boots it in beforeAll: call vm.run() inside a test)`);
-    return s.info;
-  };
+/** About the longest a job with these limits holds its VM: each stage it may run, to its limit. */
+function jobLimitMs(t: Timeouts, reloads: number): number {
+  const cycle = t.loadS + t.unloadS + t.settleS;
+  return (t.uploadS + cycle + t.testS + reloads * cycle + 60) * 1000;
+}
+
+function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: RunSettings): KernelVm {
   return {
     series,
     get name() {
       return slot().info?.release ?? series;
     },
-    session,
+    session: () => lane.current(),
     async run(options = {}) {
-      const info = session();
+      const info = lane.current();
+      // A spent VM's replacement boots beside the build.
+      lane.prepare();
       const source = {
         moduleDir: options.module ? path.resolve(options.module) : settings.moduleDir,
         test: options.test ? path.resolve(options.test) : settings.test,
@@ -112,46 +130,60 @@ function vmOn(slot: () => KernelSlot, series: string, settings: RunSettings): Ke
         unloadS: t.unload ?? settings.timeouts.unloadS,
         settleS: t.settle ?? settings.timeouts.settleS,
       };
+      const lifecycle = { ...settings.lifecycle, ...options.lifecycle };
       const work = await makeWorkDir('kmod-harness-vitest-');
       try {
         const built = await buildJob(info.kernel, source, work.path, { timeouts: settings.timeouts });
-        const conn = await connectSession(info);
-        try {
-          const job = await runBuilt(conn, consoleReader(info), built, `${process.pid}-${++jobs}`, {
-            testArgs: options.testArgs ?? settings.testArgs,
-            timeouts,
-            lifecycle: { ...settings.lifecycle, ...options.lifecycle },
-            expectKernelLog: options.expectKernelLog ?? settings.expectKernelLog,
-            kmemleak: info.traits.kmemleak,
-          });
-          return {
-            kernel: info.release,
-            outcome: job.outcome,
-            reasons: job.reasons,
-            exitCode: job.raw.test?.exitCode ?? null,
-            signal: job.raw.test?.signal ?? null,
-            stdout: job.raw.test?.stdout ?? '',
-            stderr: job.raw.test?.stderr ?? '',
-            kernelLog: kernelLogOf(job),
-            kernelErrors: job.kernelErrors,
-            job,
-          };
-        } finally {
-          conn.close();
-        }
+        const { value: job, vm } = await lane.use(
+          { job: true, waitMs: Math.max(VM_LOCK_WAIT_MS, 2 * jobLimitMs(timeouts, lifecycle.reloads)) },
+          (conn, on) =>
+            runBuilt(conn, consoleReader(on), built, `${process.pid}-${++jobs}`, {
+              testArgs: options.testArgs ?? settings.testArgs,
+              timeouts,
+              lifecycle,
+              expectKernelLog: options.expectKernelLog ?? settings.expectKernelLog,
+              kmemleak: on.traits.kmemleak,
+            }),
+          (job) => spentReason(job, built.module.names),
+        );
+        return {
+          kernel: info.release,
+          outcome: job.outcome,
+          reasons: job.reasons,
+          exitCode: job.raw.test?.exitCode ?? null,
+          signal: job.raw.test?.signal ?? null,
+          stdout: job.raw.test?.stdout ?? '',
+          stderr: job.raw.test?.stderr ?? '',
+          kernelLog: kernelLogOf(job),
+          kernelErrors: job.kernelErrors,
+          job,
+          vm,
+        };
       } finally {
         await work.remove();
       }
     },
     async exec(command, options = {}) {
-      const conn = await connectSession(session());
-      try {
-        return await conn.exec(command, { timeoutMs: options.timeoutMs ?? 60_000, stage: 'exec' });
-      } finally {
-        conn.close();
-      }
+      const { value } = await lane.use({ job: false, waitMs: VM_LOCK_WAIT_MS }, (conn) => conn.exec(command, { timeoutMs: options.timeoutMs ?? 60_000, stage: 'exec' }));
+      return value;
     },
   };
+}
+
+/** A lane per slot, whose replacements the file powers off in afterAll. */
+function lanesFor(slots: Array<() => KernelSlot>, series: readonly string[]): VmLane[] {
+  const lanes = slots.map(
+    (slot, i) =>
+      new VmLane(() => {
+        const s = slot();
+        if (!s.info) throw new Error(s.error ?? `kernel ${series[i]} has not booted (useKernels() boots it in beforeAll: call vm.run() inside a test)`);
+        return s.info;
+      }),
+  );
+  afterAll(async () => {
+    await Promise.all(lanes.map((l) => l.close()));
+  });
+  return lanes;
 }
 
 /**
@@ -166,7 +198,11 @@ export async function useKernels(options: UseKernelsOptions = {}): Promise<Kerne
       ? settings.kernels
       : parseKernels(Array.isArray(options.kernels) ? options.kernels.join(',') : options.kernels, knownSeries(), defaultSeries(), buildableNames(settings.kernelBuilds)).map((k) => absoluteKernelSpec(k, process.cwd()));
   const shared = new Map((provided?.slots ?? []).map((s) => [s.series, s]));
-  if (wanted.every((k) => shared.has(k))) return wanted.map((k) => vmOn(() => shared.get(k)!, k, settings));
+  if (wanted.every((k) => shared.has(k))) {
+    const slots = wanted.map((k) => () => shared.get(k)!);
+    const lanes = lanesFor(slots, wanted);
+    return wanted.map((k, i) => vmOn(slots[i]!, lanes[i]!, k, settings));
+  }
 
   // Not booted by a globalSetup: this file boots its own.
   const own: KernelSlot[] = wanted.map((series) => ({ series }));
@@ -179,5 +215,7 @@ export async function useKernels(options: UseKernelsOptions = {}): Promise<Kerne
   afterAll(async () => {
     await close?.();
   });
-  return wanted.map((k, i) => vmOn(() => own[i]!, k, settings));
+  const slots = wanted.map((_, i) => () => own[i]!);
+  const lanes = lanesFor(slots, wanted);
+  return wanted.map((k, i) => vmOn(slots[i]!, lanes[i]!, k, settings));
 }
