@@ -42,7 +42,7 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
       if (e instanceof BuildError) io.stderr.write(`${e.log.trim()}\n`);
       throw e;
     });
-    const sessionOptions = { accel: settings.accel, memoryMiB: settings.memoryMiB, cpus: settings.cpus ?? 2, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS, emit };
+    const sessionOptions = { accel: settings.accel, memoryMiB: settings.memoryMiB, cpus: settings.cpus ?? 2, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS, outputLimitBytes: settings.outputLimitBytes, emit };
     const { built, session: opened } = await bootBesideBuild(building, kernel, sessionOptions, (s) => (session = s));
     const { guest } = opened;
     const { kos, test } = await withDeadline('upload', settings.timeouts.uploadS, () => uploadBuilt(guest.conn, `${GUEST_DIR}/shell`, built.module.strippedKos, built.test.binary));

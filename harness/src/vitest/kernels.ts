@@ -143,6 +143,7 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
               lifecycle,
               expectKernelLog: options.expectKernelLog ?? settings.expectKernelLog,
               kmemleak: on.traits.kmemleak,
+              outputLimitBytes: settings.outputLimitBytes,
             }),
           (job) => spentReason(job, built.module.names),
         );

@@ -20,7 +20,7 @@ export interface KernelSlot {
  * Boot every kernel, as many at once as the host takes. A kernel that cannot be fetched or
  * booted gets its error in its slot (its tests fail with it), the others boot on.
  */
-export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts'>, log: Emit = silent): Promise<{ slots: KernelSlot[]; close(): Promise<void> }> {
+export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts' | 'outputLimitBytes'>, log: Emit = silent): Promise<{ slots: KernelSlot[]; close(): Promise<void> }> {
   const sessions: Session[] = [];
   const close = async () => {
     await Promise.all(sessions.map((s) => s.close()));
@@ -32,7 +32,7 @@ export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'kernelB
       const kernel = await acquireKernel(slot.series, { emit: (e) => log({ ...e, series: slot.series }), definitions: settings.kernelBuilds });
       // The kernel's compiler (a Debian root for 6.12/7.2) is made beside the boot, not in the first test.
       const [session] = await Promise.all([
-        openSession(kernel, { accel: settings.accel, cpus: plan.cpus, memoryMiB: settings.memoryMiB, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS }),
+        openSession(kernel, { accel: settings.accel, cpus: plan.cpus, memoryMiB: settings.memoryMiB, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS, outputLimitBytes: settings.outputLimitBytes }),
         prepareToolchain(kernel).catch(() => undefined),
       ]);
       sessions.push(session);
