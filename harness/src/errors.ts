@@ -2,6 +2,36 @@
 // original error as `cause` so nothing is lost between a failing tool and the report.
 import type { Outcome } from './outcome.js';
 
+/**
+ * Every code a HarnessError can carry: a closed set, so reports and callers can switch on it
+ * (the JSON report's `errorCode`). E_USAGE is bad input (exit 2).
+ */
+export const ERROR_CODES = [
+  'E_USAGE',
+  'E_MISSING_TOOL',
+  'E_HOST_PACKAGES',
+  'E_KERNEL_FETCH',
+  'E_TOOLCHAIN',
+  'E_BUILD',
+  'E_IMAGE',
+  'E_CACHE_FULL',
+  'E_LOCK',
+  'E_BOOT',
+  'E_CONSOLE_TIMEOUT',
+  'E_CONSOLE_LOG',
+  'E_HOST_KEY',
+  'E_RUN_KEY',
+  'E_SSH_EXEC',
+  'E_SSH_SHELL',
+  'E_SSH_UPLOAD',
+  'E_BASELINE',
+  'E_VM_UNCLEAN',
+  'E_TIMEOUT',
+  'E_INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export interface HarnessErrorOptions {
   /** What the user can do about it, printed after the message. */
   fix?: string;
@@ -11,12 +41,12 @@ export interface HarnessErrorOptions {
 }
 
 export class HarnessError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly outcome: Outcome;
   readonly fix: string | undefined;
   readonly detail: string | undefined;
 
-  constructor(code: string, outcome: Outcome, message: string, options: HarnessErrorOptions = {}) {
+  constructor(code: ErrorCode, outcome: Outcome, message: string, options: HarnessErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

@@ -2,14 +2,14 @@
 // job -> verdict. Every failure becomes a result with an outcome; nothing started here
 // outlives the call.
 import { availableParallelism, freemem } from 'node:os';
-import { asHarnessError, BuildError, TimeoutError, type Diagnostic } from './errors.js';
+import { asHarnessError, BuildError, TimeoutError, type Diagnostic, type ErrorCode } from './errors.js';
 import { forSeries, silent, type Stage } from './events.js';
 import { KERNEL_BUILD_TIMEOUT_MS } from './kernel-build/build.js';
 import { acquireKernel, buildableNames, type KernelBuildDef } from './kernel-build/index.js';
 import { withDeadline } from './timers.js';
 import type { Outcome } from './outcome.js';
 import { mapLimit } from './pool.js';
-import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
+import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, summarizeJob, type ResultKernelError, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
 import { makeWorkDir } from './workdir.js';
 
 export { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from './session.js';
@@ -34,12 +34,16 @@ export interface KernelResult {
   reasons: string[];
   exitCode: number | null;
   signal: string | null;
-  kernelErrors: Array<{ kind: string; title: string; module?: string; stage?: string; freedText?: string; trace: string[]; source?: Array<{ frame: string; func: string; file: string; line: number }> }>;
+  kernelErrors: ResultKernelError[];
+  /** The stage that decided the outcome (verdict, timeout, build, boot); undefined on a pass. Reporters read this. */
+  failedStage?: string;
+  /** Forbidden taint bits the job set, with the first stage after which they were seen. */
+  taint?: { letters: string; stage: string };
   diagnostics: Diagnostic[];
   /** The stage that ran out of time, when the outcome is `timeout` (`test-build`, `upload`, `test`, ...). */
   timedOutStage?: string;
   /** The harness error that ended the run early (its code: E_USAGE is bad input, exit 2), if one did. */
-  errorCode?: string;
+  errorCode?: ErrorCode;
   accel?: string;
   /** Milliseconds per stage; build overlaps image and boot, `total` is the wall time. */
   stages: Partial<Record<Stage | 'upload' | 'total', number>>;
@@ -52,24 +56,12 @@ export interface KernelResult {
   dropped?: { stdout?: number; stderr?: number; console?: number };
 }
 
-/** A judged job's outcome, reasons, exit status and kernel errors into the kernel's result. */
+/** The stage an error that ended the run early blames, by its outcome. */
+const STAGE_OF_OUTCOME: Partial<Record<Outcome, string>> = { 'build-failed': 'build', 'boot-failed': 'boot' };
+
+/** A judged job's outcome, reasons, exit status, stages and kernel errors into the kernel's result. */
 function applyJob(result: KernelResult, job: JobOutcome): void {
-  Object.assign(result, {
-    outcome: job.outcome,
-    reasons: job.reasons,
-    exitCode: job.raw.test?.exitCode ?? null,
-    signal: job.raw.test?.signal ?? null,
-    ...(job.raw.timedOutStage ? { timedOutStage: job.raw.timedOutStage } : {}),
-    kernelErrors: job.kernelErrors.map((e) => ({
-      kind: e.kind,
-      title: e.title,
-      trace: e.trace,
-      ...(e.module ? { module: e.module } : {}),
-      ...(e.stage ? { stage: e.stage } : {}),
-      ...(e.freedText ? { freedText: e.freedText } : {}),
-      ...(e.source ? { source: e.source } : {}),
-    })),
-  });
+  Object.assign(result, summarizeJob(job));
 }
 
 export async function runOnKernel(series: string, options: RunOptions): Promise<KernelResult> {
@@ -134,6 +126,8 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
     result.outcome = e.outcome;
     result.errorCode = e.code;
     if (e instanceof TimeoutError) result.timedOutStage = e.stage;
+    const stage = e instanceof TimeoutError ? e.stage : STAGE_OF_OUTCOME[e.outcome];
+    if (stage) result.failedStage = stage;
     result.reasons = [e.message, ...(e.fix ? [`fix: ${e.fix}`] : [])];
     if (e instanceof BuildError) {
       result.diagnostics = e.diagnostics;

@@ -360,7 +360,55 @@ export async function judgeAfterPoweroff(job: JobOutcome, built: Built, jobId: s
   if (late.length === 0) return job;
   const kernelErrors = [...job.kernelErrors, ...(await withSources(late, built, kos))];
   const reasons = job.outcome === 'kernel-error' ? [...job.reasons, ...kernelErrorReasons(late)] : [...kernelErrorReasons(late), ...job.reasons];
-  return { ...job, outcome: 'kernel-error', reasons, kernelErrors };
+  return { ...job, outcome: 'kernel-error', reasons, kernelErrors, failedStage: job.outcome === 'kernel-error' && job.failedStage ? job.failedStage : 'after-unload' };
+}
+
+/** A kernel error as every result carries it: plain data, no log indexes. */
+export interface ResultKernelError {
+  kind: string;
+  title: string;
+  module?: string;
+  stage?: string;
+  /** Blamed through the module's memory after it was unloaded: `sym+0x../0x.. [mod]`. */
+  freedText?: string;
+  trace: string[];
+  source?: SourceLocation[];
+}
+
+/** What a judged job says, in the fields every result has (the CLI's KernelResult, vitest's ModuleRun). */
+export interface JobSummary {
+  outcome: JobOutcome['outcome'];
+  reasons: string[];
+  exitCode: number | null;
+  signal: string | null;
+  /** The stage that decided the outcome; undefined on a pass. */
+  failedStage?: string;
+  /** The stage that ran out of time, when one did. */
+  timedOutStage?: string;
+  taint?: { letters: string; stage: string };
+  kernelErrors: ResultKernelError[];
+}
+
+/** The one mapping from a judged job to a result's fields. */
+export function summarizeJob(job: JobOutcome): JobSummary {
+  return {
+    outcome: job.outcome,
+    reasons: job.reasons,
+    exitCode: job.raw.test?.exitCode ?? null,
+    signal: job.raw.test?.signal ?? null,
+    ...(job.failedStage ? { failedStage: job.failedStage } : {}),
+    ...(job.raw.timedOutStage ? { timedOutStage: job.raw.timedOutStage } : {}),
+    ...(job.taint ? { taint: job.taint } : {}),
+    kernelErrors: job.kernelErrors.map((e) => ({
+      kind: e.kind,
+      title: e.title,
+      trace: e.trace,
+      ...(e.module ? { module: e.module } : {}),
+      ...(e.stage ? { stage: e.stage } : {}),
+      ...(e.freedText ? { freedText: e.freedText } : {}),
+      ...(e.source ? { source: e.source } : {}),
+    })),
+  };
 }
 
 export function consoleReader(info: Pick<SessionInfo, 'consoleLog'>): () => Promise<string> {

@@ -86,25 +86,14 @@ function junitStage(stage: string | undefined): JunitStage | undefined {
   return isStage(mapped) ? mapped : undefined;
 }
 
-/** The stage a timeout hit (the result's field; older results: the verdict's wording); upload counts as load. */
+/** The stage a timeout hit, from the result's fields (never from the wording of a reason). */
 function timedOutStage(r: KernelResult): JunitStage {
-  const typed = junitStage(r.timedOutStage);
-  if (typed) return typed;
-  for (const reason of r.reasons) {
-    const m = /timed out during (\w+)|^(\w+) did not finish within/.exec(reason);
-    const stage = m?.[1] ?? m?.[2];
-    if (stage === 'upload') return 'load';
-    if (isStage(stage)) return stage;
-  }
-  return 'test';
+  return junitStage(r.timedOutStage ?? r.failedStage) ?? 'test';
 }
 
 /** Where a kernel error belongs: the stage whose markers enclose it, else the one the taint names, else test. */
 function kernelErrorStage(r: KernelResult, e: KernelResult['kernelErrors'][number]): JunitStage {
-  const typed = junitStage(e.stage);
-  if (typed) return typed;
-  const taint = r.reasons.map((x) => /^new taint: .* after (\w+)$/.exec(x)?.[1]).find(isStage);
-  return taint ?? 'test';
+  return junitStage(e.stage) ?? junitStage(r.taint?.stage) ?? 'test';
 }
 
 /** The stages this result's outcome blames. */
@@ -115,7 +104,8 @@ export function failedStages(r: KernelResult): JunitStage[] {
     case 'boot-failed':
       return ['boot'];
     case 'load-failed':
-      return ['load'];
+      // A reload's insmod: reported with the unload it follows.
+      return [junitStage(r.failedStage) === 'unload' ? 'unload' : 'load'];
     case 'test-failed':
       return ['test'];
     case 'unload-failed':

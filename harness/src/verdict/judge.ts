@@ -22,6 +22,8 @@ export type JudgedError = KernelError & {
 
 export interface JobVerdict extends Verdict {
   kernelErrors: JudgedError[];
+  /** Forbidden taint bits the job set, and the first stage after which they were seen. */
+  taint?: { letters: string; stage: string };
   /** The job's kernel log, from its first marker on. */
   records: KmsgRecord[];
   /** Where the records came from. */
@@ -209,7 +211,7 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
     ...(raw.timedOutStage ? { timedOutStage: raw.timedOutStage } : {}),
   });
   if (raw.guestLost && verdict.outcome === 'pass') {
-    return { outcome: 'infra-error', reasons: ['the guest stopped answering during the job, with no kernel error found on the console'], kernelErrors, records, logSource };
+    return { outcome: 'infra-error', reasons: ['the guest stopped answering during the job, with no kernel error found on the console'], kernelErrors, records, logSource, ...(taint ? { taint } : {}) };
   }
-  return { ...verdict, kernelErrors, records, logSource };
+  return { ...verdict, kernelErrors, records, logSource, ...(taint ? { taint } : {}) };
 }

@@ -20,7 +20,7 @@ export interface VerdictInput {
   unload?: CommandResult;
   /** Each load and unload after the first; unload undefined when that insmod failed. */
   reloads?: Array<{ load: CommandResult; unload?: CommandResult }>;
-  kernelErrors: Array<KernelError & { freedText?: string }>;
+  kernelErrors: Array<KernelError & { freedText?: string; stage?: string }>;
   /** Newly set taint bits, already filtered of the allowed ones (see newTaint). */
   taint: { letters: string; stage?: string } | undefined;
   expectations?: MatchResult;
@@ -31,6 +31,11 @@ export interface VerdictInput {
 export interface Verdict {
   outcome: Outcome;
   reasons: string[];
+  /**
+   * The stage that decided the outcome (the first kernel error's, the taint's, the one that timed
+   * out, load, test, unload or reload); undefined on a pass. Reporters read this, not the reasons.
+   */
+  failedStage?: string;
 }
 
 /** Kernel-error reasons listed one by one before the rest are summarised. */
@@ -83,45 +88,47 @@ function expectationReason(result: MatchResult | undefined): string | undefined 
  * log line) > rmmod failure > a failed insmod or rmmod on reload > pass.
  */
 export function decide(input: VerdictInput): Verdict {
-  const tiers: Array<[Outcome, string[]]> = [];
-  const add = (outcome: Outcome, ...reasons: Array<string | undefined>): void => {
+  const tiers: Array<[Outcome, string | undefined, string[]]> = [];
+  const add = (outcome: Outcome, stage: string | undefined, ...reasons: Array<string | undefined>): void => {
     const present = reasons.filter((r): r is string => r !== undefined);
-    if (present.length > 0) tiers.push([outcome, present]);
+    if (present.length > 0) tiers.push([outcome, stage, present]);
   };
 
   const taint = input.taint?.letters ?? '';
   add(
     'kernel-error',
+    input.kernelErrors.find((e) => e.stage !== undefined)?.stage ?? (taint === '' ? undefined : input.taint?.stage),
     ...kernelErrorReasons(input.kernelErrors),
     taint === '' ? undefined : `new taint: ${taint} (${taintMeanings(taint).join('; ')})${input.taint?.stage ? ` after ${input.taint.stage}` : ''}`,
   );
   const timedOut = input.timedOutStage;
-  add('timeout', timedOut === undefined ? undefined : `timed out during ${timedOut}`);
+  add('timeout', timedOut?.split(':')[0], timedOut === undefined ? undefined : `timed out during ${timedOut}`);
   // The command the harness killed for running too long failed because of that; say it once.
   const killed = (stage: string): boolean =>
     timedOut !== undefined && (timedOut === stage || timedOut.startsWith(`${stage}:`));
 
   const loadFailure = killed('load') ? undefined : commandFailure('insmod', input.load);
-  add('load-failed', loadFailure);
+  add('load-failed', 'load', loadFailure);
   if (input.test !== undefined && !killed('test')) {
-    add('test-failed', commandFailure('test', input.test, input.test.signal));
+    add('test-failed', 'test', commandFailure('test', input.test, input.test.signal));
   }
   // With the module not loaded, a missing module log line is a consequence, not a cause.
-  if (loadFailure === undefined) add('test-failed', expectationReason(input.expectations));
+  if (loadFailure === undefined) add('test-failed', 'test', expectationReason(input.expectations));
   if (input.unload !== undefined && !killed('unload')) {
-    add('unload-failed', commandFailure('rmmod', input.unload));
+    add('unload-failed', 'unload', commandFailure('rmmod', input.unload));
   }
   for (const [i, reload] of (input.reloads ?? []).entries()) {
     if (killed('reload')) break;
     const which = (input.reloads?.length ?? 0) > 1 ? `reload ${i + 1}` : 'reload';
     const load = commandFailure('insmod', reload.load);
-    add('load-failed', load && `on ${which} (the first load and unload succeeded): ${load}`);
+    add('load-failed', 'reload', load && `on ${which} (the first load and unload succeeded): ${load}`);
     if (reload.unload) {
       const unload = commandFailure('rmmod', reload.unload);
-      add('unload-failed', unload && `on ${which}: ${unload}`);
+      add('unload-failed', 'reload', unload && `on ${which}: ${unload}`);
     }
   }
 
   if (tiers.length === 0) return { outcome: 'pass', reasons: [] };
-  return { outcome: tiers[0][0], reasons: tiers.flatMap(([, reasons]) => reasons) };
+  const [outcome, stage] = tiers[0]!;
+  return { outcome, reasons: tiers.flatMap(([, , reasons]) => reasons), ...(stage ? { failedStage: stage } : {}) };
 }

@@ -11,7 +11,7 @@ import type { ExecResult } from '../guest/ssh.js';
 import { defaultSeries, knownSeries } from '../kernel/index.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import type { Outcome } from '../outcome.js';
-import { buildJob, consoleReader, runBuilt, type JobOutcome, type SessionInfo, type Timeouts } from '../session.js';
+import { buildJob, consoleReader, runBuilt, summarizeJob, type JobOutcome, type JobSummary, type SessionInfo, type Timeouts } from '../session.js';
 import { parseStageMarker } from '../verdict/kmsg.js';
 import { makeWorkDir } from '../workdir.js';
 import { bootSlots, type KernelSlot } from './slots.js';
@@ -51,6 +51,9 @@ export interface ModuleRun {
   reasons: string[];
   exitCode: number | null;
   signal: string | null;
+  /** The stage that decided the outcome; undefined on a pass. */
+  failedStage?: JobSummary['failedStage'];
+  taint?: JobSummary['taint'];
   stdout: string;
   stderr: string;
   /** The kernel log of this cycle, one line per record, the harness's stage markers left out. */
@@ -147,12 +150,15 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
             }),
           (job) => spentReason(job, built.module.names),
         );
+        const { outcome, reasons, exitCode, signal, failedStage, taint } = summarizeJob(job);
         return {
           kernel: info.release,
-          outcome: job.outcome,
-          reasons: job.reasons,
-          exitCode: job.raw.test?.exitCode ?? null,
-          signal: job.raw.test?.signal ?? null,
+          outcome,
+          reasons,
+          exitCode,
+          signal,
+          ...(failedStage ? { failedStage } : {}),
+          ...(taint ? { taint } : {}),
           stdout: job.raw.test?.stdout ?? '',
           stderr: job.raw.test?.stderr ?? '',
           kernelLog: kernelLogOf(job),

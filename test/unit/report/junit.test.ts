@@ -333,11 +333,17 @@ describe('escaping', () => {
 });
 
 describe('failedStages', () => {
-  it('blames the stage the outcome names; a timeout by its stage; a kernel error by its markers or its taint', () => {
+  it('blames the stage the outcome names; a timeout by its stage; a kernel error by its markers or its taint: all from fields', () => {
     expect(failedStages(result({ outcome: 'load-failed' }))).toEqual(['load']);
-    expect(failedStages(result({ outcome: 'timeout', reasons: ['timed out during unload'] }))).toEqual(['unload']);
-    expect(failedStages(result({ outcome: 'timeout', reasons: ['timed out during upload'] }))).toEqual(['load']);
-    expect(failedStages(result({ outcome: 'kernel-error', reasons: ['new taint: D (kernel died recently) after load'] }))).toEqual(['load']);
+    expect(failedStages(result({ outcome: 'load-failed', failedStage: 'reload' }))).toEqual(['unload']);
+    expect(failedStages(result({ outcome: 'timeout', timedOutStage: 'unload', failedStage: 'unload' }))).toEqual(['unload']);
+    expect(failedStages(result({ outcome: 'timeout', timedOutStage: 'upload' }))).toEqual(['load']);
+    expect(failedStages(result({ outcome: 'timeout', timedOutStage: 'test-build', failedStage: 'test-build' }))).toEqual(['build']);
+    expect(failedStages(result({ outcome: 'kernel-error', taint: { letters: 'D', stage: 'load' } }))).toEqual(['load']);
+    expect(failedStages(result({ outcome: 'kernel-error', taint: { letters: 'D', stage: 'after-unload' } }))).toEqual(['unload']);
+    // The wording of a reason decides nothing: a reworded message cannot blame another stage.
+    expect(failedStages(result({ outcome: 'timeout', timedOutStage: 'test', reasons: ['timed out during unload'] }))).toEqual(['test']);
+    expect(failedStages(result({ outcome: 'kernel-error', reasons: ['new taint: D (kernel died recently) after load'] }))).toEqual(['test']);
     expect(failedStages(result({ outcome: 'kernel-error', kernelErrors: [{ kind: 'oops', title: 'Oops', trace: [], stage: 'unload' }, { kind: 'bug', title: 'BUG', trace: [], stage: 'load' }] }))).toEqual(['load', 'unload']);
     expect(failedStages(passing)).toEqual([]);
   });

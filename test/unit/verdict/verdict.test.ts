@@ -59,10 +59,12 @@ describe('decide', () => {
     expect(decide({ ...base, test: { exitCode: null, signal: 'SIGKILL', output: '' }, timedOutStage: 'test:read' })).toEqual({
       outcome: 'timeout',
       reasons: ['timed out during test:read'],
+      failedStage: 'test',
     });
     expect(decide({ ...base, load: { exitCode: null, output: '' }, test: undefined, unload: undefined, timedOutStage: 'load' })).toEqual({
       outcome: 'timeout',
       reasons: ['timed out during load'],
+      failedStage: 'load',
     });
   });
 
@@ -77,6 +79,7 @@ describe('decide', () => {
     expect(verdict).toEqual({
       outcome: 'load-failed',
       reasons: ["insmod exited with status 1: insmod: can't insert 'kmh.ko': Unknown symbol in module"],
+      failedStage: 'load',
     });
   });
 
@@ -84,10 +87,12 @@ describe('decide', () => {
     expect(decide({ ...base, test: { exitCode: 1, output: 'FAIL: read returned -22\n' } })).toEqual({
       outcome: 'test-failed',
       reasons: ['test exited with status 1: FAIL: read returned -22'],
+      failedStage: 'test',
     });
     expect(decide({ ...base, test: { exitCode: null, signal: 'SIGSEGV', output: '' } })).toEqual({
       outcome: 'test-failed',
       reasons: ['test killed by SIGSEGV'],
+      failedStage: 'test',
     });
     expect(decide({ ...base, test: { exitCode: null, output: '' } }).reasons).toEqual(['test ended without an exit status']);
   });
@@ -98,6 +103,7 @@ describe('decide', () => {
     ).toEqual({
       outcome: 'test-failed',
       reasons: ["expected kernel-log line 'lkmc_mmap: vm_close' not found after 'lkmc_mmap: write'"],
+      failedStage: 'test',
     });
     expect(decide({ ...base, expectations: { ok: false, missing: 'kmh: hello', matched: 0 } }).reasons).toEqual([
       "expected kernel-log line 'kmh: hello' not found",
@@ -109,8 +115,16 @@ describe('decide', () => {
     expect(decide({ ...base, unload: rmmod })).toEqual({
       outcome: 'unload-failed',
       reasons: ["rmmod exited with status 1: rmmod: can't unload module 'kmh': Resource temporarily unavailable"],
+      failedStage: 'unload',
     });
     expect(decide({ ...base, test: { exitCode: 2, output: '' }, unload: rmmod }).outcome).toBe('test-failed');
+  });
+
+  it('names the stage that decided the outcome: the first kernel error with a stage, else the taint', () => {
+    expect(decide({ ...base, kernelErrors: [{ ...warning, stage: 'after-unload' }], taint: { letters: 'W', stage: 'test' } }).failedStage).toBe('after-unload');
+    expect(decide({ ...base, taint: { letters: 'W', stage: 'reload' } }).failedStage).toBe('reload');
+    expect(decide({ ...base, reloads: [{ load: { exitCode: 1, output: 'File exists' } }] })).toMatchObject({ outcome: 'load-failed', failedStage: 'reload' });
+    expect(decide(base).failedStage).toBeUndefined();
   });
 
   it('truncates a very long output line in a reason', () => {
