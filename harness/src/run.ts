@@ -9,7 +9,7 @@ import { acquireKernel, buildableNames, type KernelBuildDef } from './kernel-bui
 import { withDeadline } from './timers.js';
 import type { Outcome } from './outcome.js';
 import { mapLimit } from './pool.js';
-import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, summarizeJob, type ResultKernelError, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
+import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, summarizeJob, type ResultKernelError, type ResultSubtest, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
 import { makeWorkDir } from './workdir.js';
 
 export { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from './session.js';
@@ -39,6 +39,8 @@ export interface KernelResult {
   failedStage?: string;
   /** Forbidden taint bits the job set, with the first stage after which they were seen. */
   taint?: { letters: string; stage: string };
+  /** The test's TAP/KTAP subtests; absent when it printed no TAP. */
+  subtests?: ResultSubtest[];
   diagnostics: Diagnostic[];
   /** The stage that ran out of time, when the outcome is `timeout` (`test-build`, `upload`, `test`, ...). */
   timedOutStage?: string;

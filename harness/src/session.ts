@@ -18,7 +18,8 @@ import { chooseAccel, type AccelChoice } from './qemu/accel.js';
 import { strictBootParams } from './qemu/args.js';
 import { prepareToolchain, type Toolchain } from './toolchain/index.js';
 import { parseExpectations } from './verdict/expect.js';
-import { judgeJob, lateKernelErrors, type JobVerdict, type JudgedError } from './verdict/judge.js';
+import { judgeJob, lateKernelErrors, type JobVerdict, type JudgedError, type ResultSubtest } from './verdict/judge.js';
+export type { ResultSubtest } from './verdict/judge.js';
 import { kernelErrorReasons } from './verdict/verdict.js';
 import { moduleLeaks, readFuncSymbols, symbolizeAddress, type FuncSymbol } from './verdict/leaks.js';
 import { symbolize, type SourceLocation } from './verdict/symbolize.js';
@@ -387,6 +388,8 @@ export interface JobSummary {
   timedOutStage?: string;
   taint?: { letters: string; stage: string };
   kernelErrors: ResultKernelError[];
+  /** The test's TAP/KTAP subtests (flattened, dotted ids); undefined when it printed no TAP. */
+  subtests?: ResultSubtest[];
 }
 
 /** The one mapping from a judged job to a result's fields. */
@@ -399,6 +402,7 @@ export function summarizeJob(job: JobOutcome): JobSummary {
     ...(job.failedStage ? { failedStage: job.failedStage } : {}),
     ...(job.raw.timedOutStage ? { timedOutStage: job.raw.timedOutStage } : {}),
     ...(job.taint ? { taint: job.taint } : {}),
+    ...(job.subtests ? { subtests: job.subtests } : {}),
     kernelErrors: job.kernelErrors.map((e) => ({
       kind: e.kind,
       title: e.title,

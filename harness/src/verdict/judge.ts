@@ -8,6 +8,7 @@ import { matchInOrder } from './expect.js';
 import { parseConsole, parseDmesg, parseStageMarker, sliceStage, stageMarker, type KmsgRecord } from './kmsg.js';
 import { leftoverErrors, newEntries } from './leftovers.js';
 import { newTaint } from './taint.js';
+import { parseTap, tapVerdict, type Subtest, type SubtestStatus } from './tap.js';
 import { decide, type CommandResult, type Verdict } from './verdict.js';
 
 /** A kernel error as judged: where in the job it struck, and what in the module it hit. */
@@ -20,8 +21,27 @@ export type JudgedError = KernelError & {
   fromConsole?: boolean;
 };
 
+/** One subtest as results carry it: nested ones flattened, with dotted ids (`2.3`). */
+export interface ResultSubtest {
+  id: string;
+  name: string;
+  status: SubtestStatus;
+  diagnostics: string[];
+}
+
+/** The tree of subtests, depth first, parents before their children. */
+export function flattenSubtests(subtests: readonly Subtest[], into: ResultSubtest[] = []): ResultSubtest[] {
+  for (const s of subtests) {
+    into.push({ id: s.id, name: s.name, status: s.status, diagnostics: s.diagnostics });
+    if (s.children) flattenSubtests(s.children, into);
+  }
+  return into;
+}
+
 export interface JobVerdict extends Verdict {
   kernelErrors: JudgedError[];
+  /** The test's TAP/KTAP subtests, when it printed TAP; undefined when it did not. */
+  subtests?: ResultSubtest[];
   /** Forbidden taint bits the job set, and the first stage after which they were seen. */
   taint?: { letters: string; stage: string };
   /** The job's kernel log, from its first marker on. */
@@ -192,6 +212,10 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
     kernelErrors.splice(at < 0 ? kernelErrors.length : at, 0, ...leftoverErrors(newEntries(raw.entries.before, raw.entries.after), modules));
   }
   const taint = taintVerdict(raw.taint);
+  // A test cut short by its limit is a timeout: its partial TAP says nothing more.
+  const tap = raw.test && !raw.timedOutStage ? parseTap(raw.test.stdout) : undefined;
+  const tapResult = tap ? tapVerdict(tap) : undefined;
+  const subtests = tap ? { subtests: flattenSubtests(tap.subtests) } : {};
   const verdict = decide({
     load: { exitCode: raw.load.exitCode, output: raw.load.stderr || raw.load.stdout },
     ...(raw.test ? { test: { exitCode: raw.test.exitCode, signal: raw.test.signal, output: raw.test.stdout + raw.test.stderr } } : {}),
@@ -205,13 +229,14 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
       : {}),
     kernelErrors,
     taint,
+    ...(tapResult ? { subtests: tapResult.reason === undefined ? {} : { reason: tapResult.reason } } : {}),
     ...(raw.reloads.length > 0 ? { reloads: raw.reloads.map((r) => reloadResult(r)) } : {}),
     // A test cut short by its limit did not get to print the lines it would have.
     ...(raw.test && !raw.timedOutStage && expected.length > 0 ? { expectations: matchInOrder(sliceStage(records, `test:${jobId}`), expected) } : {}),
     ...(raw.timedOutStage ? { timedOutStage: raw.timedOutStage } : {}),
   });
   if (raw.guestLost && verdict.outcome === 'pass') {
-    return { outcome: 'infra-error', reasons: ['the guest stopped answering during the job, with no kernel error found on the console'], kernelErrors, records, logSource, ...(taint ? { taint } : {}) };
+    return { outcome: 'infra-error', reasons: ['the guest stopped answering during the job, with no kernel error found on the console'], kernelErrors, records, logSource, ...(taint ? { taint } : {}), ...subtests };
   }
-  return { ...verdict, kernelErrors, records, logSource, ...(taint ? { taint } : {}) };
+  return { ...verdict, kernelErrors, records, logSource, ...(taint ? { taint } : {}), ...subtests };
 }

@@ -24,6 +24,8 @@ export interface VerdictInput {
   /** Newly set taint bits, already filtered of the allowed ones (see newTaint). */
   taint: { letters: string; stage?: string } | undefined;
   expectations?: MatchResult;
+  /** The test's TAP/KTAP, when it printed some: why it says the test failed (tap.ts tapVerdict). */
+  subtests?: { reason?: string };
   /** The stage that ran out of time, e.g. `test:read`. */
   timedOutStage?: string;
 }
@@ -111,6 +113,8 @@ export function decide(input: VerdictInput): Verdict {
   add('load-failed', 'load', loadFailure);
   if (input.test !== undefined && !killed('test')) {
     add('test-failed', 'test', commandFailure('test', input.test, input.test.signal));
+    // A `not ok` fails the test even when it exits 0: TAP is the test's own account.
+    add('test-failed', 'test', input.subtests?.reason);
   }
   // With the module not loaded, a missing module log line is a consequence, not a cause.
   if (loadFailure === undefined) add('test-failed', 'test', expectationReason(input.expectations));

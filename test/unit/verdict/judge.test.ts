@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobRaw } from '../../../harness/src/guest/job.js';
 import { judgeJob, lateKernelErrors, stageAt, taintVerdict } from '../../../harness/src/verdict/judge.js';
@@ -164,5 +166,44 @@ describe('a fault in the freed text of an unloaded module', () => {
     expect(lateKernelErrors(console, 'j', late)).toEqual([]);
     // Reports inside the job are the verdict's own, not late ones.
     expect(lateKernelErrors(asConsole([stageMarker('load:j', 'begin'), ...oops, stageMarker('load:j', 'end')]), 'j', [])).toEqual([]);
+  });
+});
+
+describe("judgeJob reads the test's TAP", () => {
+  const tapFixture = (name: string) => readFileSync(path.resolve('test/fixtures/tap', name), 'utf8');
+  const clean = asDmesg(marks('j', 'load', 'test', 'unload', 'after-unload'));
+  const withTest = (stdout: string, exitCode: number | null = 0) => job({ dmesg: clean, test: { exitCode, signal: null, stdout, stderr: '' } });
+
+  it('passes the seed with every subtest in the result', () => {
+    const v = judgeJob(withTest(tapFixture('seed-pass.stdout')), 'j', '');
+    expect(v.outcome).toBe('pass');
+    expect(v.subtests).toHaveLength(14);
+    expect(v.subtests![4]).toEqual({ id: '5', name: 'both mappings map the same physical page', status: 'pass', diagnostics: ['pfn 0x62fd'] });
+  });
+
+  it('fails a test that exits 0 after a not ok, naming the subtest', () => {
+    const v = judgeJob(withTest('TAP version 13\n1..3\nok 1 - open\nnot ok 2 - read back\n# got 0x00, want 0x5a\nok 3 - close\n'), 'j', '');
+    expect(v.outcome).toBe('test-failed');
+    expect(v.failedStage).toBe('test');
+    expect(v.reasons).toEqual(['subtest 2 "read back" failed']);
+    expect(v.subtests!.map((s) => s.status)).toEqual(['pass', 'fail', 'pass']);
+  });
+
+  it('fails a test that died midway through its plan, naming the last subtest seen (a real seed failure)', () => {
+    const v = judgeJob(withTest(tapFixture('seed-fail-midway.stdout'), 1), 'j', '');
+    expect(v.outcome).toBe('test-failed');
+    expect(v.reasons.some((r) => /the test stopped after subtest 3 of a plan of 14/.test(r))).toBe(true);
+  });
+
+  it('judges a test that prints no TAP by its exit status alone', () => {
+    const v = judgeJob(withTest('all good\n'), 'j', '');
+    expect(v.outcome).toBe('pass');
+    expect(v.subtests).toBeUndefined();
+  });
+
+  it('does not read the TAP of a test cut short by its limit: that is a timeout', () => {
+    const v = judgeJob({ ...withTest('1..5\nok 1 - a\n', null), timedOutStage: 'test' }, 'j', '');
+    expect(v.outcome).toBe('timeout');
+    expect(v.subtests).toBeUndefined();
   });
 });
