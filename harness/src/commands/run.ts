@@ -13,7 +13,7 @@ import { writeArtifacts } from '../report/artifacts.js';
 import { emitGithub } from '../report/github.js';
 import { writeJsonReport } from '../report/json.js';
 import { writeJunitReport } from '../report/junit.js';
-import { formatTable } from '../report/table.js';
+import { failingSubtests, formatTable, subtestDifferences } from '../report/table.js';
 import { run, type KernelResult } from '../run.js';
 import { allDefinitions } from '../kernel-build/index.js';
 import { readFragments } from '../kernel-build/definitions.js';
@@ -66,6 +66,7 @@ export async function reportResults(settings: RunSettings, results: KernelResult
   if (junit) await writeJunitReport(junit, results);
   if (artifacts) await writeArtifacts(artifacts, results, { junit: junit !== undefined });
   out.write(`\n${formatTable(results)}\n`);
+  for (const line of [...failingSubtests(results), ...subtestDifferences(results)]) out.write(`  ${line}\n`);
   for (const r of results) {
     for (const reason of r.reasons.slice(1)) out.write(`  ${r.kernel}: ${reason}\n`);
     for (const d of r.diagnostics.filter((x) => x.severity === 'error')) out.write(`  ${d.file}:${d.line}: ${d.message}\n`);

@@ -4,7 +4,7 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KernelResult } from '../run.js';
-import { resultRows } from './table.js';
+import { failingSubtests, resultRows, subtestDifferences } from './table.js';
 
 /** A workflow command's message: `%`, CR and LF escaped, as the runner unescapes them. */
 export function escapeData(text: string): string {
@@ -26,6 +26,11 @@ export function markdownCell(text: string): string {
 
 const MARK: Record<string, string> = { pass: '✅', 'infra-error': '⚠️' };
 
+/** A markdown list under a heading, or nothing when there is nothing to list. */
+function list(heading: string, items: readonly string[]): string[] {
+  return items.length === 0 ? [] : [`**${heading}**`, '', ...items.map((i) => `- ${markdownCell(i)}`), ''];
+}
+
 /** The step summary: how many kernels passed, then one row per kernel, as the CLI's table. */
 export function stepSummary(results: KernelResult[]): string {
   const passed = results.filter((r) => r.outcome === 'pass').length;
@@ -34,13 +39,15 @@ export function stepSummary(results: KernelResult[]): string {
   return [
     `### kmod-harness: ${passed} of ${results.length} kernel${results.length === 1 ? '' : 's'} passed`,
     '',
-    line(['kernel', 'series', 'outcome', 'boot', 'test', 'total', 'reason']),
-    line(['---', '---', '---', '---:', '---:', '---:', '---']),
+    line(['kernel', 'series', 'outcome', 'subtests', 'boot', 'test', 'total', 'reason']),
+    line(['---', '---', '---', '---', '---:', '---:', '---:', '---']),
     ...results.map((r, i) => {
-      const [kernel, outcome, boot, test, total, reason] = rows[i]!;
-      return line([markdownCell(kernel!), markdownCell(r.series), `${MARK[r.outcome] ?? '❌'} ${outcome}`, boot!, test!, total!, markdownCell(reason!)]);
+      const [kernel, outcome, subtests, boot, test, total, reason] = rows[i]!;
+      return line([markdownCell(kernel!), markdownCell(r.series), `${MARK[r.outcome] ?? '❌'} ${outcome}`, subtests!, boot!, test!, total!, markdownCell(reason!)]);
     }),
     '',
+    ...list('Failing subtests', failingSubtests(results)),
+    ...list('Subtests that differ by kernel', subtestDifferences(results)),
   ].join('\n');
 }
 

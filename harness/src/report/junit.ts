@@ -200,7 +200,19 @@ function cases(r: KernelResult): Case[] {
   const summary = { type: r.outcome, message: r.reasons[0] ?? r.outcome, body: r.reasons.join('\n') };
   if (r.outcome === 'infra-error') verdict.error = summary;
   else if (r.outcome !== 'pass') verdict.failure = summary;
-  return [...stages, verdict];
+  return [...stages, ...subtestCases(r), verdict];
+}
+
+/** One case per TAP/KTAP subtest the test printed: its description, its diagnostics as the failure text. */
+function subtestCases(r: KernelResult): Case[] {
+  return (r.subtests ?? []).map((s): Case => {
+    const c: Case = { name: `subtest ${s.id}${s.name ? ` ${s.name}` : ''}`, ms: undefined };
+    const text = s.diagnostics.join('\n');
+    if (s.status === 'fail') c.failure = { type: 'subtest-failed', message: s.diagnostics[0] ?? `subtest ${s.id} failed`, body: text };
+    else if (s.status === 'skip') c.skipped = s.diagnostics[0] ?? 'skipped';
+    else if (text !== '') c.systemOut = text;
+    return c;
+  });
 }
 
 function caseXml(c: Case, classname: string): string {

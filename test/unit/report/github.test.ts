@@ -108,16 +108,16 @@ describe('stepSummary', () => {
 
   it('says how many kernels passed, then a table row per kernel with timings and the first reason', () => {
     expect(md.startsWith('### kmod-harness: 1 of 3 kernels passed\n')).toBe(true);
-    expect(rows[0]).toBe('| kernel | series | outcome | boot | test | total | reason |');
+    expect(rows[0]).toBe('| kernel | series | outcome | subtests | boot | test | total | reason |');
     expect(rows).toHaveLength(5);
-    expect(rows[2]).toBe('| 6.1.0-56-cloud-amd64 | 6.1 | ✅ pass | 4.3s | 1.2s | 9.2s |  |');
-    expect(rows[4]).toBe('| 7.2 | 7.2 | ⚠️ infra-error | - | - | - | no mirror |');
+    expect(rows[2]).toBe('| 6.1.0-56-cloud-amd64 | 6.1 | ✅ pass | - | 4.3s | 1.2s | 9.2s |  |');
+    expect(rows[4]).toBe('| 7.2 | 7.2 | ⚠️ infra-error | - | - | - | - | no mirror |');
   });
 
   it('escapes a reason so that it stays in its cell and shows as text', () => {
-    expect(rows[3]).toBe('| 6.12.48+deb13-cloud-amd64 | 6.1 | ❌ kernel-error | 4.3s | 1.2s | 9.2s | WARNING at warn\\_mmap.c:22 kmh\\_warn\\_read \\[warn\\_mmap\\] \\| \\<TASK\\> \\& \\*bold\\* |');
-    // Every row has the header's seven cells: no unescaped | inside one.
-    for (const row of rows) expect(row.split(/(?<!\\)\|/).length).toBe(9);
+    expect(rows[3]).toBe('| 6.12.48+deb13-cloud-amd64 | 6.1 | ❌ kernel-error | - | 4.3s | 1.2s | 9.2s | WARNING at warn\\_mmap.c:22 kmh\\_warn\\_read \\[warn\\_mmap\\] \\| \\<TASK\\> \\& \\*bold\\* |');
+    // Every row has the header's eight cells: no unescaped | inside one.
+    for (const row of rows) expect(row.split(/(?<!\\)\|/).length).toBe(10);
     expect(markdownCell('a\r\n  b\nc')).toBe('a b c');
   });
 });

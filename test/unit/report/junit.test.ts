@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { failedStages, junitReport, logTail, writeJunitReport, xmlAttr, xmlChars, xmlText } from '../../../harness/src/report/junit.js';
+import { failedStages, JUNIT_STAGES, junitReport, logTail, writeJunitReport, xmlAttr, xmlChars, xmlText } from '../../../harness/src/report/junit.js';
 import { result } from './result.js';
 import { needs } from '../../support/host-tools.js';
 
@@ -324,6 +324,31 @@ describe('escaping', () => {
     expect(child(find('verdict'), 'failure')).toBeUndefined();
     // Nothing dropped: no note.
     expect(child(testcase(0, 'verdict'), 'system-out')).toBeUndefined();
+  });
+
+  it('has one testcase per subtest: the description as its name, its diagnostics as the failure text', () => {
+    const r = result({
+      outcome: 'test-failed',
+      reasons: ['subtest 2 "read back" failed'],
+      subtests: [
+        { id: '1', name: 'open', status: 'pass', diagnostics: [] },
+        { id: '2', name: 'read back', status: 'fail', diagnostics: ['got 0x00, want 0x5a'] },
+        { id: '3', name: '', status: 'skip', diagnostics: ['no hugepages'] },
+        { id: '3.1', name: 'nested', status: 'todo', diagnostics: ['not yet'] },
+      ],
+    });
+    const text = junitReport([r]);
+    const suite = parseXml(text).children[0]!;
+    const find = (name: string): XmlElement => suite.children.find((c) => c.name === 'testcase' && c.attrs.name === name)!;
+    expect(find('subtest 1 open').attrs.classname).toBe(r.kernel);
+    expect(find('subtest 1 open').children).toEqual([]);
+    expect(child(find('subtest 2 read back'), 'failure')!.attrs).toMatchObject({ type: 'subtest-failed', message: 'got 0x00, want 0x5a' });
+    expect(child(find('subtest 3'), 'skipped')!.attrs.message).toBe('no hugepages');
+    expect(child(find('subtest 3.1 nested'), 'failure')).toBeUndefined();
+    expect(suite.attrs.tests).toBe(String(JUNIT_STAGES.length + 4 + 1));
+    if (xmllint.skip) return;
+    xmllint.require();
+    expect(spawnSync('xmllint', ['--noout', '-'], { input: text, encoding: 'utf8' }).status).toBe(0);
   });
 
   it('logTail keeps the last lines of a CRLF log without its colour sequences', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTable, resultRows } from '../../../harness/src/report/table.js';
+import { failingSubtests, formatTable, resultRows, subtestCounts, subtestDifferences } from '../../../harness/src/report/table.js';
 import { result } from './result.js';
 
 const results = [
@@ -18,9 +18,9 @@ describe('resultRows', () => {
   it('gives seconds with one decimal, - for a stage that did not run, and the first reason', () => {
     expect(resultRows(results)).toEqual([
       // total: the wall time the run measured (build overlaps image and boot, so no sum).
-      ['6.1.0-56-cloud-amd64', 'pass', '4.3s', '1.2s', '9.2s', ''],
-      ['6.12.48+deb13-cloud-amd64', 'kernel-error', '61.0s', '-', '61.0s', 'WARNING in kmh_mmap (kmh_warn)'],
-      ['7.2', 'infra-error', '-', '-', '-', 'cannot read the package index of sid'],
+      ['6.1.0-56-cloud-amd64', 'pass', '-', '4.3s', '1.2s', '9.2s', ''],
+      ['6.12.48+deb13-cloud-amd64', 'kernel-error', '-', '61.0s', '-', '61.0s', 'WARNING in kmh_mmap (kmh_warn)'],
+      ['7.2', 'infra-error', '-', '-', '-', '-', 'cannot read the package index of sid'],
     ]);
   });
 });
@@ -31,8 +31,32 @@ describe('resultRows and the output limit', () => {
       result({ dropped: { stdout: 3 * 2 ** 30 } }),
       result({ outcome: 'timeout', reasons: ['timed out during test', 'fix: raise --test-timeout'], dropped: { console: 2048 } }),
     ]);
-    expect(rows[0]![5]).toBe('3.0 GiB of test stdout dropped (output limit: head and tail kept)');
-    expect(rows[1]![5]).toBe('timed out during test; 2.0 KiB of console dropped (output limit: head and tail kept)');
+    expect(rows[0]![6]).toBe('3.0 GiB of test stdout dropped (output limit: head and tail kept)');
+    expect(rows[1]![6]).toBe('timed out during test; 2.0 KiB of console dropped (output limit: head and tail kept)');
+  });
+});
+
+describe('subtests in the table', () => {
+  const sub = (id: string, status: 'pass' | 'fail' | 'skip' | 'todo', name = `t${id}`, diagnostics: string[] = []) => ({ id, name, status, diagnostics });
+  const a = result({ kernel: '6.1.0-56-cloud-amd64', series: '6.1', subtests: [sub('1', 'pass'), sub('2', 'pass'), sub('3', 'skip')] });
+  const b = result({ kernel: '7.2.13+deb14-cloud-amd64', series: '7.2', outcome: 'test-failed', subtests: [sub('1', 'pass'), sub('2', 'fail', 't2', ['got 0, want 1']), sub('3', 'skip')] });
+
+  it('counts passes of all, then failures, skips and todos; - without TAP; a nested suite by its cases', () => {
+    expect(subtestCounts(a)).toBe('2/3 ok, 1 skipped');
+    expect(subtestCounts(b)).toBe('1/3 ok, 1 failed, 1 skipped');
+    expect(subtestCounts(result({}))).toBe('-');
+    expect(subtestCounts(result({ subtests: [sub('1', 'fail', 'suite'), sub('1.1', 'pass'), sub('1.2', 'fail'), sub('2', 'todo')] }))).toBe('1/3 ok, 1 failed, 1 todo');
+  });
+
+  it('lists the failing subtests by kernel, with their first diagnostic', () => {
+    expect(failingSubtests([a, b])).toEqual(['7.2.13+deb14-cloud-amd64: subtest 2 "t2" failed: got 0, want 1']);
+  });
+
+  it('says in one line per subtest where its result differs between kernels', () => {
+    const c = result({ kernel: '5.10.0-46-cloud-amd64', series: '5.10', subtests: [sub('1', 'pass'), sub('2', 'pass')] });
+    expect(subtestDifferences([c, a, b])).toEqual(['subtest 2 "t2": fail on 7.2, pass on 5.10 6.1', 'subtest 3 "t3": skip on 6.1 7.2, not reached on 5.10']);
+    expect(subtestDifferences([a])).toEqual([]);
+    expect(subtestDifferences([a, a])).toEqual([]);
   });
 });
 
@@ -41,11 +65,11 @@ describe('formatTable', () => {
 
   it('has a header and one line per kernel', () => {
     expect(lines).toHaveLength(4);
-    expect(lines[0]!.split(/\s+/)).toEqual(['kernel', 'outcome', 'boot', 'test', 'total', 'reason']);
+    expect(lines[0]!.split(/\s+/)).toEqual(['kernel', 'outcome', 'subtests', 'boot', 'test', 'total', 'reason']);
   });
 
   it('aligns every column under its header, two spaces apart', () => {
-    const starts = ['kernel', 'outcome', 'boot', 'test', 'total', 'reason'].map((h) => lines[0]!.indexOf(h));
+    const starts = ['kernel', 'outcome', 'subtests', 'boot', 'test', 'total', 'reason'].map((h) => lines[0]!.search(new RegExp(`(?<=^|\\s)${h}(?=\\s|$)`)));
     // The widest cell of each column sets its width.
     expect(starts.slice(1, 3)).toEqual(['6.12.48+deb13-cloud-amd64'.length + 2, '6.12.48+deb13-cloud-amd64'.length + 2 + 'kernel-error'.length + 2]);
     const rows = resultRows(results);
