@@ -41,6 +41,8 @@ export interface KernelResult {
   taint?: { letters: string; stage: string };
   /** The test's TAP/KTAP subtests; absent when it printed no TAP. */
   subtests?: ResultSubtest[];
+  /** Why the TAP says the test failed (failed subtests, a plan not finished, a bail-out), if it does. */
+  tapFailure?: string;
   diagnostics: Diagnostic[];
   /** The stage that ran out of time, when the outcome is `timeout` (`test-build`, `upload`, `test`, ...). */
   timedOutStage?: string;

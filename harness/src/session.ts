@@ -390,6 +390,8 @@ export interface JobSummary {
   kernelErrors: ResultKernelError[];
   /** The test's TAP/KTAP subtests (flattened, dotted ids); undefined when it printed no TAP. */
   subtests?: ResultSubtest[];
+  /** Why the TAP says the test failed, if it does. */
+  tapFailure?: string;
 }
 
 /** The one mapping from a judged job to a result's fields. */
@@ -403,6 +405,7 @@ export function summarizeJob(job: JobOutcome): JobSummary {
     ...(job.raw.timedOutStage ? { timedOutStage: job.raw.timedOutStage } : {}),
     ...(job.taint ? { taint: job.taint } : {}),
     ...(job.subtests ? { subtests: job.subtests } : {}),
+    ...(job.tapFailure ? { tapFailure: job.tapFailure } : {}),
     kernelErrors: job.kernelErrors.map((e) => ({
       kind: e.kind,
       title: e.title,

@@ -42,6 +42,8 @@ export interface JobVerdict extends Verdict {
   kernelErrors: JudgedError[];
   /** The test's TAP/KTAP subtests, when it printed TAP; undefined when it did not. */
   subtests?: ResultSubtest[];
+  /** Why the TAP says the test failed (failed subtests, a plan not finished, a bail-out), if it does. */
+  tapFailure?: string;
   /** Forbidden taint bits the job set, and the first stage after which they were seen. */
   taint?: { letters: string; stage: string };
   /** The job's kernel log, from its first marker on. */
@@ -215,7 +217,7 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
   // A test cut short by its limit is a timeout: its partial TAP says nothing more.
   const tap = raw.test && !raw.timedOutStage ? parseTap(raw.test.stdout) : undefined;
   const tapResult = tap ? tapVerdict(tap) : undefined;
-  const subtests = tap ? { subtests: flattenSubtests(tap.subtests) } : {};
+  const subtests = tap ? { subtests: flattenSubtests(tap.subtests), ...(tapResult?.reason ? { tapFailure: tapResult.reason } : {}) } : {};
   const verdict = decide({
     load: { exitCode: raw.load.exitCode, output: raw.load.stderr || raw.load.stdout },
     ...(raw.test ? { test: { exitCode: raw.test.exitCode, signal: raw.test.signal, output: raw.test.stdout + raw.test.stderr } } : {}),

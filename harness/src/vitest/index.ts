@@ -2,11 +2,12 @@
 //   const vms = await useKernels();
 //   expect(run.kernelLog).toContainKernelLines(['mymod: loaded']);
 //   expect(run).toHaveNoKernelErrors();
+//   expect(run).toPassAllSubtests();
 import { expect } from 'vitest';
-import { containKernelLines, noKernelErrors } from './matchers.js';
+import { containKernelLines, noKernelErrors, passAllSubtests } from './matchers.js';
 
 export { useKernels, type KernelVm, type ModuleRun, type RunModuleOptions, type UseKernelsOptions, type ProvidedKernels } from './kernels.js';
-export { containKernelLines, noKernelErrors, type HasKernelErrors, type MatchOutcome } from './matchers.js';
+export { containKernelLines, noKernelErrors, passAllSubtests, type HasKernelErrors, type HasSubtests, type MatchOutcome } from './matchers.js';
 export type { KernelSlot } from './slots.js';
 
 export interface KernelMatchers<R = unknown> {
@@ -14,6 +15,8 @@ export interface KernelMatchers<R = unknown> {
   toContainKernelLines(lines: ReadonlyArray<string | RegExp>): R;
   /** No oops, WARN, BUG, sanitizer report, lockdep splat, hung task or panic, and no new taint. */
   toHaveNoKernelErrors(): R;
+  /** The test printed TAP/KTAP and none of its subtests failed; the message names each failure with its diagnostics. */
+  toPassAllSubtests(): R;
 }
 
 declare module 'vitest' {
@@ -28,6 +31,10 @@ expect.extend({
   },
   toHaveNoKernelErrors(received: unknown) {
     const { pass, message } = noKernelErrors(received);
+    return { pass, message: () => message };
+  },
+  toPassAllSubtests(received: unknown) {
+    const { pass, message } = passAllSubtests(received);
     return { pass, message: () => message };
   },
 });

@@ -54,6 +54,10 @@ export interface ModuleRun {
   /** The stage that decided the outcome; undefined on a pass. */
   failedStage?: JobSummary['failedStage'];
   taint?: JobSummary['taint'];
+  /** The test's TAP/KTAP subtests (flattened, dotted ids); absent when it printed no TAP. */
+  subtests?: JobSummary['subtests'];
+  /** Why the TAP says the test failed, if it does. */
+  tapFailure?: string;
   stdout: string;
   stderr: string;
   /** The kernel log of this cycle, one line per record, the harness's stage markers left out. */
@@ -150,7 +154,7 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
             }),
           (job) => spentReason(job, built.module.names),
         );
-        const { outcome, reasons, exitCode, signal, failedStage, taint } = summarizeJob(job);
+        const { outcome, reasons, exitCode, signal, failedStage, taint, subtests, tapFailure } = summarizeJob(job);
         return {
           kernel: info.release,
           outcome,
@@ -159,6 +163,8 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
           signal,
           ...(failedStage ? { failedStage } : {}),
           ...(taint ? { taint } : {}),
+          ...(subtests ? { subtests } : {}),
+          ...(tapFailure ? { tapFailure } : {}),
           stdout: job.raw.test?.stdout ?? '',
           stderr: job.raw.test?.stderr ?? '',
           kernelLog: kernelLogOf(job),

@@ -9,6 +9,13 @@ export interface HasKernelErrors {
   outcome?: string;
 }
 
+/** What toPassAllSubtests reads: a ModuleRun or a KernelResult. */
+export interface HasSubtests {
+  subtests?: ReadonlyArray<{ id: string; name: string; status: string; diagnostics: readonly string[] }>;
+  /** Why the TAP says the test failed: also a plan not finished or a bail-out, with no `not ok`. */
+  tapFailure?: string;
+}
+
 export interface MatchOutcome {
   pass: boolean;
   message: string;
@@ -66,4 +73,21 @@ export function noKernelErrors(received: unknown): MatchOutcome {
   if (kernelErrors.length === 0 && taint.length === 0) return { pass: true, message: 'expected kernel errors, found none' };
   const lines = [...kernelErrors.map(describeError), ...taint.map((r) => `  ${r}`)];
   return { pass: false, message: `expected no kernel errors, found ${lines.length}:\n${lines.join('\n')}` };
+}
+
+/**
+ * The test printed TAP/KTAP and no subtest failed (skips and todos pass), and the TAP itself
+ * says nothing failed (a plan the test did not finish, a bail-out): the failure names each.
+ */
+export function passAllSubtests(received: unknown): MatchOutcome {
+  if (!received || typeof received !== 'object') return { pass: false, message: 'expected a run result with .subtests (from vm.run())' };
+  const { subtests, tapFailure } = received as HasSubtests;
+  if (!subtests) return { pass: false, message: 'expected subtests, but the test printed no TAP or KTAP (a plan line `1..N` or a version line)' };
+  const failed = subtests.filter((s) => s.status === 'fail');
+  if (failed.length === 0 && tapFailure === undefined) return { pass: true, message: `expected a failing subtest, but all ${subtests.length} passed (or were skipped)` };
+  const lines = [
+    ...failed.map((s) => `  subtest ${s.id}${s.name ? ` "${s.name}"` : ''} failed${s.diagnostics.length ? `:\n${s.diagnostics.map((d) => `      # ${d}`).join('\n')}` : ''}`),
+    ...(tapFailure ? [`  the TAP says: ${tapFailure}`] : []),
+  ];
+  return { pass: false, message: `expected every subtest to pass, ${failed.length} of ${subtests.length} failed:\n${lines.join('\n')}` };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containKernelLines, noKernelErrors } from '../../../harness/src/vitest/matchers.js';
+import { containKernelLines, noKernelErrors, passAllSubtests } from '../../../harness/src/vitest/matchers.js';
 import '../../../harness/src/vitest/index.js';
 
 const log = ['m: loaded', 'other: noise', 'm: open', 'm: vm_fault pgoff=0', 'm: release', 'm: unloaded'];
@@ -58,5 +58,34 @@ describe('the registered matchers', () => {
   it('expect().toHaveNoKernelErrors', () => {
     expect({ kernelErrors: [] }).toHaveNoKernelErrors();
     expect(() => expect({ kernelErrors: [{ kind: 'oops', title: 'BUG: kernel NULL pointer dereference' }] }).toHaveNoKernelErrors()).toThrow(/oops: BUG: kernel NULL/);
+  });
+});
+
+describe('passAllSubtests', () => {
+  const sub = (id: string, status: string, name = `t${id}`, diagnostics: string[] = []) => ({ id, name, status, diagnostics });
+
+  it('passes when every subtest passed or was skipped, and the TAP says nothing failed', () => {
+    expect(passAllSubtests({ subtests: [sub('1', 'pass'), sub('2', 'skip'), sub('3', 'todo')] }).pass).toBe(true);
+  });
+
+  it('names each failed subtest with its diagnostics', () => {
+    const m = passAllSubtests({ subtests: [sub('1', 'pass'), sub('2', 'fail', 'read back', ['got 0x00, want 0x5a'])], tapFailure: 'subtest 2 "read back" failed' });
+    expect(m.pass).toBe(false);
+    expect(m.message).toBe('expected every subtest to pass, 1 of 2 failed:\n  subtest 2 "read back" failed:\n      # got 0x00, want 0x5a\n  the TAP says: subtest 2 "read back" failed');
+  });
+
+  it('fails a test that stopped midway, though no subtest says not ok', () => {
+    const m = passAllSubtests({ subtests: [sub('1', 'pass')], tapFailure: 'the test stopped after subtest 1 "t1" of a plan of 5' });
+    expect(m.pass).toBe(false);
+    expect(m.message).toContain('the TAP says: the test stopped after subtest 1 "t1" of a plan of 5');
+  });
+
+  it('fails a test that printed no TAP, saying so', () => {
+    expect(passAllSubtests({}).message).toMatch(/printed no TAP or KTAP/);
+  });
+
+  it('is the toPassAllSubtests matcher', () => {
+    expect({ subtests: [sub('1', 'pass')] }).toPassAllSubtests();
+    expect(() => expect({ subtests: [sub('1', 'fail')] }).toPassAllSubtests()).toThrow(/subtest 1 "t1" failed/);
   });
 });
