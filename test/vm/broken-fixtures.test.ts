@@ -17,6 +17,8 @@ interface Expectation {
   signal?: string;
   line?: number;
   optional?: boolean;
+  /** A reason must contain this (TAP fixtures: the subtest named). */
+  reasonIncludes?: string;
 }
 
 const OWN_VM = new Set(['panic-in-test', 'oops-at-load', 'endless-loop', 'unremovable', 'double-free']);
@@ -58,6 +60,7 @@ describe.each(await useKernels())('broken fixtures on $name', (vm) => {
       expect(kinds).toEqual([]);
     }
     if (want.signal) expect(signal).toMatch(new RegExp(want.signal));
+    if (want.reasonIncludes) expect(reasons.join('\n')).toContain(want.reasonIncludes);
     if (want.line) expect(diagnostics.some((d) => d.line === want.line && d.file.startsWith(path.join(FIXTURES, name)))).toBe(true);
     if (want.stage && want.kind && want.outcome === 'kernel-error' && kinds.some((k) => k.stage)) {
       expect(kinds.find((k) => k.stage)?.stage).toBe(want.stage);

@@ -15,6 +15,9 @@ describe.each(vms)('seed lkmc_mmap on $name', (vm) => {
     expect(run.stdout).toContain('ok 12 - delete_module() is refused while a mapping outlives close()');
     expect(run.job.raw.stillLoaded).toEqual([]);
     expect(run).toHaveNoKernelErrors();
+    // Every check of the seed's TAP, as a subtest of the result.
+    expect(run.subtests?.map((s) => s.id)).toEqual(Array.from({ length: 14 }, (_, i) => String(i + 1)));
+    expect(run).toPassAllSubtests();
     expect(run.kernelLog).toContainKernelLines(['lkmc_mmap: loaded', 'lkmc_mmap: vm_fault pgoff=0', 'lkmc_mmap: vm_fault pgoff=0', 'lkmc_mmap: unloaded']);
     expect(run.kernelLog.filter((t) => t.startsWith('lkmc_mmap: vm_fault'))).toHaveLength(2);
   });
