@@ -1,8 +1,9 @@
 // The lifecycle fixtures (test/fixtures/modules/*/expect.json "lifecycle": true): bugs that
 // strike after rmmod, registrations rmmod leaves behind, a second load that collides, a build
 // that never ends, a test that floods stdout, a module that floods the kernel log after a
-// WARN. Each runs on VMs of its own (they crash or spoil the guest), the module bugs on every
-// kernel of this run, side by side as `kmod-harness run` does; the rest on the first kernel.
+// WARN. Each runs on VMs of its own (they crash or spoil the guest), the module bugs on the
+// oldest and the newest kernel of this run (freed module text unmapped: a page fault; 7.2
+// refills it with int3), side by side as `kmod-harness run` does; the rest on the first kernel.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -26,7 +27,8 @@ const fixture = (name: string) => ({
   expect: JSON.parse(readFileSync(path.join(FIXTURES, name, 'expect.json'), 'utf8')) as Expectation,
 });
 
-const kernels = inject('kmodHarness')?.settings.kernels ?? [firstKernel()];
+const all = inject('kmodHarness')?.settings.kernels ?? [firstKernel()];
+const kernels = [...new Set([all[0]!, all.at(-1)!])];
 /** Every kernel of the run, two VMs at a time on two cores, each booted and torn down. */
 const MATRIX_MS = 600_000;
 
@@ -34,7 +36,7 @@ function explain(r: KernelResult): string {
   return `${r.kernel}: ${r.outcome}\n${r.reasons.join('\n')}\n${JSON.stringify(r.kernelErrors.map((e) => [e.kind, e.stage, e.module, e.title]))}\n--- console tail ---\n${r.logs.console?.slice(-3000) ?? ''}`;
 }
 
-describe('bugs that strike after rmmod, on every kernel', () => {
+describe(`bugs that strike after rmmod, on ${kernels.join(' and ')}`, () => {
   it.each(['timer-after-unload', 'work-after-unload'])('%s: kernel-error at after-unload, blamed on the module through its freed memory', async (name) => {
     const { expect: want, ...source } = fixture(name);
     const results = await run(kernels, { ...source, timeouts: { testS: 30 } });
@@ -68,10 +70,9 @@ describe('bugs that strike after rmmod, on every kernel', () => {
     for (const r of results) {
       expect(r.outcome, explain(r)).toBe(want.outcome);
       expect(r.reasons[0], explain(r)).toMatch(/^on reload \(the first load and unload succeeded\): insmod exited with status \d+: /);
-      // With reloads off the same module passes: the reload is what catches it.
-      const [once] = await run([r.series], { ...source, timeouts: { testS: 30 }, lifecycle: { reloads: 0 } });
-      expect(once!.outcome, explain(once!)).toBe('pass');
     }
+    // With reloads off the same module passes: the reload is what catches it.
+    for (const once of await run(kernels, { ...source, timeouts: { testS: 30 }, lifecycle: { reloads: 0 } })) expect(once.outcome, explain(once)).toBe('pass');
   }, 2 * MATRIX_MS);
 });
 
@@ -91,11 +92,13 @@ describe('bounds, on the first kernel', () => {
     expect(await qemuCount()).toBe(before);
   });
 
-  it('flood-stdout: a test writing 1 GiB to stdout passes, the harness survives and says how much it dropped', async () => {
+  // 256 MiB here (~40 s under TCG), 16 times the limit; `BENCH=output npm run bench` runs the
+  // fixture's default 1 GiB (~150 s) and reports the throughput.
+  it('flood-stdout: a test writing 256 MiB to stdout passes, the harness survives and says how much it dropped', async () => {
     const { expect: want, ...source } = fixture('flood-stdout');
-    const [r] = await run([firstKernel()], { ...source, timeouts: { testS: want.testTimeoutS! } });
+    const [r] = await run([firstKernel()], { ...source, testArgs: ['256'], timeouts: { testS: want.testTimeoutS! } });
     expect(r!.outcome, explain(r!)).toBe('pass');
-    expect(r!.dropped?.stdout).toBeGreaterThanOrEqual(want.droppedAtLeast!);
+    expect(r!.dropped?.stdout).toBeGreaterThanOrEqual(256 * 2 ** 20 - 16 * 2 ** 20);
     // What was kept is the bound (16 MiB), head and tail, with the dropped line between.
     expect(Buffer.byteLength(r!.logs.test ?? '')).toBeLessThan(17 * 2 ** 20);
     expect(r!.logs.test).toMatch(/\[kmod-harness: \d+ bytes dropped\]/);

@@ -79,13 +79,20 @@ export function stageAt(records: KmsgRecord[], index: number): string | undefine
     const marker = parseStageMarker(records[i]!.text);
     if (!marker) continue;
     // Job markers name `<stage>:<job>`; the stage is the part before the colon.
-    if (marker.edge === 'begin') return marker.stage.split(':')[0];
+    const name = marker.stage.split(':')[0]!;
+    if (marker.edge === 'begin') return name;
+    // After an unload (the first, its settle window, a reload's) the module is gone, whatever
+    // comes next; after the job's last marker too. Between load and test it is no stage.
+    if (UNLOADED_AFTER.has(name)) return 'after-unload';
     const job = marker.stage.slice(marker.stage.indexOf(':') + 1);
     const later = records.slice(index + 1).some((r) => parseStageMarker(r.text)?.stage.endsWith(`:${job}`));
     return later ? undefined : 'after-unload';
   }
   return undefined;
 }
+
+/** Stages whose end leaves the module unloaded. */
+const UNLOADED_AFTER = new Set(['unload', 'after-unload', 'reload']);
 
 /** Taint readings in job order, each with the stage it closes. */
 const TAINT_POINTS = [

@@ -48,6 +48,9 @@ describe('stageAt', () => {
     expect(stageAt(done, done.length - 1)).toBe('after-unload');
     // Between two stages of the job it is still no stage.
     expect(stageAt(done, 4)).toBeUndefined();
+    // After the settle window ended and before the reload began (a work item late on a loaded host): the module is gone.
+    const late = ['kmod-harness: mark unload:j1 end', 'kmod-harness: mark after-unload:j1 begin', 'kmod-harness: mark after-unload:j1 end', 'BUG: late', 'kmod-harness: mark reload:j1 begin'].map((text) => ({ text }));
+    expect(stageAt(late, 3)).toBe('after-unload');
   });
 });
 
