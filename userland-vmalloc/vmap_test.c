@@ -19,8 +19,9 @@
  * cannot).  Fault counts come from the read-only
  * parameter "faults"; without it those parts are skipped.
  *
- * Prints TAP, one line per check.  Exit status 0 when every check passed,
- * 1 at the first failed check (later checks build on earlier ones).
+ * Prints TAP (kmod-harness/ktest.h), one line per check.  Exit status 0
+ * when every check passed, 1 at the first failed check (later checks
+ * build on earlier ones).
  *
  * The kernel log lines this sequence produces are in expected.kmsg: keep
  * the two in step.
@@ -32,18 +33,18 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdnoreturn.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <kmod-harness/ktest.h>
 
 #define DEFAULT_PATH		"/proc/lkmc_vmap"
 #define DEFAULT_PREFAULT_PATH	"/proc/lkmc_vmap_prefault"
@@ -70,35 +71,6 @@ struct ctx {
 	char *pmap;		/* all pages of the prefault file */
 	char *orig;		/* the buffer as found, from pread() */
 };
-
-static int checks_done;
-
-static void pass(const char *name)
-{
-	printf("ok %d - %s\n", ++checks_done, name);
-}
-
-static void skip(const char *name, const char *why)
-{
-	printf("ok %d - %s # SKIP %s\n", ++checks_done, name, why);
-}
-
-/* Reports the failed check and why, then stops the test. */
-static noreturn void fail(const char *name, const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-
-	printf("not ok %d - %s\n# %s\n", ++checks_done, name, why);
-	fflush(stdout);
-	fprintf(stderr, "vmap_test: check %d (%s) failed: %s\n",
-		checks_done, name, why);
-	exit(1);
-}
 
 /* Reads a number from a sysfs file; false if it cannot. */
 static bool read_number(const char *path, long *value)
@@ -157,11 +129,12 @@ static void expect_faults(const char *name, long before, long want)
 	long now = faults_now();
 
 	if (before < 0 || now < 0) {
-		printf("# fault counter unavailable, not counted\n");
+		ktest_print_msg("fault counter unavailable, not counted");
 		return;
 	}
 	if (now - before != want)
-		fail(name, "%ld faults, expected %ld", now - before, want);
+		ktest_test_fail_exit(name, "%ld faults, expected %ld",
+				     now - before, want);
 }
 
 static char *page_at(char *base, size_t page, const struct ctx *c)
@@ -181,8 +154,9 @@ static void expect_headers(const struct ctx *c, const char *name, char *base,
 
 		snprintf(want, sizeof(want), "page%zu", first + i);
 		if (strncmp(got, want, HEADER_BYTES))
-			fail(name, "page %zu of the mapping starts with \"%.*s\", expected \"%s\"",
-			     i, HEADER_BYTES, got, want);
+			ktest_test_fail_exit(name,
+					     "page %zu of the mapping starts with \"%.*s\", expected \"%s\"",
+					     i, HEADER_BYTES, got, want);
 	}
 }
 
@@ -195,7 +169,7 @@ static char *map_file(int fd, size_t pgoff, size_t pages, size_t page_size)
 static void must_munmap(const char *name, void *p, size_t len)
 {
 	if (munmap(p, len))
-		fail(name, "munmap: %s", strerror(errno));
+		ktest_test_fail_exit(name, "munmap: %s", strerror(errno));
 }
 
 /* pread() of the whole buffer into buf. */
@@ -204,8 +178,10 @@ static void read_all(const struct ctx *c, const char *name, char *buf)
 	ssize_t n = pread(c->fd, buf, c->size, 0);
 
 	if (n != (ssize_t)c->size)
-		fail(name, "pread of %zu bytes returned %zd (%s)", c->size, n,
-		     n < 0 ? strerror(errno) : "short");
+		ktest_test_fail_exit(name,
+				     "pread of %zu bytes returned %zd (%s)",
+				     c->size, n,
+				     n < 0 ? strerror(errno) : "short");
 }
 
 /* Puts bytes [off, off + len) back as found, through the mapping (no log). */
@@ -220,8 +196,9 @@ static void check_open(struct ctx *c)
 
 	c->fd = open(c->path, O_RDWR);
 	if (c->fd < 0)
-		fail(name, "open %s: %s", c->path, strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name, "open %s: %s", c->path,
+				     strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 static void check_size(struct ctx *c)
@@ -232,29 +209,36 @@ static void check_size(struct ctx *c)
 	long pages;
 
 	if (fstat(c->fd, &st))
-		fail(name, "fstat: %s", strerror(errno));
+		ktest_test_fail_exit(name, "fstat: %s", strerror(errno));
 	if (st.st_size <= 0 || st.st_size % (off_t)c->page_size)
-		fail(name, "st_size %lld is not a positive multiple of %zu",
-		     (long long)st.st_size, c->page_size);
+		ktest_test_fail_exit(name,
+				     "st_size %lld is not a positive multiple of %zu",
+				     (long long)st.st_size, c->page_size);
 	c->size = (size_t)st.st_size;
 	c->npages = c->size / c->page_size;
 	if (c->npages < OFFSET_PGOFF + OFFSET_PAGES + 1)
-		fail(name, "%zu pages, the checks need at least %d",
-		     c->npages, OFFSET_PGOFF + OFFSET_PAGES + 1);
+		ktest_test_fail_exit(name,
+				     "%zu pages, the checks need at least %d",
+				     c->npages,
+				     OFFSET_PGOFF + OFFSET_PAGES + 1);
 
 	end = lseek(c->fd, 0, SEEK_END);
 	if (end != st.st_size)
-		fail(name, "lseek SEEK_END gave %lld (%s), expected %lld",
-		     (long long)end, end < 0 ? strerror(errno) : "",
-		     (long long)st.st_size);
+		ktest_test_fail_exit(name,
+				     "lseek SEEK_END gave %lld (%s), expected %lld",
+				     (long long)end,
+				     end < 0 ? strerror(errno) : "",
+				     (long long)st.st_size);
 	if (lseek(c->fd, 0, SEEK_SET) != 0)
-		fail(name, "lseek back to 0: %s", strerror(errno));
+		ktest_test_fail_exit(name, "lseek back to 0: %s",
+				     strerror(errno));
 
 	if (param_read("pages", &pages) && (size_t)pages != c->npages)
-		fail(name, "pages parameter %ld, file has %zu pages",
-		     pages, c->npages);
-	printf("# %zu pages of %zu bytes\n", c->npages, c->page_size);
-	pass(name);
+		ktest_test_fail_exit(name,
+				     "pages parameter %ld, file has %zu pages",
+				     pages, c->npages);
+	ktest_print_msg("%zu pages of %zu bytes", c->npages, c->page_size);
+	ktest_test_pass("%s", name);
 }
 
 /* The kernel's view, kept to compare with later and to restore from. */
@@ -264,10 +248,11 @@ static void check_snapshot(struct ctx *c)
 
 	c->orig = malloc(c->size);
 	if (!c->orig)
-		fail(name, "malloc %zu: %s", c->size, strerror(errno));
+		ktest_test_fail_exit(name, "malloc %zu: %s", c->size,
+				     strerror(errno));
 	read_all(c, name, c->orig);
 	expect_headers(c, name, c->orig, 0, c->npages);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 static void check_map_all(struct ctx *c)
@@ -276,8 +261,9 @@ static void check_map_all(struct ctx *c)
 
 	c->map = map_file(c->fd, 0, c->npages, c->page_size);
 	if (c->map == MAP_FAILED)
-		fail(name, "mmap %zu pages: %s", c->npages, strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name, "mmap %zu pages: %s", c->npages,
+				     strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 /* First touch, in page order: one vm_fault line each, pgoff 0 up. */
@@ -287,7 +273,7 @@ static void check_patterns(struct ctx *c, long *before)
 
 	*before = faults_now();
 	expect_headers(c, name, c->map, 0, c->npages);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 static void check_fault_per_page(struct ctx *c, long before)
@@ -295,11 +281,11 @@ static void check_fault_per_page(struct ctx *c, long before)
 	const char *name = "first touch faulted exactly once per page";
 
 	if (before < 0 || faults_now() < 0) {
-		skip(name, "no faults parameter");
+		ktest_test_result_code(KTEST_SKIP, name, "no faults parameter");
 		return;
 	}
 	expect_faults(name, before, (long)c->npages);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /*
@@ -317,23 +303,26 @@ static void check_writable(struct ctx *c)
 		page_at(c->map, i, c)[mid] = (char)(0xa0 ^ i);
 	for (i = 0; i < c->npages; i++) {
 		if (page_at(c->map, i, c)[mid] != (char)(0xa0 ^ i))
-			fail(name, "page %zu reads back %#x", i,
-			     (unsigned char)page_at(c->map, i, c)[mid]);
+			ktest_test_fail_exit(name, "page %zu reads back %#x",
+					     i,
+					     (unsigned char)page_at(c->map, i, c)[mid]);
 	}
 	expect_faults(name, before, 0);
 
 	kernel_view = malloc(c->size);
 	if (!kernel_view)
-		fail(name, "malloc: %s", strerror(errno));
+		ktest_test_fail_exit(name, "malloc: %s", strerror(errno));
 	read_all(c, name, kernel_view);
 	for (i = 0; i < c->npages; i++) {
 		if (page_at(kernel_view, i, c)[mid] != (char)(0xa0 ^ i))
-			fail(name, "pread shows %#x in page %zu",
-			     (unsigned char)page_at(kernel_view, i, c)[mid], i);
+			ktest_test_fail_exit(name,
+					     "pread shows %#x in page %zu",
+					     (unsigned char)page_at(kernel_view, i, c)[mid],
+					     i);
 		restore(c, i * c->page_size + mid, 1);
 	}
 	free(kernel_view);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /* Checks 8-10 share this mapping: pgoff 3, 2 pages. */
@@ -345,16 +334,17 @@ static char *check_offset_map(struct ctx *c)
 
 	p = map_file(c->fd, OFFSET_PGOFF, OFFSET_PAGES, c->page_size);
 	if (p == MAP_FAILED)
-		fail(name, "mmap: %s", strerror(errno));
+		ktest_test_fail_exit(name, "mmap: %s", strerror(errno));
 	expect_headers(c, name, p, OFFSET_PGOFF, OFFSET_PAGES);
 	expect_faults(name, before, OFFSET_PAGES);
 
 	/* The same bytes as the all-pages mapping. */
 	p[HEADER_BYTES] = 'x';
 	if (page_at(c->map, OFFSET_PGOFF, c)[HEADER_BYTES] != 'x')
-		fail(name, "a write at pgoff 3 is not seen in the all-pages mapping");
+		ktest_test_fail_exit(name,
+				     "a write at pgoff 3 is not seen in the all-pages mapping");
 	restore(c, OFFSET_PGOFF * c->page_size + HEADER_BYTES, 1);
-	pass(name);
+	ktest_test_pass("%s", name);
 	return p;
 }
 
@@ -370,12 +360,13 @@ static void check_no_growth(struct ctx *c, char *p, int flags,
 
 	q = mremap(p, old_len, old_len + c->page_size, flags);
 	if (q != MAP_FAILED)
-		fail(name, "mremap grew the mapping to %p", q);
+		ktest_test_fail_exit(name, "mremap grew the mapping to %p", q);
 	if (errno != EFAULT)
-		fail(name, "mremap failed with %s, expected EFAULT",
-		     strerror(errno));
+		ktest_test_fail_exit(name,
+				     "mremap failed with %s, expected EFAULT",
+				     strerror(errno));
 	expect_headers(c, name, p, OFFSET_PGOFF, OFFSET_PAGES);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /* mmap() must refuse a range past the end before anything is mapped. */
@@ -386,12 +377,15 @@ static void check_refused(struct ctx *c, int fd, const char *name,
 
 	if (p != MAP_FAILED) {
 		munmap(p, pages * c->page_size);
-		fail(name, "mmap of pgoff %zu, %zu pages succeeded", pgoff, pages);
+		ktest_test_fail_exit(name,
+				     "mmap of pgoff %zu, %zu pages succeeded",
+				     pgoff, pages);
 	}
 	if (errno != EINVAL)
-		fail(name, "mmap failed with %s, expected EINVAL",
-		     strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name,
+				     "mmap failed with %s, expected EINVAL",
+				     strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 static sigjmp_buf sigbus_jump;
@@ -436,26 +430,29 @@ static void check_sigbus(struct ctx *c)
 	char *p;
 
 	if (!param_read("overmap_pages", &old) || !param_write("overmap_pages", 1)) {
-		skip(name, "cannot set overmap_pages (not root?)");
+		ktest_test_result_code(KTEST_SKIP, name,
+				       "cannot set overmap_pages (not root?)");
 		return;
 	}
 	p = map_file(c->fd, last, 2, c->page_size);
 	param_write("overmap_pages", old);
 	if (p == MAP_FAILED)
-		fail(name, "mmap of the last page and one more with overmap_pages=1: %s",
-		     strerror(errno));
+		ktest_test_fail_exit(name,
+				     "mmap of the last page and one more with overmap_pages=1: %s",
+				     strerror(errno));
 
 	before = faults_now();
 	expect_headers(c, name, p, last, 1);
 	raised = touch_raises_sigbus(p + c->page_size);
 	must_munmap(name, p, 2 * c->page_size);
 	if (!raised)
-		fail(name, "reading the page past the end did not raise SIGBUS");
+		ktest_test_fail_exit(name,
+				     "reading the page past the end did not raise SIGBUS");
 	if (sigbus_addr != p + c->page_size)
-		fail(name, "SIGBUS at %p, expected %p", sigbus_addr,
-		     (void *)(p + c->page_size));
+		ktest_test_fail_exit(name, "SIGBUS at %p, expected %p",
+				     sigbus_addr, (void *)(p + c->page_size));
 	expect_faults(name, before, 2);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /*
@@ -474,19 +471,21 @@ static void check_fork(struct ctx *c)
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
-		fail(name, "fork: %s", strerror(errno));
+		ktest_test_fail_exit(name, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		memcpy(c->map + off, msg, sizeof(msg));
 		_exit(0);
 	}
 	if (waitpid(pid, &status, 0) != pid)
-		fail(name, "waitpid: %s", strerror(errno));
+		ktest_test_fail_exit(name, "waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail(name, "child ended with status %#x", status);
+		ktest_test_fail_exit(name, "child ended with status %#x",
+				     status);
 	if (memcmp(c->map + off, msg, sizeof(msg)))
-		fail(name, "parent reads \"%.*s\"", (int)sizeof(msg), c->map + off);
+		ktest_test_fail_exit(name, "parent reads \"%.*s\"",
+				     (int)sizeof(msg), c->map + off);
 	restore(c, off, sizeof(msg));
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /* Four bytes at off through write() then the mapping, the other way round. */
@@ -497,23 +496,29 @@ static void check_rw_agree(struct ctx *c, size_t off, bool seek,
 	ssize_t n;
 
 	if (seek && lseek(c->fd, (off_t)off, SEEK_SET) != (off_t)off)
-		fail(name, "lseek: %s", strerror(errno));
+		ktest_test_fail_exit(name, "lseek: %s", strerror(errno));
 	n = seek ? write(c->fd, "WXYZ", 4) : pwrite(c->fd, "WXYZ", 4, (off_t)off);
 	if (n != 4)
-		fail(name, "write returned %zd (%s)", n, n < 0 ? strerror(errno) : "short");
+		ktest_test_fail_exit(name, "write returned %zd (%s)", n,
+				     n < 0 ? strerror(errno) : "short");
 	if (memcmp(c->map + off, "WXYZ", 4))
-		fail(name, "mapping shows \"%.4s\" after write \"WXYZ\"", c->map + off);
+		ktest_test_fail_exit(name,
+				     "mapping shows \"%.4s\" after write \"WXYZ\"",
+				     c->map + off);
 
 	memcpy(c->map + off, "wxyz", 4);
 	if (seek && lseek(c->fd, (off_t)off, SEEK_SET) != (off_t)off)
-		fail(name, "lseek: %s", strerror(errno));
+		ktest_test_fail_exit(name, "lseek: %s", strerror(errno));
 	n = seek ? read(c->fd, got, 4) : pread(c->fd, got, 4, (off_t)off);
 	if (n != 4)
-		fail(name, "read returned %zd (%s)", n, n < 0 ? strerror(errno) : "short");
+		ktest_test_fail_exit(name, "read returned %zd (%s)", n,
+				     n < 0 ? strerror(errno) : "short");
 	if (memcmp(got, "wxyz", 4))
-		fail(name, "read gives \"%.4s\" after the mapping wrote \"wxyz\"", got);
+		ktest_test_fail_exit(name,
+				     "read gives \"%.4s\" after the mapping wrote \"wxyz\"",
+				     got);
 	restore(c, off, 4);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 static void check_end(struct ctx *c)
@@ -524,18 +529,21 @@ static void check_end(struct ctx *c)
 
 	n = pread(c->fd, &byte, 1, (off_t)c->size);
 	if (n != 0)
-		fail(name, "pread at the end returned %zd", n);
+		ktest_test_fail_exit(name, "pread at the end returned %zd", n);
 	n = pwrite(c->fd, "!", 1, (off_t)c->size);
 	if (n != -1 || errno != ENOSPC)
-		fail(name, "pwrite at the end returned %zd (%s), expected ENOSPC",
-		     n, n < 0 ? strerror(errno) : "");
+		ktest_test_fail_exit(name,
+				     "pwrite at the end returned %zd (%s), expected ENOSPC",
+				     n, n < 0 ? strerror(errno) : "");
 	n = pwrite(c->fd, "abcd", 4, (off_t)c->size - 2);
 	if (n != 2)
-		fail(name, "pwrite of 4 bytes 2 before the end returned %zd, expected 2", n);
+		ktest_test_fail_exit(name,
+				     "pwrite of 4 bytes 2 before the end returned %zd, expected 2",
+				     n);
 	if (memcmp(c->map + c->size - 2, "ab", 2))
-		fail(name, "the last 2 bytes are not \"ab\"");
+		ktest_test_fail_exit(name, "the last 2 bytes are not \"ab\"");
 	restore(c, c->size - 2, 2);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 struct writer {
@@ -569,7 +577,7 @@ static void verify_bodies(const struct ctx *c, const char *name)
 	size_t i, j;
 
 	if (!kernel_view)
-		fail(name, "malloc: %s", strerror(errno));
+		ktest_test_fail_exit(name, "malloc: %s", strerror(errno));
 	read_all(c, name, kernel_view);
 	expect_headers(c, name, kernel_view, 0, c->npages);
 	for (i = 0; i < c->npages; i++) {
@@ -577,9 +585,11 @@ static void verify_bodies(const struct ctx *c, const char *name)
 
 		for (j = HEADER_BYTES; j < c->page_size; j++) {
 			if (page[j] != body_byte(i))
-				fail(name, "page %zu byte %zu is %#x, expected %#x",
-				     i, j, (unsigned char)page[j],
-				     (unsigned char)body_byte(i));
+				ktest_test_fail_exit(name,
+						     "page %zu byte %zu is %#x, expected %#x",
+						     i, j,
+						     (unsigned char)page[j],
+						     (unsigned char)body_byte(i));
 		}
 	}
 	free(kernel_view);
@@ -603,13 +613,14 @@ static void check_threads(struct ctx *c)
 
 	p = map_file(c->fd, 0, c->npages, c->page_size);
 	if (p == MAP_FAILED)
-		fail(name, "mmap: %s", strerror(errno));
+		ktest_test_fail_exit(name, "mmap: %s", strerror(errno));
 	pthread_barrier_init(&start, NULL, (unsigned int)nthreads);
 	for (i = 0; i < nthreads; i++) {
 		w[i] = (struct writer){ c, p, &start, i, nthreads };
 		err = pthread_create(&tid[i], NULL, writer_run, &w[i]);
 		if (err)
-			fail(name, "pthread_create: %s", strerror(err));
+			ktest_test_fail_exit(name, "pthread_create: %s",
+					     strerror(err));
 	}
 	for (i = 0; i < nthreads; i++)
 		pthread_join(tid[i], NULL);
@@ -621,8 +632,8 @@ static void check_threads(struct ctx *c)
 	for (i = 0; i < c->npages; i++)
 		restore(c, i * c->page_size + HEADER_BYTES,
 			c->page_size - HEADER_BYTES);
-	printf("# %zu threads\n", nthreads);
-	pass(name);
+	ktest_print_msg("%zu threads", nthreads);
+	ktest_test_pass("%s", name);
 }
 
 static void check_prefault_open(struct ctx *c)
@@ -632,12 +643,17 @@ static void check_prefault_open(struct ctx *c)
 
 	c->pfd = open(c->prefault_path, O_RDWR);
 	if (c->pfd < 0)
-		fail(name, "open %s: %s", c->prefault_path, strerror(errno));
+		ktest_test_fail_exit(name, "open %s: %s", c->prefault_path,
+				     strerror(errno));
 	if (lseek(c->pfd, 0, SEEK_SET) != -1 || errno != ESPIPE)
-		fail(name, "lseek did not fail with ESPIPE (%s)", strerror(errno));
+		ktest_test_fail_exit(name,
+				     "lseek did not fail with ESPIPE (%s)",
+				     strerror(errno));
 	if (pread(c->pfd, &byte, 1, 0) != -1 || errno != ESPIPE)
-		fail(name, "pread did not fail with ESPIPE (%s)", strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name,
+				     "pread did not fail with ESPIPE (%s)",
+				     strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 static void check_prefault_map(struct ctx *c)
@@ -647,10 +663,10 @@ static void check_prefault_map(struct ctx *c)
 
 	c->pmap = map_file(c->pfd, 0, c->npages, c->page_size);
 	if (c->pmap == MAP_FAILED)
-		fail(name, "mmap: %s", strerror(errno));
+		ktest_test_fail_exit(name, "mmap: %s", strerror(errno));
 	expect_headers(c, name, c->pmap, 0, c->npages);
 	expect_faults(name, before, 0);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 static void check_prefault_shared(struct ctx *c)
@@ -660,12 +676,14 @@ static void check_prefault_shared(struct ctx *c)
 
 	memcpy(c->pmap + off, "prefault", 8);
 	if (memcmp(c->map + off, "prefault", 8))
-		fail(name, "a write through the prefault mapping is not seen");
+		ktest_test_fail_exit(name,
+				     "a write through the prefault mapping is not seen");
 	memcpy(c->map + off, "faulting", 8);
 	if (memcmp(c->pmap + off, "faulting", 8))
-		fail(name, "a write through the faulting mapping is not seen");
+		ktest_test_fail_exit(name,
+				     "a write through the faulting mapping is not seen");
 	restore(c, off, 8);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /* remap_vmalloc_range() with a pgoff: the same pages as the faulting file. */
@@ -677,11 +695,11 @@ static void check_prefault_offset(struct ctx *c)
 
 	p = map_file(c->pfd, OFFSET_PGOFF, OFFSET_PAGES, c->page_size);
 	if (p == MAP_FAILED)
-		fail(name, "mmap: %s", strerror(errno));
+		ktest_test_fail_exit(name, "mmap: %s", strerror(errno));
 	expect_headers(c, name, p, OFFSET_PGOFF, OFFSET_PAGES);
 	expect_faults(name, before, 0);
 	must_munmap(name, p, OFFSET_PAGES * c->page_size);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /* Not seekable, yet read() goes on from where the last one ended. */
@@ -693,21 +711,24 @@ static void check_prefault_read(struct ctx *c)
 	ssize_t n;
 
 	if (!buf)
-		fail(name, "malloc: %s", strerror(errno));
+		ktest_test_fail_exit(name, "malloc: %s", strerror(errno));
 	while ((n = read(c->pfd, buf, c->page_size)) > 0) {
 		if (total + (size_t)n > c->size)
-			fail(name, "read more than %zu bytes", c->size);
+			ktest_test_fail_exit(name, "read more than %zu bytes",
+					     c->size);
 		if (memcmp(buf, c->map + total, (size_t)n))
-			fail(name, "bytes %zu..%zu differ from the mapping",
-			     total, total + (size_t)n);
+			ktest_test_fail_exit(name,
+					     "bytes %zu..%zu differ from the mapping",
+					     total, total + (size_t)n);
 		total += (size_t)n;
 	}
 	if (n < 0)
-		fail(name, "read: %s", strerror(errno));
+		ktest_test_fail_exit(name, "read: %s", strerror(errno));
 	if (total != c->size)
-		fail(name, "read %zu bytes, expected %zu", total, c->size);
+		ktest_test_fail_exit(name, "read %zu bytes, expected %zu",
+				     total, c->size);
 	free(buf);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 static void check_prefault_close(struct ctx *c)
@@ -716,8 +737,8 @@ static void check_prefault_close(struct ctx *c)
 
 	must_munmap(name, c->pmap, c->size);
 	if (close(c->pfd))
-		fail(name, "close: %s", strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name, "close: %s", strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 static void check_as_found(struct ctx *c)
@@ -726,12 +747,13 @@ static void check_as_found(struct ctx *c)
 	char *now = malloc(c->size);
 
 	if (!now)
-		fail(name, "malloc: %s", strerror(errno));
+		ktest_test_fail_exit(name, "malloc: %s", strerror(errno));
 	read_all(c, name, now);
 	if (memcmp(now, c->orig, c->size))
-		fail(name, "the buffer differs from the snapshot of check 3");
+		ktest_test_fail_exit(name,
+				     "the buffer differs from the snapshot of check 3");
 	free(now);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /* Fails check name unless the module's reference count is want. */
@@ -740,11 +762,12 @@ static void expect_refcnt(const char *name, long want)
 	long refcnt;
 
 	if (!read_number(MODULE_DIR "refcnt", &refcnt)) {
-		printf("# %srefcnt unreadable, not compared\n", MODULE_DIR);
+		ktest_print_msg("%srefcnt unreadable, not compared", MODULE_DIR);
 		return;
 	}
 	if (refcnt != want)
-		fail(name, "module refcnt %ld, expected %ld", refcnt, want);
+		ktest_test_fail_exit(name, "module refcnt %ld, expected %ld",
+				     refcnt, want);
 }
 
 /*
@@ -760,15 +783,18 @@ static void check_pinned(struct ctx *c)
 	(void)c;
 	expect_refcnt(name, 1);
 	if (syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) == 0)
-		fail(name, "delete_module unloaded the module under a live mapping");
+		ktest_test_fail_exit(name,
+				     "delete_module unloaded the module under a live mapping");
 	if (errno == EPERM) {
-		skip(name, "delete_module not permitted (not root?)");
+		ktest_test_result_code(KTEST_SKIP, name,
+				       "delete_module not permitted (not root?)");
 		return;
 	}
 	if (errno != EWOULDBLOCK)
-		fail(name, "delete_module failed with %s, expected EWOULDBLOCK",
-		     strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name,
+				     "delete_module failed with %s, expected EWOULDBLOCK",
+				     strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 static void check_close(struct ctx *c)
@@ -777,9 +803,9 @@ static void check_close(struct ctx *c)
 
 	must_munmap(name, c->map, c->size);
 	if (close(c->fd))
-		fail(name, "close: %s", strerror(errno));
+		ktest_test_fail_exit(name, "close: %s", strerror(errno));
 	expect_refcnt(name, 0);
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 int main(int argc, char **argv)
@@ -793,19 +819,15 @@ int main(int argc, char **argv)
 	long page_size, before;
 	char *p;
 
-	/* Line-buffered even into a pipe: a crash must not eat the log. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
+	ktest_print_header();
 	page_size = sysconf(_SC_PAGESIZE);
-	if (page_size <= 0) {
-		fprintf(stderr, "vmap_test: sysconf(_SC_PAGESIZE): %s\n",
-			strerror(errno));
-		return 1;
-	}
+	if (page_size <= 0)
+		ktest_exit_fail_msg("sysconf(_SC_PAGESIZE): %s",
+				    strerror(errno));
 	c.page_size = (size_t)page_size;
 
-	printf("1..%d\n", NUM_CHECKS);
-	printf("# %s and %s\n", c.path, c.prefault_path);
+	ktest_set_plan(NUM_CHECKS);
+	ktest_print_msg("%s and %s", c.path, c.prefault_path);
 
 	check_open(&c);
 	check_size(&c);
@@ -850,5 +872,5 @@ int main(int argc, char **argv)
 	check_pinned(&c);
 	check_close(&c);
 	free(c.orig);
-	return 0;
+	ktest_finished();
 }

@@ -12,8 +12,9 @@
  *
  *   mmap_test [PATH]        PATH defaults to /proc/lkmc_mmap
  *
- * Prints TAP, one line per check.  Exit status 0 when every check passed,
- * 1 at the first failed check (later checks build on earlier ones).
+ * Prints TAP (kmod-harness/ktest.h), one line per check.  Exit status 0
+ * when every check passed, 1 at the first failed check (later checks
+ * build on earlier ones).
  *
  * The kernel log lines this sequence produces are in expected.kmsg: keep
  * the two in step.
@@ -24,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +35,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <kmod-harness/ktest.h>
 
 #include "pagemap.h"
 
@@ -58,30 +60,6 @@ struct ctx {
 	pid_t child;		/* holds the copy */
 	int release_fd;		/* closing it makes the child unmap the copy */
 };
-
-static int checks_done;
-
-static void pass(const char *name)
-{
-	printf("ok %d - %s\n", ++checks_done, name);
-}
-
-/* Reports the failed check and why, then stops the test. */
-static noreturn void fail(const char *name, const char *fmt, ...)
-{
-	char why[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-
-	printf("not ok %d - %s\n# %s\n", ++checks_done, name, why);
-	fflush(stdout);
-	fprintf(stderr, "mmap_test: check %d (%s) failed: %s\n",
-		checks_done, name, why);
-	exit(1);
-}
 
 /* BUFFER_SIZE bytes at p, printable, for messages (one use per message). */
 static const char *show(const char *p)
@@ -112,8 +90,10 @@ static void expect_both(const struct ctx *c, const char *name,
 
 	for (i = 0; i < 2; i++) {
 		if (memcmp(c->map[i], want, BUFFER_SIZE))
-			fail(name, "mapping %d holds %s, expected \"%.*s\"",
-			     i + 1, show(c->map[i]), BUFFER_SIZE, want);
+			ktest_test_fail_exit(name,
+					     "mapping %d holds %s, expected \"%.*s\"",
+					     i + 1, show(c->map[i]),
+					     BUFFER_SIZE, want);
 	}
 }
 
@@ -123,8 +103,9 @@ static void check_open(struct ctx *c)
 
 	c->fd = open(c->path, O_RDWR);
 	if (c->fd < 0)
-		fail(name, "open %s: %s", c->path, strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name, "open %s: %s", c->path,
+				     strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 static void check_map_twice(struct ctx *c)
@@ -136,13 +117,15 @@ static void check_map_twice(struct ctx *c)
 		c->map[i] = mmap(NULL, (size_t)c->page_size,
 				  PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 		if (c->map[i] == MAP_FAILED)
-			fail(name, "mmap %d: %s", i + 1, strerror(errno));
+			ktest_test_fail_exit(name, "mmap %d: %s", i + 1,
+					     strerror(errno));
 	}
 	if (c->map[0] == c->map[1])
-		fail(name, "both mappings at %p", (void *)c->map[0]);
-	printf("# mappings at %p and %p\n",
-	       (void *)c->map[0], (void *)c->map[1]);
-	pass(name);
+		ktest_test_fail_exit(name, "both mappings at %p",
+				     (void *)c->map[0]);
+	ktest_print_msg("mappings at %p and %p",
+			(void *)c->map[0], (void *)c->map[1]);
+	ktest_test_pass("%s", name);
 }
 
 /* The first touch of each mapping is what makes the module fault. */
@@ -151,7 +134,7 @@ static void check_initial(struct ctx *c)
 	const char *name = "both mappings read asdf";
 
 	expect_both(c, name, "asdf");
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 static void check_user_write(struct ctx *c)
@@ -160,7 +143,7 @@ static void check_user_write(struct ctx *c)
 
 	memcpy(c->map[0], "qwer", BUFFER_SIZE);
 	expect_both(c, name, "qwer");
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 static void check_same_page(struct ctx *c)
@@ -173,20 +156,24 @@ static void check_same_page(struct ctx *c)
 	for (i = 0; i < 2; i++) {
 		if (pagemap_entry((uintptr_t)c->map[i], c->page_size,
 				  &entry[i]))
-			fail(name, "/proc/self/pagemap for mapping %d: %s",
-			     i + 1, strerror(errno));
+			ktest_test_fail_exit(name,
+					     "/proc/self/pagemap for mapping %d: %s",
+					     i + 1, strerror(errno));
 		if (!pagemap_present(entry[i]))
-			fail(name, "mapping %d not present, entry %#" PRIx64,
-			     i + 1, entry[i]);
+			ktest_test_fail_exit(name,
+					     "mapping %d not present, entry %#" PRIx64,
+					     i + 1, entry[i]);
 		pfn[i] = pagemap_pfn(entry[i]);
 		if (!pfn[i])
-			fail(name, "mapping %d has pfn 0 (not root?)", i + 1);
+			ktest_test_fail_exit(name,
+					     "mapping %d has pfn 0 (not root?)",
+					     i + 1);
 	}
 	if (pfn[0] != pfn[1])
-		fail(name, "pfn %#" PRIx64 " != pfn %#" PRIx64,
-		     pfn[0], pfn[1]);
-	printf("# pfn %#" PRIx64 "\n", pfn[0]);
-	pass(name);
+		ktest_test_fail_exit(name, "pfn %#" PRIx64 " != pfn %#" PRIx64,
+				     pfn[0], pfn[1]);
+	ktest_print_msg("pfn %#" PRIx64, pfn[0]);
+	ktest_test_pass("%s", name);
 }
 
 static void check_read(struct ctx *c)
@@ -197,12 +184,14 @@ static void check_read(struct ctx *c)
 
 	n = read(c->fd, buf, sizeof(buf));
 	if (n < 0)
-		fail(name, "read: %s", strerror(errno));
+		ktest_test_fail_exit(name, "read: %s", strerror(errno));
 	if (n != BUFFER_SIZE)
-		fail(name, "read returned %zd, expected %d", n, BUFFER_SIZE);
+		ktest_test_fail_exit(name, "read returned %zd, expected %d", n,
+				     BUFFER_SIZE);
 	if (memcmp(buf, "qwer", BUFFER_SIZE))
-		fail(name, "read gave %s, expected \"qwer\"", show(buf));
-	pass(name);
+		ktest_test_fail_exit(name, "read gave %s, expected \"qwer\"",
+				     show(buf));
+	ktest_test_pass("%s", name);
 }
 
 static void check_kernel_write(struct ctx *c)
@@ -213,11 +202,12 @@ static void check_kernel_write(struct ctx *c)
 	/* At offset 0: the read() above left the file offset at the end. */
 	n = pwrite(c->fd, "zxcv", BUFFER_SIZE, 0);
 	if (n < 0)
-		fail(name, "pwrite: %s", strerror(errno));
+		ktest_test_fail_exit(name, "pwrite: %s", strerror(errno));
 	if (n != BUFFER_SIZE)
-		fail(name, "pwrite returned %zd, expected %d", n, BUFFER_SIZE);
+		ktest_test_fail_exit(name, "pwrite returned %zd, expected %d",
+				     n, BUFFER_SIZE);
 	expect_both(c, name, "zxcv");
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 /* The module has one page to map: anything else must fail with EINVAL. */
@@ -229,12 +219,13 @@ static void check_refused(struct ctx *c, const char *name, size_t len,
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, offset);
 	if (p != MAP_FAILED) {
 		munmap(p, len);
-		fail(name, "mmap succeeded at %p", p);
+		ktest_test_fail_exit(name, "mmap succeeded at %p", p);
 	}
 	if (errno != EINVAL)
-		fail(name, "mmap failed with %s, expected EINVAL",
-		     strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name,
+				     "mmap failed with %s, expected EINVAL",
+				     strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 static void check_munmap(struct ctx *c)
@@ -244,9 +235,10 @@ static void check_munmap(struct ctx *c)
 
 	for (i = 0; i < 2; i++) {
 		if (munmap(c->map[i], (size_t)c->page_size))
-			fail(name, "munmap %d: %s", i + 1, strerror(errno));
+			ktest_test_fail_exit(name, "munmap %d: %s", i + 1,
+					     strerror(errno));
 	}
-	pass(name);
+	ktest_test_pass("%s", name);
 }
 
 static void check_close(struct ctx *c)
@@ -254,8 +246,8 @@ static void check_close(struct ctx *c)
 	const char *name = "close";
 
 	if (close(c->fd))
-		fail(name, "close: %s", strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name, "close: %s", strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 /* The module's reference count, from sysfs; fails check name without it. */
@@ -267,11 +259,12 @@ static long read_refcnt(const char *name)
 
 	fd = open(REFCNT_PATH, O_RDONLY);
 	if (fd < 0)
-		fail(name, "open %s: %s", REFCNT_PATH, strerror(errno));
+		ktest_test_fail_exit(name, "open %s: %s", REFCNT_PATH,
+				     strerror(errno));
 	n = read(fd, text, sizeof(text) - 1);
 	if (n <= 0)
-		fail(name, "read %s: %s", REFCNT_PATH,
-		     n ? strerror(errno) : "empty");
+		ktest_test_fail_exit(name, "read %s: %s", REFCNT_PATH,
+				     n ? strerror(errno) : "empty");
 	close(fd);
 	text[n] = '\0';
 	return strtol(text, NULL, 10);
@@ -317,22 +310,23 @@ static void check_unload_refused(struct ctx *c)
 	c->refcnt_before = read_refcnt(name);
 	fd = open(c->path, O_RDWR);
 	if (fd < 0)
-		fail(name, "open %s: %s", c->path, strerror(errno));
+		ktest_test_fail_exit(name, "open %s: %s", c->path,
+				     strerror(errno));
 	/* Never touched: the seed's two faults stay the only ones. */
 	map = mmap(NULL, (size_t)c->page_size, PROT_READ | PROT_WRITE,
 		   MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
-		fail(name, "mmap: %s", strerror(errno));
+		ktest_test_fail_exit(name, "mmap: %s", strerror(errno));
 	/* Not the last reference to the file: the mapping holds one. */
 	if (close(fd))
-		fail(name, "close: %s", strerror(errno));
+		ktest_test_fail_exit(name, "close: %s", strerror(errno));
 
 	if (pipe(release))
-		fail(name, "pipe: %s", strerror(errno));
+		ktest_test_fail_exit(name, "pipe: %s", strerror(errno));
 	fflush(stdout);
 	c->child = fork();
 	if (c->child < 0)
-		fail(name, "fork: %s", strerror(errno));
+		ktest_test_fail_exit(name, "fork: %s", strerror(errno));
 	if (c->child == 0) {
 		close(release[1]);
 		hold_copy(map, (size_t)c->page_size, release[0]);
@@ -342,34 +336,39 @@ static void check_unload_refused(struct ctx *c)
 
 	c->refcnt_both = read_refcnt(name);
 	if (munmap(map, (size_t)c->page_size))
-		fail(name, "munmap of the original: %s", strerror(errno));
+		ktest_test_fail_exit(name, "munmap of the original: %s",
+				     strerror(errno));
 	c->refcnt_copy = read_refcnt(name);
 
 	if (syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) == 0)
-		fail(name, "delete_module unloaded the module under a live mapping (its munmap runs freed module text)");
+		ktest_test_fail_exit(name,
+				     "delete_module unloaded the module under a live mapping (its munmap runs freed module text)");
 	/*
 	 * "In use": EWOULDBLOCK (the same value as EAGAIN) for references
 	 * held; EBUSY, rmmod's own answer, is accepted too.
 	 */
 	if (errno != EWOULDBLOCK && errno != EBUSY)
-		fail(name, "delete_module failed with %s, expected EWOULDBLOCK or EBUSY",
-		     strerror(errno));
-	pass(name);
+		ktest_test_fail_exit(name,
+				     "delete_module failed with %s, expected EWOULDBLOCK or EBUSY",
+				     strerror(errno));
+	ktest_test_pass("%s", name);
 }
 
 static void check_refcnt_mapped(struct ctx *c)
 {
 	const char *name = "each mapping holds one module reference, the fork()ed copy too";
 
-	printf("# refcnt %ld before mmap, %ld with both mappings, %ld with the copy\n",
-	       c->refcnt_before, c->refcnt_both, c->refcnt_copy);
+	ktest_print_msg("refcnt %ld before mmap, %ld with both mappings, %ld with the copy",
+			c->refcnt_before, c->refcnt_both, c->refcnt_copy);
 	if (c->refcnt_both != c->refcnt_before + 2)
-		fail(name, "refcnt %ld with both mappings, expected %ld",
-		     c->refcnt_both, c->refcnt_before + 2);
+		ktest_test_fail_exit(name,
+				     "refcnt %ld with both mappings, expected %ld",
+				     c->refcnt_both, c->refcnt_before + 2);
 	if (c->refcnt_copy != c->refcnt_before + 1)
-		fail(name, "refcnt %ld with the copy, expected %ld",
-		     c->refcnt_copy, c->refcnt_before + 1);
-	pass(name);
+		ktest_test_fail_exit(name,
+				     "refcnt %ld with the copy, expected %ld",
+				     c->refcnt_copy, c->refcnt_before + 1);
+	ktest_test_pass("%s", name);
 }
 
 static void check_refcnt_unmapped(struct ctx *c)
@@ -379,19 +378,22 @@ static void check_refcnt_unmapped(struct ctx *c)
 	int status;
 
 	if (close(c->release_fd))
-		fail(name, "close: %s", strerror(errno));
+		ktest_test_fail_exit(name, "close: %s", strerror(errno));
 	if (waitpid(c->child, &status, 0) != c->child)
-		fail(name, "waitpid: %s", strerror(errno));
+		ktest_test_fail_exit(name, "waitpid: %s", strerror(errno));
 	if (WIFSIGNALED(status))
-		fail(name, "the child unmapping the copy was killed by signal %d",
-		     WTERMSIG(status));
+		ktest_test_fail_exit(name,
+				     "the child unmapping the copy was killed by signal %d",
+				     WTERMSIG(status));
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		fail(name, "the child could not unmap the copy (status %#x)",
-		     (unsigned int)status);
+		ktest_test_fail_exit(name,
+				     "the child could not unmap the copy (status %#x)",
+				     (unsigned int)status);
 	now = read_refcnt(name);
 	if (now != c->refcnt_before)
-		fail(name, "refcnt %ld, expected %ld", now, c->refcnt_before);
-	pass(name);
+		ktest_test_fail_exit(name, "refcnt %ld, expected %ld", now,
+				     c->refcnt_before);
+	ktest_test_pass("%s", name);
 }
 
 int main(int argc, char **argv)
@@ -403,18 +405,14 @@ int main(int argc, char **argv)
 		.release_fd = -1,
 	};
 
-	/* Line-buffered even into a pipe: a crash must not eat the log. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
+	ktest_print_header();
 	c.page_size = sysconf(_SC_PAGESIZE);
-	if (c.page_size <= 0) {
-		fprintf(stderr, "mmap_test: sysconf(_SC_PAGESIZE): %s\n",
-			strerror(errno));
-		return 1;
-	}
+	if (c.page_size <= 0)
+		ktest_exit_fail_msg("sysconf(_SC_PAGESIZE): %s",
+				    strerror(errno));
 
-	printf("1..%d\n", NUM_CHECKS);
-	printf("# %s, page size %ld\n", c.path, c.page_size);
+	ktest_set_plan(NUM_CHECKS);
+	ktest_print_msg("%s, page size %ld", c.path, c.page_size);
 
 	check_open(&c);
 	check_map_twice(&c);
@@ -432,5 +430,5 @@ int main(int argc, char **argv)
 	check_unload_refused(&c);
 	check_refcnt_mapped(&c);
 	check_refcnt_unmapped(&c);
-	return 0;
+	ktest_finished();
 }

@@ -17,3 +17,5 @@ export const IMAGES_DIR = path.join(PACKAGE_ROOT, 'images');
 export const GUEST_DIR = path.join(IMAGES_DIR, 'guest');
 export const SEED_MODULE_DIR = path.join(PACKAGE_ROOT, 'kernel-module');
 export const SEED_TEST_DIR = path.join(PACKAGE_ROOT, 'userland');
+/** Headers for test authors (kmod-harness/ktest.h), on the include path of every test build. */
+export const TEST_INCLUDE_DIR = path.join(SEED_TEST_DIR, 'include');

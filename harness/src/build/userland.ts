@@ -1,11 +1,13 @@
 // Builds the userland test as a static binary (the guest has no libc): a single C file with
-// gcc, or a directory with a Makefile that honours OUT=<path of the binary>.
+// gcc, or a directory with a Makefile that honours OUT=<path of the binary>. Either way
+// <kmod-harness/ktest.h> (userland/include) is on the include path.
 import { cp, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BuildError, UsageError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
 import { killOnTeardown } from '../lifecycle.js';
+import { TEST_INCLUDE_DIR } from '../paths.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
 
 export interface BuiltTest {
@@ -18,6 +20,19 @@ export interface BuiltTest {
 async function kind(p: string): Promise<'dir' | 'file' | undefined> {
   const info = await stat(p).catch(() => undefined);
   return info?.isDirectory() ? 'dir' : info?.isFile() ? 'file' : undefined;
+}
+
+/**
+ * Puts the test headers on a Makefile build's include path without touching its flags: gcc
+ * searches C_INCLUDE_PATH after every -I (the test's own headers win) and before the system's;
+ * KMOD_HARNESS_INCLUDE names the directory for a Makefile that passes it itself.
+ */
+export function includeEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const inherited = env.C_INCLUDE_PATH;
+  return {
+    C_INCLUDE_PATH: inherited ? `${inherited}${path.delimiter}${TEST_INCLUDE_DIR}` : TEST_INCLUDE_DIR,
+    KMOD_HARNESS_INCLUDE: TEST_INCLUDE_DIR,
+  };
 }
 
 /** A test is a .c file or a directory with a Makefile; anything else is the user's to fix. */
@@ -38,8 +53,9 @@ export async function buildTest(options: { source: string; buildDir: string; sig
   let argv: string[];
   let pathMap: Array<{ from: string; to: string }>;
   let expectedFile: string;
+  let env: Record<string, string> = {};
   if (what === 'file') {
-    argv = [await requireTool('gcc'), '-static', '-O2', '-g', '-Wall', '-Wextra', '-o', binary, source];
+    argv = [await requireTool('gcc'), '-static', '-O2', '-g', '-Wall', '-Wextra', `-I${TEST_INCLUDE_DIR}`, '-o', binary, source];
     pathMap = [];
     expectedFile = source.replace(/\.c$/, '.kmsg');
     await cp(source, path.join(options.buildDir, 'src', path.basename(source)));
@@ -47,12 +63,13 @@ export async function buildTest(options: { source: string; buildDir: string; sig
     const copy = path.join(options.buildDir, 'src');
     await cp(source, copy, { recursive: true });
     argv = [await requireTool('make'), '-C', copy, `OUT=${binary}`, `O=${path.dirname(binary)}`];
+    env = includeEnv();
     pathMap = [{ from: copy, to: source }];
     expectedFile = path.join(source, 'expected.kmsg');
   }
   await mkdir(path.dirname(binary), { recursive: true });
   const [cmd, ...args] = argv as [string, ...string[]];
-  const result = await killOnTeardown(execa(cmd, args, { all: true, reject: false, detached: true, cwd: options.buildDir, ...(options.signal ? { cancelSignal: options.signal } : {}) }), options.signal);
+  const result = await killOnTeardown(execa(cmd, args, { all: true, reject: false, detached: true, cwd: options.buildDir, env, ...(options.signal ? { cancelSignal: options.signal } : {}) }), options.signal);
   // Cancelled or out of time (a stage deadline): that is the outcome, not the killed make's status.
   options.signal?.throwIfAborted();
   const log = result.all ?? '';
