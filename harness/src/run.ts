@@ -4,9 +4,7 @@
 import { availableParallelism, freemem } from 'node:os';
 import { asHarnessError, BuildError, TimeoutError, type Diagnostic, type ErrorCode } from './errors.js';
 import { forSeries, silent, type Stage } from './events.js';
-import { KERNEL_BUILD_TIMEOUT_MS } from './kernel-build/build.js';
-import { acquireKernel, buildableNames, type KernelBuildDef } from './kernel-build/index.js';
-import { withDeadline } from './timers.js';
+import { acquireKernelWithin, type KernelBuildDef } from './kernel-build/index.js';
 import type { Outcome } from './outcome.js';
 import { mapLimit } from './pool.js';
 import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, summarizeJob, type ResultKernelError, type ResultSubtest, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
@@ -88,16 +86,8 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
   let session: Session | undefined;
   let finished: { job: JobOutcome; built: Built } | undefined;
   try {
-    // A kernel built from source may take its build's own limit on top of fetching the source.
-    const fromSource = buildableNames(options.kernelBuilds).includes(series);
-    const kernelS = t.fetchS + (fromSource ? KERNEL_BUILD_TIMEOUT_MS / 1000 : 0);
     const kernel = await timed('kernel', () =>
-      withDeadline(
-        'kernel',
-        kernelS,
-        (signal) => acquireKernel(series, { emit, signal, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.kernelBuilds ? { definitions: options.kernelBuilds } : {}) }),
-        { fix: `fetching${fromSource ? ' and building' : ''} the kernel ran longer than its limit: check the mirror's speed, or raise timeouts.fetch / --fetch-timeout` },
-      ),
+      acquireKernelWithin(series, t.fetchS, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.kernelBuilds ? { definitions: options.kernelBuilds } : {}) }),
     );
     result.kernel = kernel.release;
 

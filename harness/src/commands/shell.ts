@@ -5,8 +5,7 @@ import { forSeries, type Emit } from '../events.js';
 import { GUEST_DIR, insmodAll, uploadBuilt } from '../guest/job.js';
 import type { ShellIo } from '../guest/ssh.js';
 import { ensureHostPackages } from '../host/setup.js';
-import { KERNEL_BUILD_TIMEOUT_MS } from '../kernel-build/build.js';
-import { acquireKernel, buildableNames } from '../kernel-build/index.js';
+import { acquireKernelWithin } from '../kernel-build/index.js';
 import { withDeadline } from '../timers.js';
 import type { RunFlags } from '../config/settings.js';
 import { bootBesideBuild, buildJob, type Session } from '../session.js';
@@ -31,10 +30,7 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
   if (settings.kernels.length > 1) emit({ type: 'info', message: `shell on ${series}, the first of ${settings.kernels.join(', ')} (choose another with --kernel)` });
   await checkSources(settings);
   await ensureHostPackages(emit);
-  const fromSource = buildableNames(settings.kernelBuilds).includes(series);
-  const kernel = await withDeadline('kernel', settings.timeouts.fetchS + (fromSource ? KERNEL_BUILD_TIMEOUT_MS / 1000 : 0), (signal) => acquireKernel(series, { emit, signal, definitions: settings.kernelBuilds }), {
-    fix: 'fetching the kernel ran longer than its limit: check the mirror, or raise timeouts.fetch / --fetch-timeout',
-  });
+  const kernel = await acquireKernelWithin(series, settings.timeouts.fetchS, { emit, definitions: settings.kernelBuilds });
   const work = await makeWorkDir();
   let session: Session | undefined;
   try {

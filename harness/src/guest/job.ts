@@ -5,7 +5,7 @@
 // to the stage that caused them.
 import path from 'node:path';
 import { TimeoutError } from '../errors.js';
-import { safeDelayMs } from '../timers.js';
+import { withDeadline } from '../timers.js';
 import { stageMarker } from '../verdict/index.js';
 import type { ModuleSection } from '../verdict/leaks.js';
 import { snapshotCommand } from '../verdict/leftovers.js';
@@ -70,17 +70,9 @@ export const GUEST_DIR = '/tmp/kmod-harness';
 
 const DEFAULT_UPLOAD_MS = 60_000;
 
-/** `work`, or a TimeoutError naming `stage` once `ms` have passed (SFTP has no limit of its own). */
-async function withinTime<T>(work: Promise<T>, ms: number, stage: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(stage, Math.round(ms / 1000))), safeDelayMs(ms));
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Shell that waits out the settle window after an rmmod (nothing when it is 0). */
+function settleWait(ms: number): string[] {
+  return ms > 0 ? [`sleep ${(ms / 1000).toFixed(3)}`] : [];
 }
 
 /** A shell-safe single-quoted word. */
@@ -209,7 +201,8 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
   };
 
   try {
-    const uploaded = await stage('upload', () => withinTime(uploadBuilt(conn, dir, spec.kos, spec.testBinary), spec.timeouts.uploadMs ?? DEFAULT_UPLOAD_MS, 'upload'));
+    // SFTP has no limit of its own.
+    const uploaded = await stage('upload', () => withDeadline('upload', (spec.timeouts.uploadMs ?? DEFAULT_UPLOAD_MS) / 1000, () => uploadBuilt(conn, dir, spec.kos, spec.testBinary)));
     if (!uploaded) return raw;
 
     const load = await stage('load', () =>
@@ -276,7 +269,7 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
       conn.exec(
         [
           mark('after-unload', spec.id, 'begin'),
-          ...(spec.settleMs > 0 ? [`sleep ${(spec.settleMs / 1000).toFixed(3)}`] : []),
+          ...settleWait(spec.settleMs),
           readTaint('settle'),
           ...(spec.leftovers ? [readEntries('after')] : []),
           mark('after-unload', spec.id, 'end'),
@@ -300,9 +293,8 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
       reload.load = { ...again, stdout: untag(again.stdout, raw) };
       // Unload what did load, even when a later module of the job failed to; then settle again,
       // or what this unload left armed would strike while the guest powers off, unseen.
-      const settleAgain = spec.settleMs > 0 ? [`sleep ${(spec.settleMs / 1000).toFixed(3)}`] : [];
       const out = await stage('reload', () =>
-        conn.exec([rmmodAll(spec.names), 'urc=$rc', ...settleAgain, mark('reload', spec.id, 'end'), readTaint('reload'), readStillLoaded(spec.names), 'exit $urc'].join('; '), {
+        conn.exec([rmmodAll(spec.names), 'urc=$rc', ...settleWait(spec.settleMs), mark('reload', spec.id, 'end'), readTaint('reload'), readStillLoaded(spec.names), 'exit $urc'].join('; '), {
           timeoutMs: spec.timeouts.unloadMs + spec.settleMs,
           stage: 'reload',
         }),

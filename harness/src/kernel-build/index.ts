@@ -7,6 +7,7 @@ import path from 'node:path';
 import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
 import { KernelFetchError } from '../errors.js';
 import { silent } from '../events.js';
+import { withDeadline } from '../timers.js';
 import { requireTool } from '../host/tools.js';
 import { loadCatalogue, seriesNames, seriesSpec } from '../kernel/catalogue.js';
 import { entryDir, KERNELS_AREA, readMetadata, type KernelArtifacts } from '../kernel/entry.js';
@@ -39,6 +40,18 @@ export function buildableNames(user: readonly KernelBuildDef[] = []): string[] {
 export async function acquireKernel(name: string, options: AcquireOptions = {}): Promise<KernelArtifacts> {
   const def = findDefinition(name, allDefinitions(options.definitions));
   return def ? prepareBuiltKernel(def, options) : prepareKernel(name, options);
+}
+
+/**
+ * acquireKernel within the kernel stage's limit: `fetchS` to fetch, plus the build's own limit
+ * (KERNEL_BUILD_TIMEOUT_MS) for a kernel built from source. Expiry is a TimeoutError of stage
+ * `kernel`, and cancels what the stage runs.
+ */
+export function acquireKernelWithin(name: string, fetchS: number, options: Omit<AcquireOptions, 'signal'> = {}): Promise<KernelArtifacts> {
+  const fromSource = findDefinition(name, allDefinitions(options.definitions)) !== undefined;
+  return withDeadline('kernel', fetchS + (fromSource ? KERNEL_BUILD_TIMEOUT_MS / 1000 : 0), (signal) => acquireKernel(name, { ...options, signal }), {
+    fix: `fetching${fromSource ? ' and building' : ''} the kernel ran longer than its limit: check the mirror's speed, or raise timeouts.fetch / --fetch-timeout`,
+  });
 }
 
 /** The newest cached build of `name` made from exactly `rendered` (its build.json says), if any. */
