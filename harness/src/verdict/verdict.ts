@@ -109,7 +109,8 @@ export function decide(input: VerdictInput): Verdict {
   const killed = (stage: string): boolean =>
     timedOut !== undefined && (timedOut === stage || timedOut.startsWith(`${stage}:`));
 
-  const loadFailure = killed('load') ? undefined : commandFailure('insmod', input.load);
+  // An upload that ran out of time never got to insmod.
+  const loadFailure = killed('load') || killed('upload') ? undefined : commandFailure('insmod', input.load);
   add('load-failed', 'load', loadFailure);
   if (input.test !== undefined && !killed('test')) {
     add('test-failed', 'test', commandFailure('test', input.test, input.test.signal));

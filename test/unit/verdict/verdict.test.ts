@@ -66,6 +66,12 @@ describe('decide', () => {
       reasons: ['timed out during load'],
       failedStage: 'load',
     });
+    // insmod never ran: no reason of its own.
+    expect(decide({ ...base, load: { exitCode: null, output: '' }, test: undefined, unload: undefined, timedOutStage: 'upload' })).toEqual({
+      outcome: 'timeout',
+      reasons: ['timed out during upload'],
+      failedStage: 'upload',
+    });
   });
 
   it('fails the load on a non-zero insmod, quoting its last line', () => {
