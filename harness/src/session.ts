@@ -143,6 +143,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       bootTimeoutMs: (options.bootTimeoutS ?? DEFAULT_TIMEOUTS.bootS) * 1000 * bootSlowness(traits),
       slowness: bootSlowness(traits),
       strictParams: strictBootParams(traits),
+      kunit: traits.kunit,
       workDir: work.path,
       consoleLog,
       onRetry: (message) => emit({ type: 'warn', kernel: kernel.release, message }),

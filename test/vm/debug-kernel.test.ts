@@ -13,6 +13,7 @@ import { UsageError } from '../../harness/src/errors.js';
 import { prepareSource } from '../../harness/src/kernel-build/source.js';
 import { loadCatalogue, seriesSpec } from '../../harness/src/kernel/catalogue.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/paths.js';
+import { runOnKernel } from '../../harness/src/run.js';
 import { useKernels, type ModuleRun } from '../../harness/src/vitest/index.js';
 import { childEnv, FIXTURES } from './support.js';
 
@@ -79,12 +80,45 @@ describe.runIf(here)(`${DEBUG}: the bugs stock kernels miss fail the run`, () =>
   it('is the harness\'s guest kernel: virtio built in, the checkers on, their boot parameters', async () => {
     const info = debug!.session();
     expect(info.kernel.source).toBe('built');
-    expect(info.traits).toEqual({ kasan: true, kmemleak: true, lockdep: true });
+    expect(info.traits).toEqual({ kasan: true, kmemleak: true, lockdep: true, kunit: true });
     const cmdline = (await debug!.exec('cat /proc/cmdline')).stdout;
     expect(cmdline).toContain('kasan_multi_shot');
     expect(cmdline).not.toContain('slub_debug');
     const modules = (await debug!.exec('cat /proc/modules; ls /sys/kernel/debug/kmemleak')).stdout;
     expect(modules.trim()).toBe('/sys/kernel/debug/kmemleak');
+  });
+});
+
+describe.runIf(here)(`${DEBUG}: a module's KUnit suites run at load and are judged`, () => {
+  it('a failed KUnit case is test-failed at load, every case a subtest, though the userland test passed', async () => {
+    const r = await debug!.run(source('kunit-failing'));
+    expect(r.outcome, explain(r)).toBe('test-failed');
+    expect(r.failedStage).toBe('load');
+    expect(r.reasons).toEqual(['KUnit: subtest kunit.1.2 "kmh_kunit_fail_rounds" failed']);
+    expect(r.exitCode).toBe(0);
+    expect(r.subtests!.map((s) => [s.id, s.name, s.status])).toEqual([
+      ['1', 'kmh_kunit_fail is loaded', 'pass'],
+      ['kunit.1', 'kmh_kunit_fail', 'fail'],
+      ['kunit.1.1', 'kmh_kunit_fail_copies', 'pass'],
+      ['kunit.1.2', 'kmh_kunit_fail_rounds', 'fail'],
+    ]);
+    // KUnit's own account of the failure, its file named as the user's source.
+    const failed = r.subtests!.find((s) => s.id === 'kunit.1.2')!;
+    expect(failed.diagnostics).toContain(`kmh_kunit_fail_rounds: EXPECTATION FAILED at ${path.join(FIXTURES, 'kunit-failing', 'module')}/kmh_kunit_fail.c:25`);
+    // KUnit sets taint N when a suite runs: expected, not a kernel error.
+    expect(r.taint).toBeUndefined();
+  });
+
+  it('its twin, whose cases pass or skip, passes', async () => {
+    const r = await debug!.run(source('kunit-passing'));
+    expect(r.outcome, explain(r)).toBe('pass');
+    expect(r.subtests!.map((s) => [s.id, s.status])).toEqual([['1', 'pass'], ['kunit.1', 'pass'], ['kunit.1.1', 'pass'], ['kunit.1.2', 'pass'], ['kunit.1.3', 'skip']]);
+  });
+
+  it(`on stock ${STOCK}, which has no KUnit, the module cannot build, and the fix says why`, async () => {
+    const r = await runOnKernel(STOCK, { moduleDir: path.join(FIXTURES, 'kunit-failing', 'module'), test: path.join(FIXTURES, 'kunit-failing', 'test') });
+    expect(r.outcome, r.reasons.join('\n')).toBe('build-failed');
+    expect(r.reasons.join('\n')).toContain('this kernel has no KUnit (CONFIG_KUNIT is not set)');
   });
 });
 

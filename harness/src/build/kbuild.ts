@@ -59,6 +59,16 @@ export function firstErrorLine(log: string): string | undefined {
   return lines.find((l) => !MAKE_STOP.test(l) && CAUSE.test(l)) ?? lines.find((l) => MAKE_STOP.test(l));
 }
 
+/**
+ * The fix for a module with KUnit suites built for a kernel without KUnit: modpost finds
+ * KUnit's functions (kunit_log_append, __kunit_test_suites_init, ...) nowhere.
+ */
+export function noKunitFix(cause: string | undefined, config: string | undefined): string | undefined {
+  if (cause === undefined || !/modpost: "_*kunit_\w*" .*undefined!/.test(cause)) return undefined;
+  if (config === undefined || configHas(config, 'CONFIG_KUNIT')) return undefined;
+  return "this kernel has no KUnit (CONFIG_KUNIT is not set), which the module's KUnit suites need: run them on a kernel built with it (a debug kernel, e.g. --kernel 6.1-debug), or build them only where IS_ENABLED(CONFIG_KUNIT)";
+}
+
 export interface BuildModuleOptions {
   sourceDir: string;
   buildDir: string;
@@ -80,7 +90,8 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   // A kernel without debug info (the harness's debug kernels: DEBUG_INFO_NONE keeps their
   // build short) gives modules none either; -g alone changes no code and lets reports name
   // the module's file:line.
-  const kernelHasDebugInfo = configHas(await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => 'CONFIG_DEBUG_INFO=y'), 'CONFIG_DEBUG_INFO');
+  const config = await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => undefined);
+  const kernelHasDebugInfo = config === undefined || configHas(config, 'CONFIG_DEBUG_INFO');
   const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}${kernelHasDebugInfo ? '' : ' -g'}`;
   const result = await toolchain.make(['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], run);
   const log = result.all;
@@ -95,7 +106,7 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
       fix:
         cause && /not found|No such file/.test(cause)
           ? `the kernel's build calls a tool ${toolchain.description} lacks (chosen because ${toolchain.reason}); see the build log`
-          : 'see the build log',
+          : (noKunitFix(cause, config) ?? 'see the build log'),
     });
   }
   const kos = await findKos(options.buildDir);

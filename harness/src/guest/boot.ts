@@ -22,6 +22,8 @@ export interface BootOptions {
   strict?: boolean;
   /** The kernel's strict parameters (qemu/args.ts strictBootParams). */
   strictParams?: string[];
+  /** The kernel has KUnit: boot it with KUnit enabled (qemu/args.ts CmdlineOptions.kunit). */
+  kunit?: boolean;
   /** How many times a stock kernel's boot this kernel's may take before it counts as hung (KASAN: 3). */
   slowness?: number;
   bootTimeoutMs: number;
@@ -65,7 +67,7 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
     const vm = await startVm({
       kernel: o.vmlinuz,
       initrd: o.image.initramfs,
-      append: kernelCmdline({ publicKey: keys.publicBlob, strict: o.strict !== false, ...(o.strictParams ? { strictParams: o.strictParams } : {}), extra: o.bootParams ?? [] }),
+      append: kernelCmdline({ publicKey: keys.publicBlob, strict: o.strict !== false, ...(o.strictParams ? { strictParams: o.strictParams } : {}), ...(o.kunit ? { kunit: true } : {}), extra: o.bootParams ?? [] }),
       accel: o.accel,
       memoryMiB: o.memoryMiB,
       cpus: o.cpus,

@@ -69,7 +69,7 @@ export function uncleanReasons(state: GuestState, base: GuestBaseline): string[]
     if (!booted.has(m.name)) why.push(`module ${m.name} was still loaded${m.state && m.state !== 'Live' ? ` (${m.state})` : ''}`);
   }
   for (const p of state.processes) why.push(`process ${p.pid}${p.comm ? ` (${p.comm})` : ''} of an earlier test was still running (${p.path})`);
-  // O and E come with the first out-of-tree module a job loads: expected, as in the verdict.
+  // O and E come with the first out-of-tree module a job loads, N with its first KUnit suite: expected, as in the verdict.
   const taint = newTaint(base.baseTaint, state.taint);
   if (taint.letters !== '') why.push(`taint ${taint.letters} (${taintMeanings(taint.letters).join('; ')}) was set since boot`);
   return why;

@@ -1,9 +1,12 @@
 // What a kernel's .config says about how it must be booted and judged: a KASAN kernel is
-// several times slower under TCG, and kmemleak reports only when the harness asks for a scan.
+// several times slower under TCG, kmemleak reports only when the harness asks for a scan, and
+// KUnit runs a module's suites at load only when booted with kunit.enable=1.
 export interface KernelTraits {
   kasan: boolean;
   kmemleak: boolean;
   lockdep: boolean;
+  /** CONFIG_KUNIT=y (the debug kernels; no Debian kernel has it). `=m` would need kunit.ko in the guest first: not handled. */
+  kunit: boolean;
 }
 
 /** Whether a .config's text has `option=y`. */
@@ -13,7 +16,7 @@ export function configHas(configText: string, option: string): boolean {
 
 export function kernelTraits(configText: string): KernelTraits {
   const on = (option: string): boolean => configHas(configText, option);
-  return { kasan: on('CONFIG_KASAN'), kmemleak: on('CONFIG_DEBUG_KMEMLEAK'), lockdep: on('CONFIG_PROVE_LOCKING') };
+  return { kasan: on('CONFIG_KASAN'), kmemleak: on('CONFIG_DEBUG_KMEMLEAK'), lockdep: on('CONFIG_PROVE_LOCKING'), kunit: on('CONFIG_KUNIT') };
 }
 
 /**

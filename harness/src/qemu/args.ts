@@ -94,6 +94,11 @@ export interface CmdlineOptions {
   strict?: boolean;
   /** The strict parameters of this kernel (strictBootParams); default STRICT_BOOT_PARAMS. */
   strictParams?: string[];
+  /**
+   * The kernel has KUnit: run the suites of each module as it loads. Without CONFIG_KUNIT_DEFAULT_ENABLED
+   * (off in the debug kernels) KUnit skips them unless booted with kunit.enable=1 (6.1+).
+   */
+  kunit?: boolean;
   /** User parameters, last so that they override ours. */
   extra?: string[];
 }
@@ -109,6 +114,7 @@ export function kernelCmdline(o: CmdlineOptions): string[] {
     `log_buf_len=${LOG_BUF_LEN}`,
     `kmod_harness.key=${o.publicKey}`,
     ...(o.strict === false ? [] : (o.strictParams ?? STRICT_BOOT_PARAMS)),
+    ...(o.kunit ? ['kunit.enable=1'] : []),
     ...(o.extra ?? []),
   ];
 }

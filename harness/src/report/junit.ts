@@ -5,6 +5,7 @@
 import { excerpt } from '../bounded-text.js';
 import { writeFileAtomic } from '../files.js';
 import type { KernelResult } from '../run.js';
+import { headlineDiagnostic } from '../verdict/tap.js';
 import { droppedNote, REPORT_LOG_BYTES } from './logs.js';
 
 /** The stages a run reports as test cases, in pipeline order. */
@@ -208,7 +209,7 @@ function subtestCases(r: KernelResult): Case[] {
   return (r.subtests ?? []).map((s): Case => {
     const c: Case = { name: `subtest ${s.id}${s.name ? ` ${s.name}` : ''}`, ms: undefined };
     const text = s.diagnostics.join('\n');
-    if (s.status === 'fail') c.failure = { type: 'subtest-failed', message: s.diagnostics[0] ?? `subtest ${s.id} failed`, body: text };
+    if (s.status === 'fail') c.failure = { type: 'subtest-failed', message: headlineDiagnostic(s.diagnostics) ?? `subtest ${s.id} failed`, body: text };
     else if (s.status === 'skip') c.skipped = s.diagnostics[0] ?? 'skipped';
     else if (text !== '') c.systemOut = text;
     return c;

@@ -2,6 +2,7 @@
 // below it, the failing subtests by kernel and the subtests whose result differs by kernel.
 import type { KernelResult } from '../run.js';
 import type { ResultSubtest } from '../verdict/judge.js';
+import { headlineDiagnostic } from '../verdict/tap.js';
 import { droppedNote } from './logs.js';
 
 const COLUMNS = ['kernel', 'outcome', 'subtests', 'boot', 'test', 'total', 'reason'] as const;
@@ -26,9 +27,16 @@ export function subtestCounts(r: KernelResult): string {
 
 const label = (s: ResultSubtest): string => (s.name ? `subtest ${s.id} "${s.name}"` : `subtest ${s.id}`);
 
-/** `6.1: subtest 5 "name" failed: <its first diagnostic>`, for every failed subtest of every kernel. */
+/** `6.1: subtest 5 "name" failed: <its headline diagnostic>`, for every failed subtest of every kernel. */
 export function failingSubtests(results: readonly KernelResult[]): string[] {
-  return results.flatMap((r) => leaves(r.subtests ?? []).filter((s) => s.status === 'fail').map((s) => `${r.kernel}: ${label(s)} failed${s.diagnostics[0] ? `: ${s.diagnostics[0]}` : ''}`));
+  return results.flatMap((r) =>
+    leaves(r.subtests ?? [])
+      .filter((s) => s.status === 'fail')
+      .map((s) => {
+        const why = headlineDiagnostic(s.diagnostics);
+        return `${r.kernel}: ${label(s)} failed${why ? `: ${why}` : ''}`;
+      }),
+  );
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { JobRaw } from '../guest/job.js';
 import { detectKernelErrors, type KernelError } from './detect.js';
 import { matchInOrder } from './expect.js';
+import { kunitInStage } from './kunit.js';
 import { parseConsole, parseDmesg, parseStageMarker, sliceStage, stageMarker, type KmsgRecord } from './kmsg.js';
 import { leftoverErrors, newEntries } from './leftovers.js';
 import { newTaint } from './taint.js';
@@ -40,9 +41,12 @@ export function flattenSubtests(subtests: readonly Subtest[], into: ResultSubtes
 
 export interface JobVerdict extends Verdict {
   kernelErrors: JudgedError[];
-  /** The test's TAP/KTAP subtests, when it printed TAP; undefined when it did not. */
+  /**
+   * The test's TAP/KTAP subtests, when it printed TAP, then the module's KUnit cases as they
+   * ran at load (ids `kunit.N...`, verdict/kunit.ts); undefined when there were neither.
+   */
   subtests?: ResultSubtest[];
-  /** Why the TAP says the test failed (failed subtests, a plan not finished, a bail-out), if it does. */
+  /** Why the TAP (the test's, then KUnit's) says the test failed (failed subtests, a plan not finished, a bail-out), if it does. */
   tapFailure?: string;
   /** Forbidden taint bits the job set, and the first stage after which they were seen. */
   taint?: { letters: string; stage: string };
@@ -224,7 +228,17 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
   // A test cut short by its limit is a timeout: its partial TAP says nothing more.
   const tap = raw.test && !raw.timedOutStage ? parseTap(raw.test.stdout) : undefined;
   const tapResult = tap ? tapVerdict(tap) : undefined;
-  const subtests = tap ? { subtests: flattenSubtests(tap.subtests), ...(tapResult?.reason ? { tapFailure: tapResult.reason } : {}) } : {};
+  // KUnit's suites run inside insmod: a load cut short by its limit printed only part of them.
+  const loadTimedOut = raw.timedOutStage?.split(':')[0] === 'load';
+  const kunit = loadTimedOut ? undefined : kunitInStage(records, `load:${jobId}`);
+  const kunitReason = kunit?.reason === undefined ? undefined : `KUnit: ${kunit.reason}`;
+  // They run again at each reload: a case that fails only then (state left from the first load) fails too.
+  const kunitAgain = kunit && !kunit.reason && raw.reloads.length > 0 && raw.timedOutStage?.split(':')[0] !== 'reload' ? kunitInStage(records, `reload:${jobId}`)?.reason : undefined;
+  const tapFailure = [tapResult?.reason, kunitReason, kunitAgain && `KUnit on reload: ${kunitAgain}`].filter((r) => r).join('; ');
+  const subtests =
+    tap || kunit
+      ? { subtests: [...flattenSubtests(tap?.subtests ?? []), ...flattenSubtests(kunit?.result.subtests ?? [])], ...(tapFailure ? { tapFailure } : {}) }
+      : {};
   const verdict = decide({
     load: { exitCode: raw.load.exitCode, output: raw.load.stderr || raw.load.stdout },
     ...(raw.test ? { test: { exitCode: raw.test.exitCode, signal: raw.test.signal, output: raw.test.stdout + raw.test.stderr } } : {}),
@@ -239,6 +253,7 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
     kernelErrors,
     taint,
     ...(tapResult ? { subtests: tapResult.reason === undefined ? {} : { reason: tapResult.reason } } : {}),
+    ...(kunit ? { kunit: { ...(kunit.reason ? { reason: kunit.reason } : {}), ...(kunitAgain ? { onReload: kunitAgain } : {}) } } : {}),
     ...(raw.reloads.length > 0 ? { reloads: raw.reloads.map((r) => reloadResult(r)) } : {}),
     // A test cut short by its limit did not get to print the lines it would have.
     ...(raw.test && !raw.timedOutStage && expected.length > 0 ? { expectations: matchInOrder(sliceStage(records, `test:${jobId}`), expected) } : {}),

@@ -1,6 +1,7 @@
 // /proc/sys/kernel/tainted decoded, per Documentation/admin-guide/tainted-kernels.rst. A taint
 // bit newly set by a test (W after a WARN, D after an oops) is evidence even when the log that
-// explains it was lost; O and E are expected for every out-of-tree, unsigned test module.
+// explains it was lost; O and E are expected for every out-of-tree, unsigned test module, and
+// N for every module with KUnit suites (KUnit sets it when a suite runs: a test, not a fault).
 
 export interface TaintFlag {
   bit: number;
@@ -67,11 +68,14 @@ export function taintMeanings(letters: string): string[] {
   });
 }
 
+/** The letters a test module sets by design: out-of-tree (O), unsigned (E), ran a KUnit suite (N). */
+export const EXPECTED_TAINT = 'OEN';
+
 /** Bits set in `after` but not in `before`, other than the `allowed` letters. */
 export function newTaint(
   before: number,
   after: number,
-  allowed = 'OE',
+  allowed = EXPECTED_TAINT,
 ): { mask: number; letters: string; meanings: string[] } {
   const previously = new Set(setBits(before));
   const flags = setBits(after)

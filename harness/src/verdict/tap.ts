@@ -457,6 +457,15 @@ export interface TapVerdict {
   reason?: string;
 }
 
+/**
+ * The diagnostic line that best says why a subtest failed, for a one-line report: KUnit logs a
+ * case's own messages before its `EXPECTATION FAILED at file:line`, so that one when present,
+ * else the first.
+ */
+export function headlineDiagnostic(diagnostics: readonly string[]): string | undefined {
+  return diagnostics.find((d) => /\b(EXPECTATION|ASSERTION) FAILED at /.test(d)) ?? diagnostics[0];
+}
+
 /** Failures named one by one in a reason before the rest are counted. */
 const MAX_NAMED = 5;
 const MAX_NAME = 80;
@@ -488,7 +497,8 @@ function testCount(subtests: readonly Subtest[], failed: ReadonlySet<Subtest>): 
 /**
  * The harness's rule: the test failed when a result at any level is a `fail` (TODO, XFAIL and
  * SKIP are not), when it bailed out, when the number of top-level results is not its plan's,
- * or when a TAP 13/14 stream has no plan at all (KTAP allows none). When the output was cut in
+ * when a TAP 13/14 stream has no plan at all (KTAP allows none), or when it skipped every
+ * test (`1..0`, or every result a SKIP). When the output was cut in
  * the middle, fewer results than planned is not held against it: they may be in the cut.
  */
 export function tapVerdict(result: TapResult): TapVerdict {
@@ -522,5 +532,17 @@ export function tapVerdict(result: TapResult): TapVerdict {
   } else if (!result.plan && result.subtests.length === 0 && !result.omitted) {
     reasons.push('no test results after the KTAP version line');
   }
+  // As for kselftest's exit status 4: a run that tested nothing is no pass (a test that skips
+  // because the module never made its device would hide the bug).
+  if (reasons.length === 0 && result.plan?.skipAll !== undefined) {
+    reasons.push(`the test skipped everything (1..0${result.plan.skipAll ? ` # SKIP ${result.plan.skipAll}` : ''}): it tested nothing, which is no pass`);
+  } else if (reasons.length === 0 && result.subtests.length > 0 && !result.omitted && leaves(result.subtests).every((s) => s.status === 'skip')) {
+    const n = leaves(result.subtests).length;
+    reasons.push(`${n === 1 ? 'its one subtest was' : `all ${n} subtests were`} skipped: it tested nothing, which is no pass`);
+  }
   return reasons.length > 0 ? { failed, reason: reasons.join('; ') } : { failed };
+}
+
+function leaves(subtests: readonly Subtest[]): Subtest[] {
+  return subtests.flatMap((s) => (s.children ? leaves(s.children) : [s]));
 }

@@ -26,6 +26,8 @@ export interface VerdictInput {
   expectations?: MatchResult;
   /** The test's TAP/KTAP, when it printed some: why it says the test failed (tap.ts tapVerdict). */
   subtests?: { reason?: string };
+  /** The module's KUnit suites, when they ran at load (kunit.ts): why they failed then, and on the last reload. */
+  kunit?: { reason?: string; onReload?: string };
   /** The stage that ran out of time, e.g. `test:read`. */
   timedOutStage?: string;
 }
@@ -54,10 +56,17 @@ function lastLine(output: string): string | undefined {
   return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL - 1)}…` : line;
 }
 
+/**
+ * kselftest's exit status for a test that skipped (ktest.h KTEST_SKIP): the module or the guest
+ * lacked what it needed. A run where nothing was tested must not pass, so it fails, saying so.
+ */
+const KSFT_SKIP = 4;
+
 function commandFailure(name: string, result: CommandResult, signal?: string | null): string | undefined {
   let what: string;
   if (signal) what = `${name} killed by ${signal}`;
   else if (result.exitCode === null) what = `${name} ended without an exit status`;
+  else if (result.exitCode === KSFT_SKIP && name === 'test') what = `test exited with status ${KSFT_SKIP}, kselftest's skip: it tested nothing, which is no pass`;
   else if (result.exitCode !== 0) what = `${name} exited with status ${result.exitCode}`;
   else return undefined;
   const detail = lastLine(result.output);
@@ -86,8 +95,9 @@ function expectationReason(result: MatchResult | undefined): string | undefined 
 
 /**
  * Precedence: kernel errors or forbidden new taint (the root cause even when the test also
- * failed) > timeout > insmod failure > test failure (non-zero exit, signal, missing expected
- * log line) > rmmod failure > a failed insmod or rmmod on reload > pass.
+ * failed) > timeout > insmod failure > a failed KUnit case at load > test failure (non-zero
+ * exit, signal, missing expected log line) > rmmod failure > a failed insmod or rmmod or
+ * KUnit case on reload > pass.
  */
 export function decide(input: VerdictInput): Verdict {
   const tiers: Array<[Outcome, string | undefined, string[]]> = [];
@@ -112,6 +122,8 @@ export function decide(input: VerdictInput): Verdict {
   // An upload that ran out of time never got to insmod.
   const loadFailure = killed('load') || killed('upload') ? undefined : commandFailure('insmod', input.load);
   add('load-failed', 'load', loadFailure);
+  // A KUnit case is a test of the module, run by insmod: a failed one fails the test at load.
+  add('test-failed', 'load', input.kunit?.reason && `KUnit: ${input.kunit.reason}`);
   if (input.test !== undefined && !killed('test')) {
     add('test-failed', 'test', commandFailure('test', input.test, input.test.signal));
     // A `not ok` fails the test even when it exits 0: TAP is the test's own account.
@@ -127,6 +139,7 @@ export function decide(input: VerdictInput): Verdict {
     const which = (input.reloads?.length ?? 0) > 1 ? `reload ${i + 1}` : 'reload';
     const load = commandFailure('insmod', reload.load);
     add('load-failed', 'reload', load && `on ${which} (the first load and unload succeeded): ${load}`);
+    if (i === (input.reloads?.length ?? 0) - 1) add('test-failed', 'reload', input.kunit?.onReload && `KUnit on ${which}: ${input.kunit.onReload}`);
     if (reload.unload) {
       const unload = commandFailure('rmmod', reload.unload);
       add('unload-failed', 'reload', unload && `on ${which}: ${unload}`);

@@ -29,3 +29,18 @@ make[3]: *** [${H}/scripts/Makefile.build:294: lkmc_mmap.o] Error 1`;
     expect(firstErrorLine('')).toBeUndefined();
   });
 });
+
+describe('noKunitFix', async () => {
+  const { noKunitFix } = await import('../../../harness/src/build/kbuild.js');
+  // modpost's line for test/fixtures/modules/kunit-failing built against stock 6.1's headers.
+  const cause = 'ERROR: modpost: "kunit_log_append" [/tmp/kmod-harness-16274-wbmdL4/module/kmh_kunit_fail.ko] undefined!';
+  it('names KUnit missing from the kernel when modpost cannot find its functions', () => {
+    expect(noKunitFix(cause, '# CONFIG_KUNIT is not set\n')).toMatch(/^this kernel has no KUnit \(CONFIG_KUNIT is not set\).*--kernel 6\.1-debug/);
+    expect(noKunitFix('ERROR: modpost: "__kunit_test_suites_init" [x.ko] undefined!', '')).toBeDefined();
+  });
+  it('says nothing for another undefined symbol, a KUnit kernel, or an unreadable config', () => {
+    expect(noKunitFix('ERROR: modpost: "vmalloc_user" [x.ko] undefined!', '')).toBeUndefined();
+    expect(noKunitFix(cause, 'CONFIG_KUNIT=y\n')).toBeUndefined();
+    expect(noKunitFix(cause, undefined)).toBeUndefined();
+  });
+});

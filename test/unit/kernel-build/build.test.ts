@@ -43,12 +43,12 @@ describe('kernelTraits, bootSlowness and strictBootParams', async () => {
   const { kernelTraits, bootSlowness } = await import('../../../harness/src/kernel/traits.js');
   const { strictBootParams, STRICT_BOOT_PARAMS } = await import('../../../harness/src/qemu/args.js');
   it('a KASAN kernel boots 3x slower, with KFENCE sampling and every KASAN report instead of slub_debug', () => {
-    const debug = kernelTraits('CONFIG_KASAN=y\nCONFIG_DEBUG_KMEMLEAK=y\nCONFIG_PROVE_LOCKING=y\n');
-    expect(debug).toEqual({ kasan: true, kmemleak: true, lockdep: true });
+    const debug = kernelTraits('CONFIG_KASAN=y\nCONFIG_DEBUG_KMEMLEAK=y\nCONFIG_PROVE_LOCKING=y\nCONFIG_KUNIT=y\n');
+    expect(debug).toEqual({ kasan: true, kmemleak: true, lockdep: true, kunit: true });
     expect(bootSlowness(debug)).toBe(3);
     expect(strictBootParams(debug)).toEqual(['kfence.sample_interval=100', 'kasan_multi_shot']);
     const stock = kernelTraits('# CONFIG_KASAN is not set\nCONFIG_KASAN_SHADOW_OFFSET=0xdffffc0000000000\n');
-    expect(stock).toEqual({ kasan: false, kmemleak: false, lockdep: false });
+    expect(stock).toEqual({ kasan: false, kmemleak: false, lockdep: false, kunit: false });
     expect(bootSlowness(stock)).toBe(1);
     expect(strictBootParams(stock)).toBe(STRICT_BOOT_PARAMS);
   });

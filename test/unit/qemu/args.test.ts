@@ -103,6 +103,12 @@ describe('kernelCmdline', () => {
     for (const p of STRICT_BOOT_PARAMS) expect(cmdline).not.toContain(p);
   });
 
+  it('enables KUnit on a KUnit kernel, whether strict or not, before the user parameters (kunit.enable=0 can still win)', () => {
+    expect(kernelCmdline({ publicKey: 'K' })).not.toContain('kunit.enable=1');
+    const cmdline = kernelCmdline({ publicKey: 'K', strict: false, kunit: true, extra: ['kunit.enable=0'] });
+    expect(cmdline.slice(-2)).toEqual(['kunit.enable=1', 'kunit.enable=0']);
+  });
+
   it('appends extra parameters last, each as its own word', () => {
     const cmdline = kernelCmdline({ publicKey: 'K', strict: false, extra: ['quiet', 'kasan.fault=panic'] });
     expect(cmdline.slice(-2)).toEqual(['quiet', 'kasan.fault=panic']);

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { failedStages, JUNIT_STAGES, junitReport, logTail, writeJunitReport, xmlAttr, xmlChars, xmlText } from '../../../harness/src/report/junit.js';
 import { result } from './result.js';
@@ -122,6 +123,14 @@ function parseXml(doc: string): XmlElement {
 }
 
 const xmllint = await needs(['xmllint']);
+/** The JUnit dialect CI tools read, as a strict schema of our own (see its head). */
+const JUNIT_XSD = fileURLToPath(new URL('../../fixtures/junit/junit.xsd', import.meta.url));
+
+/** xmllint's verdict on a document against JUNIT_XSD: its exit status and what it printed. */
+function validate(text: string): { status: number | null; stderr: string } {
+  const out = spawnSync('xmllint', ['--noout', '--schema', JUNIT_XSD, '-'], { input: text, encoding: 'utf8' });
+  return { status: out.status, stderr: out.stderr };
+}
 
 // --- Results, as the pipeline makes them. ---
 
@@ -200,14 +209,21 @@ describe('the XML reader used by these tests', () => {
 });
 
 describe('junitReport', () => {
-  it('is well-formed XML 1.0, for xmllint too', () => {
+  it('is well-formed XML 1.0, valid against the JUnit schema for xmllint too', () => {
     expect(doc.name).toBe('testsuites');
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n')).toBe(true);
     if (xmllint.skip) return;
     xmllint.require();
-    const out = spawnSync('xmllint', ['--noout', '-'], { input: xml, encoding: 'utf8' });
-    expect(out.stderr).toBe('');
-    expect(out.status).toBe(0);
+    expect(validate(xml)).toEqual({ status: 0, stderr: '- validates\n' });
+  });
+
+  it.skipIf(xmllint.skip)('the schema check can fail: a second failure in a case, a case without classname, a count that is not a number', () => {
+    xmllint.require();
+    const one = xml.replace('</failure>', '</failure>\n      <failure message="again" type="x">again</failure>');
+    expect(one).not.toBe(xml);
+    expect(validate(one).status).not.toBe(0);
+    expect(validate(xml.replace(/ classname="[^"]*"/, '')).status).not.toBe(0);
+    expect(validate(xml.replace(/ tests="\d+"/, ' tests="six"')).status).not.toBe(0);
   });
 
   it.skipIf(xmllint.skip)('reads back through xmllint with the same failure text', () => {
@@ -348,7 +364,7 @@ describe('escaping', () => {
     expect(suite.attrs.tests).toBe(String(JUNIT_STAGES.length + 4 + 1));
     if (xmllint.skip) return;
     xmllint.require();
-    expect(spawnSync('xmllint', ['--noout', '-'], { input: text, encoding: 'utf8' }).status).toBe(0);
+    expect(validate(text)).toEqual({ status: 0, stderr: '- validates\n' });
   });
 
   it('logTail keeps the last lines of a CRLF log without its colour sequences', () => {

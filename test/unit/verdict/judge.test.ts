@@ -210,3 +210,67 @@ describe("judgeJob reads the test's TAP", () => {
     expect(v.subtests).toBeUndefined();
   });
 });
+
+describe('judgeJob reads the KTAP of KUnit suites run at load', () => {
+  // The real kernel log of loading a KUnit suite on 6.1-debug (markers of job `job-kunit` around it).
+  const loadLog = readFileSync(path.resolve('test/fixtures/tap/kunit-load.dmesg'), 'utf8').split('\n').slice(1).join('\n');
+  const rest = asDmesg(marks('job-kunit', 'test', 'unload', 'after-unload'));
+  const tapOk = { exitCode: 0, signal: null, stdout: '1..1\nok 1 - loaded\n', stderr: '' };
+
+  it('fails the test at load for a failed case, with the cases as subtests after the test\'s own', () => {
+    const v = judgeJob(job({ dmesg: `${loadLog}\n${rest}`, test: tapOk }), 'job-kunit', '');
+    expect(v.outcome).toBe('test-failed');
+    expect(v.failedStage).toBe('load');
+    expect(v.reasons).toEqual(['KUnit: 2 of 6 subtests failed: kunit.1.2 "kmh_fails", kunit.1.4.2 "value 1"']);
+    expect(v.tapFailure).toBe('KUnit: 2 of 6 subtests failed: kunit.1.2 "kmh_fails", kunit.1.4.2 "value 1"');
+    expect(v.subtests!.map((s) => [s.id, s.name, s.status])).toEqual([
+      ['1', 'loaded', 'pass'],
+      ['kunit.1', 'kmh_tap_demo', 'fail'],
+      ['kunit.1.1', 'kmh_passes', 'pass'],
+      ['kunit.1.2', 'kmh_fails', 'fail'],
+      ['kunit.1.3', 'kmh_skips', 'skip'],
+      ['kunit.1.4', 'kmh_param', 'fail'],
+      ['kunit.1.4.1', 'value 0', 'pass'],
+      ['kunit.1.4.2', 'value 1', 'fail'],
+      ['kunit.1.4.3', 'value 2', 'pass'],
+    ]);
+    expect(v.subtests!.find((s) => s.id === 'kunit.1.2')!.diagnostics).toContain('kmh_fails: EXPECTATION FAILED at /tmp/tapfix/kunit-module/kmh_tap_demo.c:18');
+  });
+
+  it('passes a suite whose cases all pass, with a test that prints no TAP', () => {
+    const lines = ['    KTAP version 1', '    # Subtest: kmh_ok', '    1..2', '    ok 1 kmh_a', '    ok 2 kmh_b # SKIP not here', '# kmh_ok: pass:1 fail:0 skip:1 total:2', 'ok 1 kmh_ok'];
+    const dmesg = asDmesg([stageMarker('load:j', 'begin'), 'kmh_ok: loading out-of-tree module taints kernel.', ...lines, stageMarker('load:j', 'end'), ...marks('j', 'test', 'unload', 'after-unload')]);
+    const v = judgeJob(job({ dmesg, test: { exitCode: 0, signal: null, stdout: 'fine\n', stderr: '' } }), 'j', '');
+    expect(v.outcome).toBe('pass');
+    expect(v.tapFailure).toBeUndefined();
+    expect(v.subtests!.map((s) => [s.id, s.status])).toEqual([['kunit.1', 'pass'], ['kunit.1.1', 'pass'], ['kunit.1.2', 'skip']]);
+  });
+
+  it('reads no KUnit from a module whose own log merely looks like TAP, nor from the test stage', () => {
+    const dmesg = asDmesg([stageMarker('load:j', 'begin'), 'ok 1 device probed', 'not ok 2 nothing', stageMarker('load:j', 'end'), stageMarker('test:j', 'begin'), '    KTAP version 1', 'not ok 1 other', stageMarker('test:j', 'end'), ...marks('j', 'unload')]);
+    const v = judgeJob(job({ dmesg }), 'j', '');
+    expect(v.outcome).toBe('pass');
+    expect(v.subtests).toBeUndefined();
+  });
+
+  it('fails a case that fails only on the reload (state the first load left), at the reload', () => {
+    const suite = (ok: boolean) => ['    KTAP version 1', '    # Subtest: kmh_once', '    1..1', `    ${ok ? 'ok' : 'not ok'} 1 kmh_fresh_state`, `${ok ? 'ok' : 'not ok'} 1 kmh_once`];
+    const dmesg = asDmesg([
+      stageMarker('load:j', 'begin'), ...suite(true), stageMarker('load:j', 'end'),
+      ...marks('j', 'test', 'unload', 'after-unload'),
+      stageMarker('reload:j', 'begin'), ...suite(false), stageMarker('reload:j', 'end'),
+    ]);
+    const reloads = [{ load: { exitCode: 0, signal: null, stdout: '', stderr: '' }, unload: { exitCode: 0, signal: null, stdout: '', stderr: '' }, stillLoaded: [] }];
+    const v = judgeJob(job({ dmesg, reloads }), 'j', '');
+    expect(v.outcome).toBe('test-failed');
+    expect(v.failedStage).toBe('reload');
+    expect(v.reasons).toEqual(['KUnit on reload: subtest kunit.1.1 "kmh_fresh_state" failed']);
+    expect(v.subtests!.map((s) => s.status)).toEqual(['pass', 'pass']);
+  });
+
+  it('does not read a load cut short by its limit: that is a timeout', () => {
+    const v = judgeJob(job({ dmesg: `${loadLog}\n${rest}`, timedOutStage: 'load', test: undefined, unload: undefined }), 'job-kunit', '');
+    expect(v.outcome).toBe('timeout');
+    expect(v.subtests).toBeUndefined();
+  });
+});

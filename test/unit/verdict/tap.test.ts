@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { droppedLine } from '../../../harness/src/bounded-text.js';
 import { parseDmesg } from '../../../harness/src/verdict/kmsg.js';
-import { parseTap, TAP_LIMITS, tapVerdict, type Subtest, type TapResult } from '../../../harness/src/verdict/tap.js';
+import { headlineDiagnostic, parseTap, TAP_LIMITS, tapVerdict, type Subtest, type TapResult } from '../../../harness/src/verdict/tap.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/tap/', import.meta.url));
 
@@ -235,13 +235,21 @@ describe('parseTap: directives', () => {
       ['skip', ''],
       ['skip', 'old kernel'],
     ]);
-    expect(tapVerdict(result)).toEqual({ failed: [] });
+    // None of them is a failure; that all three skipped is (below).
+    expect(tapVerdict(result)).toEqual({ failed: [], reason: 'all 3 subtests were skipped: it tested nothing, which is no pass' });
   });
 
   it('reads 1..0 as skipping all', () => {
     expect(parsed('TAP version 13\n1..0 # SKIP no such hardware\n').plan).toEqual({ count: 0, skipAll: 'no such hardware' });
     expect(parsed('1..0\n').plan).toEqual({ count: 0, skipAll: '' });
-    expect(tapVerdict(parsed('1..0 # Skipped: no network\n'))).toEqual({ failed: [] });
+    expect(tapVerdict(parsed('1..0 # Skipped: no network\n'))).toEqual({ failed: [], reason: 'the test skipped everything (1..0 # SKIP no network): it tested nothing, which is no pass' });
+  });
+
+  it('fails a run whose every result is a SKIP, as kselftest exits 4 for it, but not one with a pass beside its skips', () => {
+    expect(tapVerdict(parsed('1..2\nok 1 # SKIP no device\nok 2 - b # SKIP no device\n')).reason).toBe('all 2 subtests were skipped: it tested nothing, which is no pass');
+    expect(tapVerdict(parsed('1..2\nok 1 - a\nok 2 - b # SKIP no device\n'))).toEqual({ failed: [] });
+    // KUnit: a suite whose one case skipped.
+    expect(tapVerdict(parsed('    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 c # SKIP no device\nok 1 s # SKIP\n')).reason).toBe('its one subtest was skipped: it tested nothing, which is no pass');
   });
 
   it('fails TIMEOUT and ERROR, naming them in the reason', () => {
@@ -476,5 +484,14 @@ describe('parseTap: bounds', () => {
     expect(result.subtests).toHaveLength(TAP_LIMITS.subtests);
     expect(result.omitted).toEqual({ subtests: chunks - TAP_LIMITS.subtests, failed: 0 });
     expect(result.planMismatch).toMatchObject({ planned: 1, seen: chunks });
+  });
+});
+
+describe('headlineDiagnostic', () => {
+  it("picks KUnit's EXPECTATION FAILED line over the case's own messages before it, else the first line", () => {
+    const fails = parsed(fixture('kunit-debugfs.stdout')).subtests[0]!.children![1]!;
+    expect(headlineDiagnostic(fails.diagnostics)).toBe('kmh_fails: EXPECTATION FAILED at /tmp/tapfix/kunit-module/kmh_tap_demo.c:18');
+    expect(headlineDiagnostic(['got 0x00, want 0x5a', 'second'])).toBe('got 0x00, want 0x5a');
+    expect(headlineDiagnostic([])).toBeUndefined();
   });
 });

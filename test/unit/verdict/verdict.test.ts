@@ -89,6 +89,16 @@ describe('decide', () => {
     });
   });
 
+  it("fails a test that skipped everything (exit 4, kselftest's skip): it tested nothing", () => {
+    expect(decide({ ...base, test: { exitCode: 4, output: '1..0 # SKIP no /dev/kmh\n' } })).toEqual({
+      outcome: 'test-failed',
+      reasons: ["test exited with status 4, kselftest's skip: it tested nothing, which is no pass: 1..0 # SKIP no /dev/kmh"],
+      failedStage: 'test',
+    });
+    // Status 4 of insmod or rmmod means nothing of the kind.
+    expect(decide({ ...base, load: { exitCode: 4, output: '' } }).reasons).toEqual(['insmod exited with status 4']);
+  });
+
   it('fails the test on a non-zero exit or a signal', () => {
     expect(decide({ ...base, test: { exitCode: 1, output: 'FAIL: read returned -22\n' } })).toEqual({
       outcome: 'test-failed',
