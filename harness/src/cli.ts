@@ -2,7 +2,7 @@
 // Entry point of the kmod-harness command: signal and crash handling and error printing around
 // program().
 import { asHarnessError } from './errors.js';
-import { installCrashHandlers, installSignalHandlers, runAllTeardowns } from './lifecycle.js';
+import { installCrashHandlers, installSignalHandlers, runAllTeardowns } from './util/lifecycle.js';
 import { program } from './program.js';
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@ export { defineConfig, type KmodHarnessConfig, type TimeoutsConfig, type VmConfi
 export { loadConfig, findConfigFile, CONFIG_NAMES, type LoadedConfig } from './config/load.js';
 export { ConfigError } from './config/schema.js';
 export { resolveRunSettings, type RunSettings } from './config/settings.js';
-export { runSettings } from './commands/run.js';
+export { runSettings } from './config/settings.js';
 export { run, runOnKernel, type KernelResult, type RunOptions } from './run.js';
 export { openSession, connectSession, buildJob, runBuilt, DEFAULT_TIMEOUTS, type Session, type SessionInfo, type Timeouts, type JobOutcome } from './session.js';
 export { prepareKernel, knownSeries, defaultSeries, type KernelArtifacts } from './kernel/index.js';

@@ -1,21 +1,22 @@
 // The kmod-harness command tree: flags and help here, each command's work in commands/.
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_OUTPUT_LIMIT_BYTES, MAX_OUTPUT_LIMIT_MIB } from './bounded-text.js';
-import { cacheRoot } from './cache.js';
-import { formatCache, formatPrune, listCache, pruneCache } from './cache-admin.js';
-import { runCommand, runSettings } from './commands/run.js';
+import { DEFAULT_OUTPUT_LIMIT_BYTES, MAX_OUTPUT_LIMIT_MIB } from './util/bounded-text.js';
+import { cacheRoot } from './cache/store.js';
+import { formatCache, formatPrune, listCache, pruneCache } from './commands/cache.js';
+import { runCommand } from './commands/run.js';
+import { runSettings } from './config/settings.js';
 import { shellCommand, type ShellFlags } from './commands/shell.js';
 import type { RunFlags } from './config/settings.js';
 import { plainEmit } from './console/index.js';
-import { doctorExitCode, formatDoctor, runDoctor } from './host/doctor.js';
+import { doctorExitCode, formatDoctor, runDoctor } from './commands/doctor.js';
 import { ensureHostPackages } from './host/setup.js';
 import { knownSeries } from './kernel/index.js';
-import { formatKernels, listKernels } from './kernel/inventory.js';
+import { formatKernels, listKernels } from './commands/kernels/catalogue.js';
 import { allDefinitions } from './kernel-build/index.js';
-import { formatBuiltKernels, listBuiltKernels } from './kernel-build/inventory.js';
-import { SEED_MODULE_DIR, SEED_TEST_DIR } from './paths.js';
+import { formatBuiltKernels, listBuiltKernels } from './commands/kernels/built.js';
+import { SEED_MODULE_DIR, SEED_TEST_DIR } from './util/paths.js';
 import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS } from './run.js';
-import { timeoutProblem } from './timers.js';
+import { timeoutProblem } from './util/timers.js';
 
 function seconds(value: string): number {
   const n = Number(value);

@@ -6,9 +6,9 @@ import { asHarnessError, BuildError, TimeoutError, type Diagnostic, type ErrorCo
 import { forSeries, silent, type Stage } from './events.js';
 import { acquireKernelWithin, type KernelBuildDef } from './kernel-build/index.js';
 import type { Outcome } from './outcome.js';
-import { mapLimit } from './pool.js';
+import { mapLimit } from './util/pool.js';
 import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, summarizeJob, type ResultKernelError, type ResultSubtest, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
-import { makeWorkDir } from './workdir.js';
+import { makeWorkDir } from './util/workdir.js';
 
 export { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from './session.js';
 

@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { installCrashHandlers, installSignalHandlers, killOnTeardown, onTeardown } from '../../harness/src/lifecycle.js';
-import { makeWorkDir } from '../../harness/src/workdir.js';
+import { installCrashHandlers, installSignalHandlers, killOnTeardown, onTeardown } from '../../harness/src/util/lifecycle.js';
+import { makeWorkDir } from '../../harness/src/util/workdir.js';
 
 const [mode = 'wait', limit = '10000', marker = '/dev/null'] = process.argv.slice(2);
 installSignalHandlers();

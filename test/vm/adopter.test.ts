@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../harness/src/paths.js';
+import { PACKAGE_ROOT } from '../../harness/src/util/paths.js';
 import { childEnv, firstKernel, qemuCount } from './support.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/adopter');

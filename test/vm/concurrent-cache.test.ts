@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { TEMP_PREFIX } from '../../harness/src/cache.js';
-import { PACKAGE_ROOT } from '../../harness/src/paths.js';
+import { TEMP_PREFIX } from '../../harness/src/cache/store.js';
+import { PACKAGE_ROOT } from '../../harness/src/util/paths.js';
 import { childEnv, firstKernel, qemuCount } from './support.js';
 
 const CLI = path.join(PACKAGE_ROOT, 'dist/cli.js');

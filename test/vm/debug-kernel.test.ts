@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cacheRoot, LOCK_PREFIX } from '../../harness/src/cache.js';
+import { cacheRoot, LOCK_PREFIX } from '../../harness/src/cache/store.js';
 import { UsageError } from '../../harness/src/errors.js';
 import { prepareSource } from '../../harness/src/kernel-build/source.js';
 import { loadCatalogue, seriesSpec } from '../../harness/src/kernel/catalogue.js';
-import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/paths.js';
+import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/util/paths.js';
 import { runOnKernel } from '../../harness/src/run.js';
 import { useKernels, type ModuleRun } from '../../harness/src/vitest/index.js';
 import { childEnv, FIXTURES } from './support.js';
@@ -132,7 +132,7 @@ describe.runIf(here)(`stock ${STOCK}: the same modules pass, since its kernel re
 describe.runIf(here)('bad kernel definitions: exit 2 with the fix, nothing left in the cache', () => {
   const cli = path.resolve(import.meta.dirname, '../../dist/cli.js');
   const kernelsDir = path.join(cacheRoot(), 'kernels');
-  // The entry's lock file (cache-lock.ts) stays: removing a flock file races its next taker.
+  // The entry's lock file (cache/lock.ts) stays: removing a flock file races its next taker.
   const leftovers = async (name: string) => (await readdir(kernelsDir)).filter((n) => n.includes(name) && !n.startsWith(LOCK_PREFIX));
   let dir: string;
   beforeAll(async () => {

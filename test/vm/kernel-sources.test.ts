@@ -9,7 +9,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareKernel, type KernelArtifacts } from '../../harness/src/kernel/index.js';
-import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/paths.js';
+import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/util/paths.js';
 import { parseAccelChoice } from '../../harness/src/qemu/accel.js';
 import { runOnKernel, type KernelResult } from '../../harness/src/run.js';
 import { openSession } from '../../harness/src/session.js';

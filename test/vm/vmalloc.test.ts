@@ -2,7 +2,7 @@
 // offset (faulting and pre-populated), with its own userland checks and kernel-log trace.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../harness/src/paths.js';
+import { PACKAGE_ROOT } from '../../harness/src/util/paths.js';
 import { useKernels } from '../../harness/src/vitest/index.js';
 
 const source = { module: path.join(PACKAGE_ROOT, 'kernel-module-vmalloc'), test: path.join(PACKAGE_ROOT, 'userland-vmalloc') };

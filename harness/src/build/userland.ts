@@ -6,8 +6,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { BuildError, UsageError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
-import { killOnTeardown } from '../lifecycle.js';
-import { TEST_INCLUDE_DIR } from '../paths.js';
+import { killOnTeardown } from '../util/lifecycle.js';
+import { TEST_INCLUDE_DIR } from '../util/paths.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
 
 export interface BuiltTest {

@@ -2,13 +2,11 @@
 // every kernel; print the table, write the reports, and return the exit code.
 import { checkModuleDir } from '../build/kbuild.js';
 import { checkTestSource } from '../build/userland.js';
-import { loadConfig } from '../config/load.js';
 import { chooseOutputMode, createProgress } from '../console/index.js';
-import { resolveRunSettings, type RunFlags, type RunSettings } from '../config/settings.js';
+import { runSettings, type RunFlags, type RunSettings } from '../config/settings.js';
 import type { Emit } from '../events.js';
 import { ensureHostPackages } from '../host/setup.js';
-import { isStopping } from '../lifecycle.js';
-import { defaultSeries, knownSeries } from '../kernel/index.js';
+import { isStopping } from '../util/lifecycle.js';
 import { writeArtifacts } from '../report/artifacts.js';
 import { emitGithub } from '../report/github.js';
 import { writeJsonReport } from '../report/json.js';
@@ -17,12 +15,6 @@ import { failingSubtests, formatTable, subtestDifferences } from '../report/tabl
 import { run, type KernelResult } from '../run.js';
 import { allDefinitions } from '../kernel-build/index.js';
 import { readFragments } from '../kernel-build/definitions.js';
-
-/** The settings of a run started in `cwd` with these flags (and --config, if given). */
-export async function runSettings(flags: RunFlags & { config?: string }, cwd = process.cwd(), env = process.env): Promise<RunSettings> {
-  const loaded = await loadConfig({ cwd, ...(flags.config ? { file: flags.config } : {}) });
-  return resolveRunSettings({ loaded, flags, env, cwd, knownSeries: knownSeries(), defaultSeries: defaultSeries() });
-}
 
 /** The fragments of the kernels to build are read now: a missing file or a bad line is exit 2 before anything is fetched. */
 export async function checkKernelBuilds(settings: Pick<RunSettings, 'kernels' | 'kernelBuilds'>): Promise<void> {

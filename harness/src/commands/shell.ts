@@ -6,11 +6,12 @@ import { GUEST_DIR, insmodAll, uploadBuilt } from '../guest/job.js';
 import type { ShellIo } from '../guest/ssh.js';
 import { ensureHostPackages } from '../host/setup.js';
 import { acquireKernelWithin } from '../kernel-build/index.js';
-import { withDeadline } from '../timers.js';
+import { withDeadline } from '../util/timers.js';
 import type { RunFlags } from '../config/settings.js';
 import { bootBesideBuild, buildJob, type Session } from '../session.js';
-import { makeWorkDir } from '../workdir.js';
-import { checkSources, runSettings } from './run.js';
+import { makeWorkDir } from '../util/workdir.js';
+import { runSettings } from '../config/settings.js';
+import { checkSources } from './run.js';
 
 export interface ShellFlags extends RunFlags {
   config?: string;

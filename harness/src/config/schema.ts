@@ -1,8 +1,8 @@
 // The config file's shape, checked at load: a wrong or unknown field is named with its path.
 import { z } from 'zod';
-import { MAX_OUTPUT_LIMIT_MIB } from '../bounded-text.js';
+import { MAX_OUTPUT_LIMIT_MIB } from '../util/bounded-text.js';
 import { UsageError } from '../errors.js';
-import { MAX_TIMEOUT_S, OVER_CAP } from '../timers.js';
+import { MAX_TIMEOUT_S, OVER_CAP } from '../util/timers.js';
 import type { KmodHarnessConfig } from './define.js';
 
 // Capped: a timer cannot wait longer (timers.ts).

@@ -1,14 +1,15 @@
 // One run's settings from, in rising precedence: built-in defaults, the config file, the
 // environment (KMOD_HARNESS_KERNELS, KMOD_HARNESS_ACCEL: what a CI matrix sets), and flags.
 import path from 'node:path';
-import { DEFAULT_OUTPUT_LIMIT_BYTES, outputLimitBytes } from '../bounded-text.js';
+import { DEFAULT_OUTPUT_LIMIT_BYTES, outputLimitBytes } from '../util/bounded-text.js';
 import { builtinDefinitions, userDefinitions, type KernelBuildDef } from '../kernel-build/definitions.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
-import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../paths.js';
+import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../util/paths.js';
 import { parseAccelChoice, type AccelChoice } from '../qemu/accel.js';
-import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from '../session.js';
+import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from '../limits.js';
 import { HarnessError } from '../errors.js';
-import type { LoadedConfig } from './load.js';
+import { loadConfig, type LoadedConfig } from './load.js';
+import { defaultSeries, knownSeries } from '../kernel/index.js';
 import { ConfigError } from './schema.js';
 
 /** The `run` flags the user actually gave (commander's defaults filtered out). */
@@ -158,4 +159,10 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
     reports,
     ...(loaded ? { configFile: loaded.file } : {}),
   };
+}
+
+/** The settings of a run started in `cwd` with these flags (and --config, if given). */
+export async function runSettings(flags: RunFlags & { config?: string }, cwd = process.cwd(), env = process.env): Promise<RunSettings> {
+  const loaded = await loadConfig({ cwd, ...(flags.config ? { file: flags.config } : {}) });
+  return resolveRunSettings({ loaded, flags, env, cwd, knownSeries: knownSeries(), defaultSeries: defaultSeries() });
 }

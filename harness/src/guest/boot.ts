@@ -2,7 +2,7 @@
 // ready marker on the console, connect over SSH. shutdown() powers off and always kills QEMU.
 import { rename } from 'node:fs/promises';
 import { BootError, HarnessError, TimeoutError } from '../errors.js';
-import { isStopping } from '../lifecycle.js';
+import { isStopping } from '../util/lifecycle.js';
 import type { GuestImage } from '../image/initramfs.js';
 import { kernelCmdline, type Accel } from '../qemu/args.js';
 import { PORT_TAKEN, startVm, type Vm } from '../qemu/process.js';

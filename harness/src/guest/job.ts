@@ -5,9 +5,9 @@
 // to the stage that caused them.
 import path from 'node:path';
 import { TimeoutError } from '../errors.js';
-import { withDeadline } from '../timers.js';
+import { withDeadline } from '../util/timers.js';
 import { stageMarker } from '../verdict/index.js';
-import type { ModuleSection } from '../verdict/leaks.js';
+import type { JobRaw, TaintPoint } from '../job-raw.js';
 import { snapshotCommand } from '../verdict/leftovers.js';
 import { ExecTimeoutError, type ExecResult, type GuestConnection } from './ssh.js';
 
@@ -35,36 +35,7 @@ export interface JobSpec {
   leakScan?: { minAgeMs: number; timeoutMs: number };
 }
 
-export type { ModuleSection } from '../verdict/leaks.js';
-
-export interface JobRaw {
-  /** /proc/sys/kernel/tainted before loading and after each stage that ran. */
-  taint: Partial<Record<TaintPoint, number>>;
-  load: ExecResult;
-  test: ExecResult | undefined;
-  unload: ExecResult | undefined;
-  /** Names still listed in /proc/modules after rmmod. */
-  stillLoaded: string[];
-  /**
-   * The text sections of each module as loaded, read right after insmod (and again on each
-   * reload): leak reports and faults in freed module text come after rmmod, as bare addresses.
-   */
-  sections: ModuleSection[];
-  /** The settle window after rmmod ran to its end. */
-  settled: boolean;
-  /** Registrations (verdict/leftovers.ts) before insmod and after the settle; undefined when not read. */
-  entries: { before?: string[]; after?: string[] };
-  /** Each reload cycle: insmod, and rmmod when insmod succeeded. */
-  reloads: Array<{ load: ExecResult; unload: ExecResult | undefined; stillLoaded: string[] }>;
-  /** /sys/kernel/debug/kmemleak after the post-unload scans; undefined when not scanned. */
-  kmemleak: string | undefined;
-  /** `dmesg -r` after the job; undefined when the guest could no longer answer. */
-  dmesg: string | undefined;
-  timedOutStage: string | undefined;
-  /** The connection dropped (guest panicked or powered off) during the job. */
-  guestLost: boolean;
-  stageMs: Record<string, number>;
-}
+export type { JobRaw, ModuleSection, TaintPoint } from '../job-raw.js';
 
 export const GUEST_DIR = '/tmp/kmod-harness';
 
@@ -88,8 +59,6 @@ export function parseTaint(text: string | undefined): number | undefined {
   const n = Number.parseInt((text ?? '').trim(), 10);
   return Number.isFinite(n) ? n : undefined;
 }
-
-export type TaintPoint = 'before' | 'load' | 'test' | 'unload' | 'settle' | 'reload';
 
 const TAINT_TAG = 'kmod-harness-taint';
 const STILL_LOADED_TAG = 'kmod-harness-still-loaded';

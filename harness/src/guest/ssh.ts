@@ -3,20 +3,13 @@
 import ssh2, { type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 
 const { Client } = ssh2;
-import { BoundedText, DEFAULT_OUTPUT_LIMIT_BYTES } from '../bounded-text.js';
+import { BoundedText, DEFAULT_OUTPUT_LIMIT_BYTES } from '../util/bounded-text.js';
 import { HarnessError, TimeoutError } from '../errors.js';
-import { safeDelayMs } from '../timers.js';
+import { safeDelayMs } from '../util/timers.js';
+import type { CommandRun } from '../job-raw.js';
 
-export interface ExecResult {
-  exitCode: number | null;
-  /** Name of the signal that killed the command ('SEGV'), when it was killed. */
-  signal: string | null;
-  /** What the command printed, decoded as UTF-8; past maxOutputBytes, head and tail (bounded-text.ts). */
-  stdout: string;
-  stderr: string;
-  /** Bytes each stream printed beyond maxOutputBytes and left out; only when some were. */
-  dropped?: { stdout: number; stderr: number };
-}
+/** One command's result: exit status or signal, and its output. */
+export type ExecResult = CommandRun;
 
 /** A guest command ran out of time; `partial` holds what it had printed. */
 export class ExecTimeoutError extends TimeoutError {

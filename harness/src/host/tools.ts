@@ -30,7 +30,7 @@ export const HOST_TOOLS = {
   unshare: 'util-linux',
   chroot: 'coreutils',
   tar: 'tar',
-  // Concurrent runs sharing one cache wait for each other's fills (cache-lock.ts).
+  // Concurrent runs sharing one cache wait for each other's fills (cache/lock.ts).
   flock: 'util-linux',
 } as const;
 

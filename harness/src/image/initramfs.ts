@@ -5,10 +5,10 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cachedDir, cacheRoot } from '../cache.js';
-import { privateDir, readJsonOr, writeFileAtomic } from '../files.js';
+import { cachedDir, cacheRoot } from '../cache/store.js';
+import { privateDir, readJsonOr, writeFileAtomic } from '../util/files.js';
 import { requireTool } from '../host/tools.js';
-import { GUEST_DIR } from '../paths.js';
+import { GUEST_DIR } from '../util/paths.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
 import { renderModulesDep, type ModuleSelection } from './modules.js';
 import { composeOverlay } from './overlay.js';

@@ -10,7 +10,7 @@ import { gunzip } from 'node:zlib';
 import { execa } from 'execa';
 import { UsageError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
-import { GUEST_DIR } from '../paths.js';
+import { GUEST_DIR } from '../util/paths.js';
 import { CpioFormatError, readCpio, type CpioEntry, type CpioRecord } from './cpio.js';
 import { elfInterpreter, withInterpreter } from './elf.js';
 import { dependencyOrder, type ModuleSelection } from './modules.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
-import { GUEST_DIR } from '../paths.js';
+import { GUEST_DIR } from '../util/paths.js';
 import type { CpioEntry } from './cpio.js';
 import { parseBuiltin, parseModulesDep, selectModules, type ModuleDep, type ModuleSelection } from './modules.js';
 

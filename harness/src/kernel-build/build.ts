@@ -10,11 +10,11 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { BuildError, TimeoutError, UsageError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { killOnTeardown } from '../lifecycle.js';
+import { killOnTeardown } from '../util/lifecycle.js';
 import { entryKey, KERNELS_AREA, writeMetadata, type KernelArtifacts } from '../kernel/entry.js';
 import { ccVersionText, runDepmod } from '../kernel/unpack.js';
 import type { Toolchain } from '../toolchain/index.js';
-import { parseUtsRelease } from '../kernel/build-tree.js';
+import { parseUtsRelease } from '../user-kernel/build-tree.js';
 import { checkConfig, kconfigSymbols, parseDotConfig, type ConfigCheck, type Fragment } from './kconfig.js';
 import type { KernelSource } from './source.js';
 

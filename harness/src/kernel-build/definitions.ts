@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { IMAGES_DIR } from '../paths.js';
+import { IMAGES_DIR } from '../util/paths.js';
 import { FragmentSyntaxError, optionsFragment, parseFragment, type Fragment, type FragmentSource } from './kconfig.js';
 
 export const DEBUG_SUFFIX = '-debug';

@@ -4,10 +4,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
+import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache/store.js';
 import { KernelFetchError } from '../errors.js';
 import { silent } from '../events.js';
-import { withDeadline } from '../timers.js';
+import { withDeadline } from '../util/timers.js';
 import { requireTool } from '../host/tools.js';
 import { loadCatalogue, seriesNames, seriesSpec } from '../kernel/catalogue.js';
 import { entryDir, KERNELS_AREA, readMetadata, type KernelArtifacts } from '../kernel/entry.js';

@@ -4,16 +4,16 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir } from '../cache.js';
+import { cachedDir } from '../cache/store.js';
 import { KernelFetchError, UsageError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { requireTool } from '../host/tools.js';
-import { killOnTeardown } from '../lifecycle.js';
-import { aptState, download, ensureLists, readIndex, type AptState } from '../kernel/apt.js';
+import { killOnTeardown } from '../util/lifecycle.js';
+import { aptState, download, ensureLists, readIndex, type AptState } from '../debian/apt.js';
 import type { SeriesSpec } from '../kernel/catalogue.js';
-import { compareVersions } from '../kernel/debversion.js';
+import { compareVersions } from '../debian/debversion.js';
 import { entryKey } from '../kernel/entry.js';
-import { archiveUri, findMirrors } from '../kernel/mirror.js';
+import { archiveUri, findMirrors } from '../debian/mirror.js';
 import type { IndexPackage } from '../kernel/packages-index.js';
 
 export const SOURCES_AREA = 'sources';

@@ -2,15 +2,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { IMAGES_DIR } from '../paths.js';
-import type { Archive } from './mirror.js';
+import { IMAGES_DIR } from '../util/paths.js';
+import type { SuiteRef } from '../debian/mirror.js';
 
-export interface SuiteRef {
-  suite: string;
-  archive: Archive;
-  /** false for suites whose Release file the mirror lets expire (sid, forky). */
-  checkValidUntil: boolean;
-}
+export type { SuiteRef } from '../debian/mirror.js';
 
 export interface SeriesSpec {
   series: string;

@@ -2,7 +2,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Emit } from '../events.js';
-import { download, type AptState, type DownloadFailure } from './apt.js';
+import { download, type AptState, type DownloadFailure } from '../debian/apt.js';
 import { expand, type SeriesSpec } from './catalogue.js';
 import { ROOT_DIR, writeMetadata } from './entry.js';
 import type { Candidate } from './packages-index.js';

@@ -1,14 +1,14 @@
 // Kernel acquisition: series name in, unpacked Debian kernel (vmlinuz, modules, kbuild headers) out, cached.
-import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache.js';
+import { cachedDir, cacheRoot as defaultCacheRoot } from '../cache/store.js';
 import { KernelFetchError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
-import type { DownloadFailure } from './apt.js';
-import { BUILDROOT_PREFIX, prepareBuildrootKernel } from './buildroot.js';
+import type { DownloadFailure } from '../debian/apt.js';
+import { BUILDROOT_PREFIX, prepareBuildrootKernel } from '../user-kernel/buildroot.js';
 import { loadCatalogue, seriesNames, seriesSpec, type SeriesSpec } from './catalogue.js';
 import { cachedEntries, entryDir, entryKey, KERNELS_AREA, readMetadata, type KernelArtifacts } from './entry.js';
 import { CandidatesUnavailable, fillEntry } from './fetch.js';
-import { LOCAL_PREFIX, prepareLocalKernel } from './local.js';
-import { findMirrors, type Mirrors } from './mirror.js';
+import { LOCAL_PREFIX, prepareLocalKernel } from '../user-kernel/local.js';
+import { findMirrors, type Mirrors } from '../debian/mirror.js';
 import { byVersion, resolveSeries, type Resolution } from './resolve.js';
 
 export type { KernelArtifacts } from './entry.js';
@@ -22,8 +22,8 @@ export interface PrepareKernelOptions {
   listsMaxAgeMs?: number;
 }
 
-export { BUILDROOT_PREFIX } from './buildroot.js';
-export { LOCAL_PREFIX } from './local.js';
+export { BUILDROOT_PREFIX } from '../user-kernel/buildroot.js';
+export { LOCAL_PREFIX } from '../user-kernel/local.js';
 
 /** Series in images/kernels.json, oldest first (the Debian kernels; see also buildroot: and local:). */
 export function knownSeries(): string[] {

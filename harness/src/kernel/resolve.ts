@@ -1,12 +1,12 @@
 // Reads each catalogue suite's private index and merges their candidates; an unreadable suite does not stop the rest.
 import { KernelFetchError } from '../errors.js';
-import { readJsonOr, writeFileAtomic } from '../files.js';
+import { readJsonOr, writeFileAtomic } from '../util/files.js';
 import type { Emit } from '../events.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { aptState, ensureLists, listFiles, readIndex, type AptState } from './apt.js';
+import { aptState, ensureLists, listFiles, readIndex, type AptState } from '../debian/apt.js';
 import type { SeriesSpec, SuiteRef } from './catalogue.js';
-import { archiveUri, type Mirrors } from './mirror.js';
+import { archiveUri, type Mirrors } from '../debian/mirror.js';
 import { orderCandidates, PackageIndex, resolveSuite, type Candidate, type SuiteResolution } from './packages-index.js';
 
 /**

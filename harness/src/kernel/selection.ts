@@ -1,8 +1,8 @@
 // Which kernels a run covers: the --kernel / KMOD_HARNESS_KERNELS / config `kernels` syntax.
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { BUILDROOT_PREFIX } from './buildroot.js';
-import { LOCAL_PREFIX } from './local.js';
+import { BUILDROOT_PREFIX } from '../user-kernel/buildroot.js';
+import { LOCAL_PREFIX } from '../user-kernel/local.js';
 
 /**
  * The kernels of `--kernel`: comma-separated series from the catalogue, 'all' (those series),

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { KernelFetchError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
+import { ccVersionText, runDepmod } from '../user-kernel/build-tree.js';
+
+export { ccVersionText, runDepmod } from '../user-kernel/build-tree.js';
 
 export interface Layout {
   /** Path of vmlinuz relative to the root, {release} filled in. */
@@ -29,10 +32,6 @@ export function rewriteMakefile(text: string, root: string): string {
   return text.replace(/(^|[\s=:'"])\/usr\/(src|lib)\//gm, (_m, lead: string, dir: string) => `${lead}${root}/usr/${dir}/`);
 }
 
-/** The compiler a kernel was built with, from its .config (CONFIG_CC_VERSION_TEXT="..."). */
-export function ccVersionText(config: string): string | undefined {
-  return /^CONFIG_CC_VERSION_TEXT="((?:[^"\\]|\\.)*)"/m.exec(config)?.[1]?.replace(/\\(.)/g, '$1');
-}
 
 /** Relative target for an absolute symlink target inside `root`, as seen from `linkDir`. */
 export function relativeTarget(root: string, linkDir: string, absoluteTarget: string): string {
@@ -103,12 +102,6 @@ export async function rewriteHeaders(root: string, finalRoot: string): Promise<v
   }
 }
 
-export async function runDepmod(root: string, release: string, signal?: AbortSignal): Promise<void> {
-  const depmod = await requireTool('depmod');
-  const result = await execa(depmod, ['-b', root, release], { reject: false, all: true, ...(signal ? { cancelSignal: signal } : {}) });
-  signal?.throwIfAborted();
-  if (result.failed) throw new KernelFetchError(`depmod failed for ${release}`, { detail: result.all, cause: result, fix: 'install a newer kmod (depmod must read .ko.xz/.ko.zst)' });
-}
 
 // Nothing a module build, an initramfs or a boot reads; dropping them keeps the cache small.
 const DISPOSABLE = ['usr/share/doc', 'usr/share/bug', 'usr/share/lintian', 'usr/share/man'];

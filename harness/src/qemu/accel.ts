@@ -7,9 +7,9 @@ import { access, stat } from 'node:fs/promises';
 import { release } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cacheRoot } from '../cache.js';
+import { cacheRoot } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { readJsonOr, writeFileAtomic } from '../files.js';
+import { readJsonOr, writeFileAtomic } from '../util/files.js';
 import { requireTool } from '../host/tools.js';
 import type { Accel } from './args.js';
 

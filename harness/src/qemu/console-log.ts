@@ -14,9 +14,9 @@
 // So at any moment the file is the console so far, or its head and tail no older than about a
 // second; after close() it is exactly what the capture kept. Disk and memory stay at the limit.
 import { open, type FileHandle } from 'node:fs/promises';
-import type { BoundedText } from '../bounded-text.js';
+import type { BoundedText } from '../util/bounded-text.js';
 import { HarnessError } from '../errors.js';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../util/files.js';
 
 /** How often, at most, a console past its limit is rewritten while the guest keeps writing. */
 export const CONSOLE_REWRITE_MS = 1000;

@@ -3,11 +3,11 @@
 // and signals. The console is kept bounded, in memory and in its log file (console-log.ts).
 import { StringDecoder } from 'node:string_decoder';
 import { execa, type ResultPromise } from 'execa';
-import { BoundedText, DEFAULT_OUTPUT_LIMIT_BYTES } from '../bounded-text.js';
+import { BoundedText, DEFAULT_OUTPUT_LIMIT_BYTES } from '../util/bounded-text.js';
 import { BootError, HarnessError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
-import { onTeardown } from '../lifecycle.js';
-import { safeDelayMs } from '../timers.js';
+import { onTeardown } from '../util/lifecycle.js';
+import { safeDelayMs } from '../util/timers.js';
 import { qemuArgs, type QemuOptions } from './args.js';
 import { ConsoleLogFile } from './console-log.js';
 import { freePort } from './port.js';

@@ -3,7 +3,7 @@
 // whole run's results.json (and junit.xml) at the top. Planned as pure data,
 // then written file by file, each whole before it is renamed into place.
 import path from 'node:path';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../util/files.js';
 import type { KernelResult } from '../run.js';
 import { jsonReport } from './json.js';
 import { junitReport } from './junit.js';

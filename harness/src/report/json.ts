@@ -1,6 +1,6 @@
 // The --json report: `{"results":[...]}`, one entry per kernel, log excerpts inline (head and
 // tail, REPORT_LOG_BYTES each; --artifacts holds the logs as the run kept them).
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../util/files.js';
 import type { KernelResult } from '../run.js';
 import { withLogExcerpts } from './logs.js';
 

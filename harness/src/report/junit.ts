@@ -2,8 +2,8 @@
 // pipeline stage and one for the verdict; a failure carries the kernel's report, the test's
 // output or the compiler's diagnostics. Any text may come from a serial console, so every
 // character XML 1.0 cannot hold is dropped and the rest escaped.
-import { excerpt } from '../bounded-text.js';
-import { writeFileAtomic } from '../files.js';
+import { excerpt } from '../util/bounded-text.js';
+import { writeFileAtomic } from '../util/files.js';
 import type { KernelResult } from '../run.js';
 import { headlineDiagnostic } from '../verdict/tap.js';
 import { droppedNote, REPORT_LOG_BYTES } from './logs.js';

@@ -1,6 +1,6 @@
 // What the reports embed of a run's logs: bounded excerpts (the artifacts directory holds each
 // log as the run kept it), and a note of what the output limit dropped.
-import { excerpt } from '../bounded-text.js';
+import { excerpt } from '../util/bounded-text.js';
 import type { KernelResult } from '../run.js';
 
 /** The most of one log a report embeds: head and tail, 32 KiB each. */

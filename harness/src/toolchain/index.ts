@@ -4,13 +4,13 @@
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cacheRoot as defaultCacheRoot } from '../cache.js';
+import { cacheRoot as defaultCacheRoot } from '../cache/store.js';
 import { silent, type Emit } from '../events.js';
 import { findTool } from '../host/tools.js';
 import { loadCatalogue, type Catalogue } from '../kernel/catalogue.js';
 import { METADATA_FILE } from '../kernel/entry.js';
 import type { KernelArtifacts } from '../kernel/index.js';
-import { archiveUri, findMirrors } from '../kernel/mirror.js';
+import { archiveUri, findMirrors } from '../debian/mirror.js';
 import { ensureRoot } from './root.js';
 import { hostToolchain, rootToolchain, type Toolchain } from './run.js';
 import { kernelSuite, parseCcVersionText, parseDumpVersion, planToolchain, ToolchainError, type HostGcc } from './select.js';

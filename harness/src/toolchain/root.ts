@@ -4,13 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir, entryLockFile, sweepStale, TEMP_PREFIX } from '../cache.js';
-import { withLock, type LockOptions } from '../cache-lock.js';
+import { cachedDir, entryLockFile, sweepStale, TEMP_PREFIX } from '../cache/store.js';
+import { withLock, type LockOptions } from '../cache/lock.js';
 import type { Emit } from '../events.js';
-import { field, parseDeb822 } from '../kernel/deb822.js';
-import type { ArchiveSource } from '../kernel/mirror.js';
+import { field, parseDeb822 } from '../debian/deb822.js';
+import type { ArchiveSource } from '../debian/mirror.js';
 import { requireTool } from '../host/tools.js';
-import { killOnTeardown } from '../lifecycle.js';
+import { killOnTeardown } from '../util/lifecycle.js';
 import { ToolchainError } from './select.js';
 
 export const TOOLCHAINS_AREA = 'toolchains';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { requireTool } from '../host/tools.js';
-import { killOnTeardown, onSignalExit } from '../lifecycle.js';
+import { killOnTeardown, onSignalExit } from '../util/lifecycle.js';
 import { ToolchainError } from './select.js';
 
 export interface ToolResult {

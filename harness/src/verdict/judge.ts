@@ -2,7 +2,7 @@
 // (dmesg, and the serial console for what dmesg lost or never got: a wrapped ring buffer, a
 // guest that died), find kernel errors and new taint, the registrations the module left
 // behind, check the expected log lines of the test stage, and decide.
-import type { JobRaw } from '../guest/job.js';
+import type { JobRaw } from '../job-raw.js';
 import { detectKernelErrors, type KernelError } from './detect.js';
 import { matchInOrder } from './expect.js';
 import { kunitInStage } from './kunit.js';

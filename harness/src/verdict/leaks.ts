@@ -5,15 +5,11 @@
 // Only leaks with a frame in a module under test are kept: kmemleak's false positives in the
 // kernel itself (boot-time allocations it cannot trace) are not the module's bug.
 import { readKoSymbols, type FuncSymbol } from './symbolize.js';
+import type { ModuleSection } from '../job-raw.js';
 
 export { parseFuncSymbols, type FuncSymbol } from './symbolize.js';
 
-/** Where a module's section (text, data, rodata, bss) was loaded, read after insmod. */
-export interface ModuleSection {
-  module: string;
-  section: string;
-  address: bigint;
-}
+export type { ModuleSection } from '../job-raw.js';
 
 /** `sym+0xoff/0xsize [module]` for an address inside a symbol of a module's loaded section, if any. */
 export function symbolizeAddress(address: bigint, sections: readonly ModuleSection[], symbols: ReadonlyMap<string, readonly FuncSymbol[]>): string | undefined {

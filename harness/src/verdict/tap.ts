@@ -23,7 +23,7 @@
 //   (KUnit's `Expected 1 + 1 == 3, but` after `# case: EXPECTATION FAILED at ...`).
 // So a Perl-style stream that explains a failure after it and then goes on (`not ok 1`,
 // `#   Failed test`, `ok 2`) gets the explanation on test 2: kernel tests do not print that way.
-import { droppedLine } from '../bounded-text.js';
+import { droppedLine } from '../util/bounded-text.js';
 
 export type TapVersion = 'tap13' | 'tap14' | 'ktap1' | 'ktap2' | 'plain';
 export type SubtestStatus = 'pass' | 'fail' | 'skip' | 'todo';
@@ -71,7 +71,7 @@ export interface TapResult {
   planMismatch?: { planned: number; seen: number; last?: Subtest };
   /** Result lines past TAP_LIMITS.subtests: counted, not kept. */
   omitted?: { subtests: number; failed: number };
-  /** The captured output was cut in the middle (bounded-text.ts): results may be missing. */
+  /** The captured output was cut in the middle (util/bounded-text.ts): results may be missing. */
   outputDropped?: { bytes: number };
 }
 
@@ -95,7 +95,7 @@ const BAIL_OUT = /^Bail out!\s*(.*)$/;
 const SUBTEST_HEADER = /^#\s*Subtest:\s*(.*)$/;
 const DIAGNOSTIC = /^#\s?(.*)$/;
 const DIRECTIVE = /^(skip\S*|todo\S*|xfail|timeout|error)(?=[\s:]|$)[\s:]*(.*)$/i;
-/** The line bounded-text.ts puts where it dropped bytes (droppedLine). */
+/** The line util/bounded-text.ts puts where it dropped bytes (util/bounded-text.ts droppedLine). */
 const DROPPED = new RegExp(`^${droppedLine(0).replace(/[[\]]/g, '\\$&').replace('0', '(\\d+)')}$`);
 
 function clip(text: string): string {

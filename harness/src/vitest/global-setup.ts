@@ -2,7 +2,7 @@
 // them to test files (useKernels() picks them up), then powers them all off at the end:
 //   test: { globalSetup: ['kmod-harness/vitest/global-setup'] }
 import type { TestProject } from 'vitest/node';
-import { runSettings } from '../commands/run.js';
+import { runSettings } from '../config/settings.js';
 import type { HarnessEvent } from '../events.js';
 import { ensureHostPackages } from '../host/setup.js';
 import { bootSlots } from './slots.js';

@@ -4,7 +4,7 @@
 // way a VM runs one job at a time and is replaced once a job spoils it (vm-lane.ts).
 import path from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { runSettings } from '../commands/run.js';
+import { runSettings } from '../config/settings.js';
 import type { LifecycleConfig, TimeoutsConfig } from '../config/define.js';
 import type { RunSettings } from '../config/settings.js';
 import type { ExecResult } from '../guest/ssh.js';
@@ -13,7 +13,7 @@ import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import type { Outcome } from '../outcome.js';
 import { buildJob, consoleReader, runBuilt, summarizeJob, type JobOutcome, type JobSummary, type SessionInfo, type Timeouts } from '../session.js';
 import { parseStageMarker } from '../verdict/kmsg.js';
-import { makeWorkDir } from '../workdir.js';
+import { makeWorkDir } from '../util/workdir.js';
 import { bootSlots, type KernelSlot } from './slots.js';
 import { spentReason, VM_LOCK_WAIT_MS, VmLane, type VmUsed } from './vm-lane.js';
 import { buildableNames } from '../kernel-build/index.js';

@@ -4,7 +4,7 @@ import { asHarnessError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
 import { acquireKernel } from '../kernel-build/index.js';
 import type { RunSettings } from '../config/settings.js';
-import { mapLimit } from '../pool.js';
+import { mapLimit } from '../util/pool.js';
 import { planVmsHere } from '../run.js';
 import { openSession, type Session, type SessionInfo } from '../session.js';
 import { prepareToolchain } from '../toolchain/index.js';

@@ -6,7 +6,7 @@
 // clean: the globalSetup's QEMU is that process's child, not the worker's to restart.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { acquireLock, LockTimeoutError, type HeldLock } from '../cache-lock.js';
+import { acquireLock, LockTimeoutError, type HeldLock } from '../cache/lock.js';
 import { HarnessError, TimeoutError } from '../errors.js';
 import { cleanVerdict, guestStateCommand, parseGuestState } from '../guest/clean-check.js';
 import type { GuestConnection } from '../guest/ssh.js';

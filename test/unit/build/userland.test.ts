@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTest, includeEnv } from '../../../harness/src/build/userland.js';
-import { PACKAGE_ROOT, TEST_INCLUDE_DIR } from '../../../harness/src/paths.js';
+import { PACKAGE_ROOT, TEST_INCLUDE_DIR } from '../../../harness/src/util/paths.js';
 
 let dir: string;
 let seq = 0;

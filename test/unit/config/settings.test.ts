@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { LoadedConfig } from '../../../harness/src/config/load.js';
 import { ConfigError } from '../../../harness/src/config/schema.js';
 import { resolveRunSettings } from '../../../harness/src/config/settings.js';
-import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../../harness/src/paths.js';
+import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../../harness/src/util/paths.js';
 
 const base = { cwd: '/work/here', knownSeries: ['5.10', '6.1', '6.12', '7.2'], defaultSeries: '6.1' };
 const loaded = (config: LoadedConfig['config']): LoadedConfig => ({ file: '/repo/kmod-harness.config.ts', dir: '/repo', config });

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import { describe, expect, it } from 'vitest';
 import { generateUsableKeyPair, makeRunKeys } from '../../../harness/src/guest/keys.js';
-import { makeWorkDir } from '../../../harness/src/workdir.js';
+import { makeWorkDir } from '../../../harness/src/util/workdir.js';
 
 describe('generateUsableKeyPair', () => {
   // ssh2's generator yields a key its parser rejects about once in 270 draws: 1500 draws

@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { droppedLine } from '../../../harness/src/bounded-text.js';
+import { droppedLine } from '../../../harness/src/util/bounded-text.js';
 import { generateUsableKeyPair } from '../../../harness/src/guest/keys.js';
 import { connectGuest, withExecDefaults, type ExecOptions, type GuestConnection } from '../../../harness/src/guest/ssh.js';
 

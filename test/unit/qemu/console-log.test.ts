@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BoundedText, droppedLine } from '../../../harness/src/bounded-text.js';
+import { BoundedText, droppedLine } from '../../../harness/src/util/bounded-text.js';
 import { HarnessError } from '../../../harness/src/errors.js';
 import { ConsoleLogFile } from '../../../harness/src/qemu/console-log.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { droppedLine } from '../../../harness/src/bounded-text.js';
+import { droppedLine } from '../../../harness/src/util/bounded-text.js';
 import { jsonReport } from '../../../harness/src/report/json.js';
 import { droppedNote, formatBytes, REPORT_LOG_BYTES, withLogExcerpts } from '../../../harness/src/report/logs.js';
 import { result } from './result.js';

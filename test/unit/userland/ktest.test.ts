@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_INCLUDE_DIR } from '../../../harness/src/paths.js';
+import { TEST_INCLUDE_DIR } from '../../../harness/src/util/paths.js';
 
 const STRICT = ['-Wall', '-Wextra', '-Werror', '-O2', `-I${TEST_INCLUDE_DIR}`];
 

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { droppedLine } from '../../../harness/src/bounded-text.js';
+import { droppedLine } from '../../../harness/src/util/bounded-text.js';
 import { parseDmesg } from '../../../harness/src/verdict/kmsg.js';
 import { headlineDiagnostic, parseTap, TAP_LIMITS, tapVerdict, type Subtest, type TapResult } from '../../../harness/src/verdict/tap.js';
 
