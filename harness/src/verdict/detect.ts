@@ -90,7 +90,7 @@ function finish(draft: Draft, texts: readonly string[]): KernelError {
   error.endIndex = draft.end;
   error.trace = extractTrace(texts, from, draft.end);
   let module = draft.headerModule;
-  for (let i = from; module === undefined && i < draft.end; i++) module = ripModule(texts[i]);
+  for (let i = from; module === undefined && i < draft.end; i++) module = ripModule(texts[i]!);
   module ??= traceModule(error.trace);
   // SLUB reports name the allocating and freeing code: `INFO: Freed in f+0x20/0x3c [mod] age=0`.
   for (let i = from; module === undefined && i < draft.end; i++) module = /^INFO: (?:Allocated|Freed) in \S+ \[(\w+)\]/.exec(texts[i]!.trim())?.[1];
@@ -104,7 +104,7 @@ export function detectKernelErrors(records: readonly KmsgRecord[]): KernelError[
   const drafts: Draft[] = [];
 
   for (let i = 0; i < texts.length; i++) {
-    const text = texts[i];
+    const text = texts[i]!;
     const last = drafts.at(-1);
     if (last?.open && i - last.lastHeader > MAX_REPORT_LINES) last.open = false;
     if (last?.open) {
@@ -135,7 +135,7 @@ export function detectKernelErrors(records: readonly KmsgRecord[]): KernelError[
       if (last?.open) last.open = false;
       drafts.push(start(hit, i));
     }
-    const draft = drafts[drafts.length - 1];
+    const draft = drafts[drafts.length - 1]!;
     if (hit.kind !== 'oops') draft.headerModule ??= trailingModule(text);
   }
   return drafts.map((d) => finish(d, texts));

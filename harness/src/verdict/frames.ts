@@ -47,7 +47,7 @@ export function trailingModule(line: string): string | undefined {
 export function parseFrame(line: string): Frame | undefined {
   const m = FRAME.exec(line);
   if (m === null) return undefined;
-  const frame: Frame = { func: m[2], unreliable: m[1] !== undefined };
+  const frame: Frame = { func: m[2]!, unreliable: m[1] !== undefined };
   const module = trailingModule(line);
   if (module !== undefined) frame.module = module;
   return frame;
@@ -71,12 +71,12 @@ export function ripModule(line: string): string | undefined {
 export function extractTrace(texts: readonly string[], from: number, to: number): string[] {
   let start = -1;
   for (let i = from; i < to && start < 0; i++) {
-    if (TRACE_HEADINGS.some((re) => re.test(texts[i]))) start = i + 1;
+    if (TRACE_HEADINGS.some((re) => re.test(texts[i]!))) start = i + 1;
   }
   if (start < 0) return [];
   const trace: string[] = [];
   for (let i = start; i < to && trace.length < MAX_TRACE_LINES; i++) {
-    const line = texts[i];
+    const line = texts[i]!;
     if (REGISTERS.test(line)) continue;
     if (!isTraceMarker(line) && !BARE_FRAME.test(line) && parseFrame(line) === undefined) {
       // A serial console under TCG now and then garbles a character ("0xd9/00x122"): skip one

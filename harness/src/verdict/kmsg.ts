@@ -93,7 +93,7 @@ export function sliceStage(records: KmsgRecord[], stage: string): KmsgRecord[] {
   const end = stageMarker(stage, 'end');
   let start = -1;
   for (let i = records.length - 1; i >= 0; i--) {
-    if (records[i].text.trim() === begin) {
+    if (records[i]!.text.trim() === begin) {
       start = i;
       break;
     }
@@ -101,7 +101,7 @@ export function sliceStage(records: KmsgRecord[], stage: string): KmsgRecord[] {
   if (start < 0) return [];
   let stop = records.length;
   for (let i = start + 1; i < records.length; i++) {
-    if (records[i].text.trim() === end) {
+    if (records[i]!.text.trim() === end) {
       stop = i;
       break;
     }

@@ -28,7 +28,7 @@ export const REPORT_PATTERNS: readonly ReportPattern[] = [
     // SLUB debug: `BUG kmalloc-64 (Tainted: G    B      O     ): Object already free`.
     kind: 'slub',
     header: /^BUG ([\w.:-]+) \((?:Not tainted|Tainted:[^)]*)\): (.+)$/,
-    title: (m) => `BUG ${m[1]}: ${m[2].trim()}`,
+    title: (m) => `BUG ${m[1]}: ${m[2]!.trim()}`,
     rank: 3,
   },
   {
@@ -57,21 +57,21 @@ export const REPORT_PATTERNS: readonly ReportPattern[] = [
     // the error code and oops counter are dropped from the title.
     kind: 'gpf',
     header: /^(?:Oops: )?(general protection fault[^:]*?)(?::\s+[0-9a-f]+ \[#\d+\].*)?$/,
-    title: (m) => m[1],
+    title: (m) => m[1]!,
     rank: 2,
   },
   { kind: 'hung-task', header: /^INFO: task \S+:\d+ blocked for more than \d+ seconds\..*/, rank: 2 },
   {
     kind: 'rcu-stall',
     header: /^(?:rcu: )?(INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls?\b.*)/,
-    title: (m) => m[1],
+    title: (m) => m[1]!,
     rank: 2,
   },
   {
     kind: 'hard-lockup',
     // `watchdog: Watchdog detected hard LOCKUP on cpu 1`; 6.7+ adds `CPU1: ` before it.
     header: /^(?:NMI )?(?:watchdog: )?(?:CPU\d+: )?(Watchdog detected hard LOCKUP on cpu \d+.*)/,
-    title: (m) => m[1],
+    title: (m) => m[1]!,
     rank: 2,
   },
   {
@@ -79,7 +79,7 @@ export const REPORT_PATTERNS: readonly ReportPattern[] = [
     // invalid context at ...`, `BUG: scheduling while atomic: ...`, `watchdog: BUG: soft lockup`.
     kind: 'bug',
     header: /^(?:watchdog: )?(BUG: .+)/,
-    title: (m) => m[1],
+    title: (m) => m[1]!,
     rank: 2,
   },
   {
@@ -93,14 +93,14 @@ export const REPORT_PATTERNS: readonly ReportPattern[] = [
     // `WARNING: CPU: 0 PID: 123 at drivers/x.c:12 f+0x10/0x20 [mod]`; `WARNING: at ...` on
     // architectures and kernels that print no CPU/PID.
     header: /^WARNING: (?:CPU: \d+ (?:UID: \d+ )?PID: \d+ )?at (.+)$/,
-    title: (m) => `WARNING at ${m[1].trim()}`,
+    title: (m) => `WARNING at ${m[1]!.trim()}`,
     rank: 1,
   },
   {
     // The reordered first line of recent kernels: `WARNING: x.c:12 at f+0x10/0x20 [mod], CPU#0: comm/123`.
     kind: 'warning',
     header: /^WARNING: (\S+:\d+) at (.+?), CPU#\d+: .*/,
-    title: (m) => `WARNING at ${m[1]} ${m[2].trim()}`,
+    title: (m) => `WARNING at ${m[1]} ${m[2]!.trim()}`,
     rank: 1,
   },
   {

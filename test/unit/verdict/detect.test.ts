@@ -226,7 +226,7 @@ describe('detectKernelErrors', () => {
     const filler = Array.from({ length: 300 }, (_, i) => `m: line ${i}`);
     const errors = detectKernelErrors(log('BUG: scheduling while atomic: t/1/0x00000002', ...filler, 'Oops: 0000 [#1] SMP'));
     expect(errors.map((e) => e.kind)).toEqual(['bug', 'oops']);
-    expect(errors[0].endIndex).toBeLessThanOrEqual(202);
+    expect(errors[0]!.endIndex).toBeLessThanOrEqual(202);
   });
 
   it('does not glue an Oops onto a report whose header is far behind', () => {

@@ -170,8 +170,8 @@ describe('kernel-log fixtures', () => {
       expected.map((e) => ({ kind: e.kind, title: e.title, module: e.module })),
     );
     expected.forEach((e, i) => {
-      if (e.frame !== undefined) expect(errors[i].trace).toContain(e.frame);
-      expect(errors[i].trace.length).toBeGreaterThan(0);
+      if (e.frame !== undefined) expect(errors[i]!.trace).toContain(e.frame);
+      expect(errors[i]!.trace.length).toBeGreaterThan(0);
     });
   });
 

@@ -16,7 +16,7 @@ export function fixtureNames(): string[] {
 export function readFixture(name: string): { header: string[]; log: string } {
   const lines = readFileSync(FIXTURE_DIR + name, 'utf8').split('\n');
   let i = 0;
-  while (i < lines.length && lines[i].startsWith('#')) i++;
+  while (i < lines.length && lines[i]!.startsWith('#')) i++;
   return { header: lines.slice(0, i), log: lines.slice(i).join('\n') };
 }
 

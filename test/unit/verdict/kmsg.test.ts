@@ -27,8 +27,8 @@ describe('parseDmesg', () => {
 
   it('keeps the indentation of stack frames and markers', () => {
     const [frame, marker] = parseDmesg('<4>[   41.306188]  ? __warn+0x7d/0xc0\n<4>[   41.306183]  <TASK>');
-    expect(frame.text).toBe(' ? __warn+0x7d/0xc0');
-    expect(marker.text).toBe(' <TASK>');
+    expect(frame!.text).toBe(' ? __warn+0x7d/0xc0');
+    expect(marker!.text).toBe(' <TASK>');
   });
 
   it('drops a CONFIG_PRINTK_CALLER field', () => {
@@ -127,7 +127,7 @@ describe('sliceStage', () => {
 
   it('finds markers in a real dmesg -r capture (written from /dev/kmsg at facility user)', () => {
     const records = parseDmesg('<12>[ 1.000000] kmod-harness: mark unload begin\n<6>[ 1.000001] m: exit\n<12>[ 1.000002] kmod-harness: mark unload end\n');
-    expect(records[0].facility).toBe(1);
+    expect(records[0]!.facility).toBe(1);
     expect(sliceStage(records, 'unload').map((r) => r.text)).toEqual(['m: exit']);
   });
 });

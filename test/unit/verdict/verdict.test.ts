@@ -145,6 +145,6 @@ describe('decide', () => {
 
   it('truncates a very long output line in a reason', () => {
     const [reason] = decide({ ...base, test: { exitCode: 1, output: 'x'.repeat(1000) } }).reasons;
-    expect(reason.length).toBeLessThan(200);
+    expect(reason!.length).toBeLessThan(200);
   });
 });
