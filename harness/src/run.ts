@@ -77,7 +77,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       return await fn();
     } finally {
       result.stages[stage] = Math.round(performance.now() - start);
-      emit({ type: 'stage-end', stage, kernel: result.kernel, ms: result.stages[stage]! });
+      emit({ type: 'stage-end', stage, kernel: result.kernel, ms: result.stages[stage] });
     }
   };
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -99,7 +99,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
 
     emit({ type: 'stage-start', stage: 'test', kernel: result.kernel, detail: 'upload, insmod, test, rmmod' });
     // The console in memory: exact, where the log file lags up to a second past the limit.
-    const job = await runBuilt(s.guest.conn, async () => s.guest.vm.console(), built, 'job1', {
+    const job = await runBuilt(s.guest.conn, () => Promise.resolve(s.guest.vm.console()), built, 'job1', {
       ...(options.testArgs ? { testArgs: options.testArgs } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),

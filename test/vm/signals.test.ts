@@ -19,7 +19,7 @@ async function interrupt(when: RegExp, signal: NodeJS.Signals = 'SIGINT') {
   const pre = new Set(await readdir(tmpdir()));
   const child = execa('node', [CLI, 'run', '--kernel', kernel, '--plain'], { env, extendEnv: false, reject: false, all: true });
   let sent = false;
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     if (!sent && when.test(chunk.toString())) {
       sent = true;
       child.kill(signal);

@@ -42,6 +42,8 @@ export function createTtyProgress(series: readonly string[], stream: NodeJS.Writ
     private ended = false;
     constructor(...args: ConstructorParameters<typeof DefaultRenderer>) {
       super(...args);
+      // listr2 constructs the renderer itself: this is the one handle the run gets on it.
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
       renderer = this;
     }
     override async render(): Promise<void> {

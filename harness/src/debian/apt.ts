@@ -184,7 +184,7 @@ async function readLists(state: AptState, prefix: string): Promise<IndexPackage[
     const keep = (chunk: string): void => {
       if (chunk.startsWith(prefix)) kept.push(chunk);
     };
-    for await (const data of subprocess.stdout!) {
+    for await (const data of subprocess.stdout as AsyncIterable<Buffer>) {
       const parts = (rest + data.toString()).split('\n\n');
       rest = parts.pop()!;
       parts.forEach(keep);

@@ -188,8 +188,8 @@ export function withExecDefaults(conn: GuestConnection, defaults: ExecOptions): 
 export async function connectGuest(options: ConnectOptions): Promise<GuestConnection> {
   const expected = hostKeyBlob(options.hostKey);
   const deadline = Date.now() + options.timeoutMs;
-  let aborted: unknown;
-  options.abort?.catch((e: unknown) => (aborted = e));
+  let aborted: Error | undefined;
+  options.abort?.catch((e: unknown) => (aborted = e instanceof Error ? e : new Error(String(e))));
   let lastError: unknown;
   for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
     if (aborted) throw aborted;

@@ -34,6 +34,8 @@ export function xmlAttr(text: string): string {
 
 /** A log made readable: CRLF (serial console) as LF, terminal colour sequences removed. */
 function plain(log: string): string {
+  // ESC starts the sequences: matching it is the point.
+  // eslint-disable-next-line no-control-regex
   return log.replace(/\r\n?/g, '\n').replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '');
 }
 

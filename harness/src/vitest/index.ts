@@ -20,7 +20,8 @@ export interface KernelMatchers<R = unknown> {
 }
 
 declare module 'vitest' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  // vitest's own declaration of Matchers has T = any: the merged one must match it.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-explicit-any
   interface Matchers<T = any> extends KernelMatchers<T> {}
 }
 

@@ -27,7 +27,7 @@ const TAIL = 15;
 function logLines(received: unknown): string[] | undefined {
   if (typeof received === 'string') return received.split(/\r?\n/);
   if (Array.isArray(received) && received.every((l) => typeof l === 'string')) return received;
-  if (received && typeof received === 'object' && 'kernelLog' in received) return logLines((received as { kernelLog: unknown }).kernelLog);
+  if (received && typeof received === 'object' && 'kernelLog' in received) return logLines(received.kernelLog);
   return undefined;
 }
 

@@ -20,7 +20,7 @@ export interface KernelSlot {
  * Boot every kernel, as many at once as the host takes. A kernel that cannot be fetched or
  * booted gets its error in its slot (its tests fail with it), the others boot on.
  */
-export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts' | 'outputLimitBytes'>, log: Emit = silent): Promise<{ slots: KernelSlot[]; close(): Promise<void> }> {
+export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts' | 'outputLimitBytes'>, log: Emit = silent): Promise<{ slots: KernelSlot[]; close: () => Promise<void> }> {
   const sessions: Session[] = [];
   const close = async () => {
     await Promise.all(sessions.map((s) => s.close()));

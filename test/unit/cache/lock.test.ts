@@ -48,7 +48,7 @@ function holder(tag: string, log: string, holdMs: number): { child: ResultPromis
   const child = execa('node', ['--import', 'jiti/register', '--input-type=module', '-e', script], { cwd: REPO, all: true });
   children.push(child);
   const locked = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('locked')) resolve();
     });
     child.then(

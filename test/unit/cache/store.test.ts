@@ -86,7 +86,7 @@ describe('cachedDir', () => {
     const child = execa('node', ['--import', 'jiti/register', '--input-type=module', '-e', script], { cwd: repo, all: true });
     try {
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('filling') && resolve());
+        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('filling') && resolve());
         child.then(() => reject(new Error('the child ended before it filled')), reject);
       });
       const fill = vi.fn(async (dir: string) => writeFile(path.join(dir, 'kernel.json'), 'ours'));

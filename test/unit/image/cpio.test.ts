@@ -172,7 +172,7 @@ describe('readCpio', () => {
     const first = writeCpio([{ type: 'file', path: '/init', data: Buffer.from('one') }]);
     const second = writeCpio([{ type: 'file', path: '/init', data: Buffer.from('two') }]);
     const records = readCpio(Buffer.concat([first, Buffer.alloc(512), second]));
-    expect(records.map((r) => `${r.path}=${r.data}`)).toEqual(['/init=one', '/init=two']);
+    expect(records.map((r) => `${r.path}=${r.data.toString()}`)).toEqual(['/init=one', '/init=two']);
   });
 
   it('rejects what is not a newc archive, saying where', () => {

@@ -61,7 +61,7 @@ describe('planArtifacts and long logs', () => {
     expect(saved.logs.test!.length).toBeLessThan(70_000);
     expect(saved.logs.test).toContain('[kmod-harness: 134464 bytes dropped]');
     expect(saved.dropped).toEqual({ stdout: 123 });
-    expect(JSON.parse(plan.get('results.json')!).results[0]).toEqual(saved);
+    expect((JSON.parse(plan.get('results.json')!) as { results: unknown[] }).results[0]).toEqual(saved);
   });
 });
 

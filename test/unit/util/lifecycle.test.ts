@@ -110,7 +110,7 @@ describe('a CLI process with the handlers installed', { timeout: 30_000 }, () =>
     const child = execa('node', [JITI, FIXTURE, mode, String(limitMs), marker], { reject: false, all: true, stdin: 'ignore' });
     const ready = await new Promise<{ pids: number[]; workDir: string }>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
+      child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         const m = /^ready (.*)$/m.exec(out);
         if (m) resolve(JSON.parse(m[1]!) as { pids: number[]; workDir: string });
