@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { program } from '../../../harness/src/program.js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -83,10 +83,12 @@ describe('withDeadline', () => {
       expect((error as TimeoutError).message).toBe('test-build did not finish within 1.5 s');
       expect((error as TimeoutError).fix).toBe('raise timeouts.testBuild');
       expect(performance.now() - started).toBeLessThan(5000);
-      // make ran `sleep 2147483647` itself: it must be gone with make.
+      // make ran `sleep 2147483647` itself, in its copy under buildDir: it must be gone with make.
+      // (Another run's endless build on this machine has another cwd: not ours to judge.)
       await new Promise((r) => setTimeout(r, 200));
-      const left = await execa('pgrep', ['-f', 'sleep 2147483647'], { reject: false });
-      expect(left.stdout).toBe('');
+      const sleeping = (await execa('pgrep', ['-f', 'sleep 2147483647'], { reject: false })).stdout.split('\n').filter(Boolean);
+      const cwds = await Promise.all(sleeping.map((pid) => readlink(`/proc/${pid}/cwd`).catch(() => '')));
+      expect(cwds.filter((cwd) => cwd.startsWith(buildDir))).toEqual([]);
     } finally {
       await rm(buildDir, { recursive: true, force: true });
     }
