@@ -2,6 +2,7 @@
 // kernels and compiler roots take.
 import { stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
+import { formatDecimal } from '../../util/format.js';
 import { check, type DoctorCheck } from './check.js';
 
 export interface DiskFact {
@@ -11,9 +12,8 @@ export interface DiskFact {
   freeBytes: number;
 }
 
-export const GB = 1e9;
-export const DISK_WARN_BYTES = 5 * GB;
-export const DISK_FAIL_BYTES = 1.5 * GB;
+export const DISK_WARN_BYTES = 5e9;
+export const DISK_FAIL_BYTES = 1.5e9;
 
 export async function gatherDisk(root: string): Promise<DiskFact> {
   let measured = root;
@@ -22,13 +22,13 @@ export async function gatherDisk(root: string): Promise<DiskFact> {
   return { cacheRoot: root, measured, freeBytes: s.bavail * s.bsize };
 }
 
-const formatGB = (bytes: number): string => `${(bytes / GB).toFixed(1)} GB`;
+const gb = (bytes: number): string => formatDecimal(bytes, 'GB');
 
 export function diagnoseDisk(fact: DiskFact): DoctorCheck {
   const where = fact.measured === fact.cacheRoot ? fact.cacheRoot : `${fact.measured} (the cache dir ${fact.cacheRoot} is not made yet)`;
-  const summary = `${formatGB(fact.freeBytes)} free at ${where}`;
+  const summary = `${gb(fact.freeBytes)} free at ${where}`;
   const fix = `kmod-harness cache prune, or set KMOD_HARNESS_CACHE to a disk with more room (a kernel takes ~150 MB, a compiler root ~300 MB)`;
-  if (fact.freeBytes < DISK_FAIL_BYTES) return check('disk', 'fail', `${summary}; under ${formatGB(DISK_FAIL_BYTES)}`, fix);
-  if (fact.freeBytes < DISK_WARN_BYTES) return check('disk', 'warn', `${summary}; under ${formatGB(DISK_WARN_BYTES)}`, fix);
+  if (fact.freeBytes < DISK_FAIL_BYTES) return check('disk', 'fail', `${summary}; under ${gb(DISK_FAIL_BYTES)}`, fix);
+  if (fact.freeBytes < DISK_WARN_BYTES) return check('disk', 'warn', `${summary}; under ${gb(DISK_WARN_BYTES)}`, fix);
   return check('disk', 'ok', summary);
 }

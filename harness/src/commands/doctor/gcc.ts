@@ -2,9 +2,9 @@
 // the compiler roots the others need: cached, or makeable by mmdebstrap --mode=unshare here.
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { TOOLCHAINS_AREA } from '../../toolchain/root.js';
-import { parseCcVersionText, parseDumpVersion, planToolchain } from '../../toolchain/select.js';
+import { gccMajor } from '../../toolchain/index.js';
+import { parseCcVersionText, planToolchain } from '../../toolchain/select.js';
 import { aptInstallLine } from '../../host/setup.js';
 import { findTool } from '../../host/tools.js';
 import { check, errorMessage, type CheckStatus, type DoctorCheck, type Fact } from './check.js';
@@ -38,11 +38,7 @@ export async function gatherCompiler(root: string, env: NodeJS.ProcessEnv): Prom
     readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
     readdir(path.join(root, TOOLCHAINS_AREA)).catch(() => [] as string[]),
   ]);
-  let gcc: CompilerFact['gcc'];
-  if (gccPath) {
-    const r = await execa(gccPath, ['-dumpversion'], { reject: false, timeout: 10_000, stdin: 'ignore' });
-    gcc = { path: gccPath, major: r.exitCode === 0 ? parseDumpVersion(r.stdout) : undefined };
-  }
+  const gcc: CompilerFact['gcc'] = gccPath ? { path: gccPath, major: await gccMajor(gccPath) } : undefined;
   const userns: CompilerFact['userns'] = {};
   if (unprivilegedClone !== undefined) userns.unprivilegedClone = unprivilegedClone;
   if (maxUserNamespaces !== undefined) userns.maxUserNamespaces = maxUserNamespaces;

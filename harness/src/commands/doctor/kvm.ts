@@ -4,11 +4,9 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import path from 'node:path';
 import { execa } from 'execa';
-import { readJsonOr } from '../../util/files.js';
-import { chooseAccel, PROBE_FILE, probeKey } from '../../qemu/accel.js';
-import { findTool } from '../../host/tools.js';
+import { chooseAccel, currentProbeKey, probeFilePath, readCachedProbe } from '../../qemu/accel.js';
+import { octalMode, utcTime } from '../../util/format.js';
 import { check, errorMessage, type DoctorCheck, type Fact } from './check.js';
 import type { KernelsFact } from './kernels.js';
 
@@ -17,8 +15,8 @@ export interface ProbeOutcome {
   failure: string | undefined;
   /** Made with this host kernel and QEMU binary; otherwise the next run probes again. */
   current: boolean;
-  /** When it was cached (ISO date). */
-  at: string;
+  /** When it was cached (ms since the epoch). */
+  writtenMs: number;
 }
 
 export interface KvmFact {
@@ -52,22 +50,15 @@ async function cpuVirt(): Promise<'vmx' | 'svm' | undefined> {
   return /\bvmx\b/.test(flags) ? 'vmx' : /\bsvm\b/.test(flags) ? 'svm' : undefined;
 }
 
-async function currentProbeKey(): Promise<string | undefined> {
-  const qemu = await findTool('qemu-system-x86_64');
-  return qemu ? probeKey(qemu) : undefined;
-}
-
-async function readProbe(file: string): Promise<ProbeOutcome | undefined> {
-  const cached = await readJsonOr<{ key?: string; failure?: string | null }>(file);
-  if (!cached || typeof cached.key !== 'string') return undefined;
-  const [info, key] = await Promise.all([stat(file), currentProbeKey().catch(() => undefined)]);
-  return { failure: cached.failure ?? undefined, current: cached.key === key, at: info.mtime.toISOString() };
+async function readProbe(root: string): Promise<ProbeOutcome | undefined> {
+  const [cached, key] = await Promise.all([readCachedProbe(root), currentProbeKey().catch(() => undefined)]);
+  return cached && { failure: cached.failure, current: cached.key === key, writtenMs: cached.writtenMs };
 }
 
 /** With `probe`, boots the probe (through chooseAccel, which caches it as a run would) on a cached kernel of `kernels`. */
 export async function gatherKvm(root: string, kernels: Promise<Fact<KernelsFact>>, probe: boolean): Promise<KvmFact> {
   const device = '/dev/kvm';
-  const probeFile = path.join(root, PROBE_FILE);
+  const probeFile = probeFilePath(root);
   const accessError = await access(device, constants.R_OK | constants.W_OK).then(
     () => undefined,
     (error: NodeJS.ErrnoException) => error.code ?? errorMessage(error),
@@ -77,14 +68,14 @@ export async function gatherKvm(root: string, kernels: Promise<Fact<KernelsFact>
     Promise.all(['kvm', 'kvm_intel', 'kvm_amd'].map(async (m) => ((await stat(`/sys/module/${m}`).catch(() => undefined)) ? m : undefined))),
     stat(device).catch(() => undefined),
   ]);
-  const fact: KvmFact = { device, accessError, cpuVirt: virt, modules: modules.filter((m): m is string => !!m), probe: await readProbe(probeFile), probeFile };
+  const fact: KvmFact = { device, accessError, cpuVirt: virt, modules: modules.filter((m): m is string => !!m), probe: await readProbe(root), probeFile };
   if (info) {
     const group = await lookupGroup(info.gid);
     const user = userInfo();
     fact.group = {
       gid: info.gid,
       name: group?.name,
-      mode: (info.mode & 0o777).toString(8).padStart(4, '0'),
+      mode: octalMode(info.mode),
       member: user.gid === info.gid || (group?.members.includes(user.username) ?? false),
       inSession: process.getgid?.() === info.gid || (process.getgroups?.() ?? []).includes(info.gid),
     };
@@ -96,7 +87,7 @@ export async function gatherKvm(root: string, kernels: Promise<Fact<KernelsFact>
     else {
       await chooseAccel('auto', kernel.vmlinuz, root);
       fact.probed = { kernel: kernel.release };
-      fact.probe = await readProbe(probeFile);
+      fact.probe = await readProbe(root);
     }
   }
   return fact;
@@ -137,7 +128,7 @@ export function diagnoseKvm(fact: KvmFact): DoctorCheck {
   // accel.ts words its failures for a run's log; here the heading already says it was the probe.
   const failure = p?.failure?.replace(/^a probe boot under KVM failed: /, '');
   if (!p) return check('kvm', 'ok', `${fact.device} usable${flagNote}; the first run boots a short probe to confirm KVM runs a stock kernel${probed}`);
-  const when = fact.probed && 'kernel' in fact.probed ? `just now with ${fact.probed.kernel}` : `cached ${p.at.slice(0, 10)}`;
+  const when = fact.probed && 'kernel' in fact.probed ? `just now with ${fact.probed.kernel}` : `cached ${utcTime(p.writtenMs, 'day')}`;
   if (failure === undefined) {
     return p.current
       ? check('kvm', 'ok', `KVM usable: probe boot passed (${when})`)

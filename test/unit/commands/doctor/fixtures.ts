@@ -16,7 +16,7 @@ export const kvmOk: KvmFact = {
   group: { gid: 993, name: 'kvm', mode: '0660', member: true, inSession: true },
   cpuVirt: 'vmx',
   modules: ['kvm', 'kvm_intel'],
-  probe: { failure: undefined, current: true, at: '2026-01-02T03:04:05.000Z' },
+  probe: { failure: undefined, current: true, writtenMs: Date.UTC(2026, 0, 2, 3, 4, 5) },
   probeFile: '/cache/accel-probe.json',
 };
 
