@@ -6,11 +6,16 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
+// The cache's root and names from the harness itself (built: npm run build), never spelled again here.
+import { cacheRoot, TEMP_PREFIX } from '../dist/cache/store.js';
+import { IMAGES_AREA } from '../dist/image/initramfs.js';
+import { KERNELS_AREA } from '../dist/kernel/entry.js';
+import { TOOLCHAINS_AREA } from '../dist/toolchain/root.js';
 
 const runs = Number(process.env.SOAK_RUNS ?? 50);
 const kernel = process.env.SOAK_KERNEL ?? '6.1';
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
-const cache = process.env.KMOD_HARNESS_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '/root', '.cache'), 'kmod-harness');
+const cache = cacheRoot();
 $.verbose = false;
 $.quiet = true;
 
@@ -18,9 +23,9 @@ async function leftovers() {
   const qemu = (await $`pgrep -f ^qemu-system`.nothrow()).stdout.split('\n').filter(Boolean);
   const temp = (await readdir(tmpdir())).filter((n) => n.startsWith('kmod-harness-'));
   const partial = [];
-  for (const area of ['kernels', 'images', 'toolchains']) {
+  for (const area of [KERNELS_AREA, IMAGES_AREA, TOOLCHAINS_AREA]) {
     const names = await readdir(path.join(cache, area)).catch(() => []);
-    partial.push(...names.filter((n) => n.startsWith('.tmp-')).map((n) => `${area}/${n}`));
+    partial.push(...names.filter((n) => n.startsWith(TEMP_PREFIX)).map((n) => `${area}/${n}`));
   }
   return { qemu, temp, partial };
 }

@@ -8,7 +8,7 @@ import { runSettings } from './config/settings.js';
 import { shellCommand, type ShellFlags } from './commands/shell.js';
 import type { RunFlags } from './config/settings.js';
 import { plainEmit } from './console/index.js';
-import { doctorExitCode, formatDoctor, runDoctor } from './commands/doctor.js';
+import { doctorExitCode, formatDoctor, runDoctor } from './commands/doctor/index.js';
 import { ensureHostPackages } from './host/setup.js';
 import { knownSeries } from './kernel/index.js';
 import { formatKernels, listKernels } from './commands/kernels/catalogue.js';

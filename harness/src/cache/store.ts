@@ -98,12 +98,15 @@ export async function cachedDir(
 /** Names of a cache area's entries being filled (or removed): never trusted as entries. */
 export const TEMP_PREFIX = '.tmp-';
 
+/** What `cache prune` renames an entry to before it deletes it: a temp dir, but no fill's. */
+export const PRUNE_PREFIX = `${TEMP_PREFIX}prune-`;
+
 /** A temporary dir without a lock to ask, written to this recently, may belong to a fill that is still running. */
 export const STALE_TEMP_MS = 3_600_000;
 
 /** The entry key a fill's temporary dir `.tmp-<key>-XXXXXX` (mkdtemp's six characters) is for; undefined for other temp names. */
 export function fillKeyOf(name: string): string | undefined {
-  if (!name.startsWith(TEMP_PREFIX) || name.startsWith(`${TEMP_PREFIX}prune-`)) return undefined;
+  if (!name.startsWith(TEMP_PREFIX) || name.startsWith(PRUNE_PREFIX)) return undefined;
   return /^(.+)-[A-Za-z0-9]{6}$/.exec(name.slice(TEMP_PREFIX.length))?.[1];
 }
 

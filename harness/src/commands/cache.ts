@@ -6,17 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, readFile, readdir, readlink, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { entryLockFile, fillKeyOf, LOCK_PREFIX, STALE_TEMP_MS, TEMP_PREFIX } from '../cache/store.js';
+import { entryLockFile, fillKeyOf, LOCK_PREFIX, PRUNE_PREFIX, STALE_TEMP_MS, TEMP_PREFIX } from '../cache/store.js';
 import { lockHolder, tryLock } from '../cache/lock.js';
 import { UsageError } from '../errors.js';
-import { readJsonOr } from '../util/files.js';
-import { IMAGES_AREA, MEMO_DIR } from '../image/initramfs.js';
+import { isTempSibling, readJsonOr } from '../util/files.js';
+import { alignColumns, formatBytes, utcTime } from '../util/format.js';
+import { IMAGE_FILE, IMAGES_AREA, MEMO_DIR } from '../image/initramfs.js';
+import { CONTENT_KEY_LENGTH } from '../image/parts.js';
 import { APT_AREA } from '../debian/apt.js';
-import { STAGED_AREA } from '../user-kernel/build-tree.js';
+import { STAGED_AREA, STAGED_HASH_LENGTH } from '../user-kernel/build-tree.js';
 import { compareVersions } from '../debian/debversion.js';
 import { KERNELS_AREA, readMetadata } from '../kernel/entry.js';
 import { PROBE_FILE } from '../qemu/accel.js';
-import { TOOLCHAINS_AREA } from '../toolchain/root.js';
+import { readRootMetadata, TOOLCHAIN_METADATA_FILE, TOOLCHAINS_AREA } from '../toolchain/root.js';
 import { SOURCES_AREA } from '../kernel-build/source.js';
 import { kernelSuite } from '../toolchain/select.js';
 
@@ -79,8 +81,8 @@ const releaseOf = (name: string, hashLength: number): string | undefined => new 
 
 /** What the entry `name` of `area` is, from its name and metadata. */
 async function describe(area: string, name: string, p: string, isDir: boolean): Promise<Described> {
-  if (name.startsWith(`${TEMP_PREFIX}prune-`)) return { kind: 'temp', what: 'an entry being removed (or left by an interrupted prune)' };
-  if (name.startsWith(TEMP_PREFIX) || (area === '' && /\.tmp-\d+$/.test(name))) return { kind: 'temp', what: 'temporary dir of a fill (running, or left by an interrupted run)' };
+  if (name.startsWith(PRUNE_PREFIX)) return { kind: 'temp', what: 'an entry being removed (or left by an interrupted prune)' };
+  if (name.startsWith(TEMP_PREFIX) || (area === '' && isTempSibling(name))) return { kind: 'temp', what: 'temporary dir of a fill (running, or left by an interrupted run)' };
   if (area === '') {
     if (name === PROBE_FILE && !isDir) return { kind: 'accel-probe', what: 'KVM probe result' };
     return { kind: 'other', what: 'not made by the harness' };
@@ -94,17 +96,17 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
       return { kind: 'kernel', what: `kernel ${release} (${series}, ${m.version}, ${kernelSuite(packages) ?? '?'})`, series, version: m.version, release };
     }
     case TOOLCHAINS_AREA: {
-      const m = await readJsonOr<{ suite?: string; gccPackage?: string; gccVersion?: string }>(path.join(p, 'toolchain.json'));
-      if (!m?.gccPackage) return { kind: 'toolchain', what: 'compiler root without a readable toolchain.json (unusable)', broken: true };
+      const m = await readRootMetadata(p);
+      if (!m?.gccPackage) return { kind: 'toolchain', what: `compiler root without a readable ${TOOLCHAIN_METADATA_FILE} (unusable)`, broken: true };
       return { kind: 'toolchain', what: `compiler root: ${m.gccPackage} ${m.gccVersion ?? '?'} of ${m.suite ?? '?'}` };
     }
     case IMAGES_AREA: {
       if (name === MEMO_DIR) return { kind: 'image-memo', what: 'image memos (input stamps -> image)' };
-      const release = releaseOf(name, 24);
+      const release = releaseOf(name, CONTENT_KEY_LENGTH);
       return release ? { kind: 'image', what: `guest initramfs for ${release}`, release } : { kind: 'other', what: 'not made by the harness' };
     }
     case STAGED_AREA: {
-      const release = releaseOf(name, 16);
+      const release = releaseOf(name, STAGED_HASH_LENGTH);
       return release ? { kind: 'staged-modules', what: `staged modules of a kernel you built, ${release}`, release } : { kind: 'other', what: 'not made by the harness' };
     }
     case APT_AREA:
@@ -368,7 +370,7 @@ async function removeEntry(root: string, entry: CacheEntry): Promise<string | un
     return `locked by a run${pid ? ` (pid ${pid})` : ''}: in use`;
   }
   try {
-    const doomed = path.join(path.dirname(entry.path), `${TEMP_PREFIX}prune-${entry.name}-${randomBytes(4).toString('hex')}`);
+    const doomed = path.join(path.dirname(entry.path), `${PRUNE_PREFIX}${entry.name}-${randomBytes(4).toString('hex')}`);
     await rename(entry.path, doomed);
     await removeTree(doomed);
   } finally {
@@ -411,7 +413,7 @@ export async function pruneCache(cacheRoot: string, policy: PrunePolicy = {}): P
   if (!removed.some((d) => d.entry.kind === 'image-memo')) {
     const gone = new Set(removed.filter((d) => d.entry.kind === 'image').map((d) => d.entry.path));
     for (const memo of await readMemos(root)) {
-      const missing = !path.isAbsolute(memo.dir) || gone.has(memo.dir) || !(await lstat(path.join(memo.dir, 'initramfs.cpio')).catch(() => undefined));
+      const missing = !path.isAbsolute(memo.dir) || gone.has(memo.dir) || !(await lstat(path.join(memo.dir, IMAGE_FILE)).catch(() => undefined));
       if (!missing) continue;
       if (!policy.dryRun && !(await rm(memo.file, { force: true }).then(() => true, () => false))) continue;
       memos.files++;
@@ -422,29 +424,14 @@ export async function pruneCache(cacheRoot: string, policy: PrunePolicy = {}): P
   return { dryRun: policy.dryRun === true, removed, kept: plan.keep, failed, memos, bytesFreed };
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-const utc = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 const label = (e: CacheEntry): string => (e.area ? `${e.area}/${e.name}` : e.name);
 
-function align(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const right = new Set([1]);
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd());
-}
+/** The tables' columns, SIZE (the second) right-aligned. */
+const align = (rows: string[][]): string[] => alignColumns(rows, { right: [1] });
 
 /** The entries as an aligned table with a total. */
 export function formatCache(entries: CacheEntry[]): string {
-  const rows = [['ENTRY', 'SIZE', 'WRITTEN (UTC)', 'WHAT'], ...entries.map((e) => [label(e), formatBytes(e.bytes), utc(e.lastWriteMs), `${e.what}${e.inUse ? `; in use by ${e.inUse}` : ''}`])];
+  const rows = [['ENTRY', 'SIZE', 'WRITTEN (UTC)', 'WHAT'], ...entries.map((e) => [label(e), formatBytes(e.bytes), utcTime(e.lastWriteMs), `${e.what}${e.inUse ? `; in use by ${e.inUse}` : ''}`])];
   const total = entries.reduce((sum, e) => sum + e.bytes, 0);
   return `${[...align(rows), '', `Total: ${formatBytes(total)} in ${entries.length} entries. WRITTEN is the last write: runs do not mark what they use.`].join('\n')}\n`;
 }

@@ -5,6 +5,7 @@ import { access, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { createJiti } from 'jiti';
+import { octalMode } from '../util/format.js';
 import type { KmodHarnessConfig } from './define.js';
 import { ConfigError, validateConfig } from './schema.js';
 
@@ -84,7 +85,7 @@ export function configOwnershipProblem(file: string, info: FileOwnership, uid: n
   const otherWrite = (info.mode & 0o002) !== 0;
   const groupWrite = (info.mode & 0o020) !== 0 && info.gid !== info.uid;
   if (otherWrite || groupWrite) {
-    return { problem: `${file} is writable by ${otherWrite ? 'others' : `group ${info.gid}`} (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')})`, fix: `a config is code the harness runs: chmod go-w ${file}` };
+    return { problem: `${file} is writable by ${otherWrite ? 'others' : `group ${info.gid}`} (mode ${octalMode(info.mode)})`, fix: `a config is code the harness runs: chmod go-w ${file}` };
   }
   return undefined;
 }

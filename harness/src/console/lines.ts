@@ -1,12 +1,11 @@
 // Plain output, one line per event (pipes, CI, --plain): greppable, prefixed by the kernel as
 // the user named it, with download progress cut to quarters so that logs stay short.
 import type { Emit, HarnessEvent, Stage } from '../events.js';
-
-export const megabytes = (bytes: number): string => (bytes / 1e6).toFixed(1);
+import { decimalAmount, formatDecimal } from '../util/format.js';
 
 /** "38.2/61.0 MB", or "38.2 MB" when the total is unknown. */
 export function bytesText(done: number, total?: number): string {
-  return total ? `${megabytes(done)}/${megabytes(total)} MB` : `${megabytes(done)} MB`;
+  return total ? `${decimalAmount(done, 'MB')}/${formatDecimal(total, 'MB')}` : formatDecimal(done, 'MB');
 }
 
 /** A progress event's amount: bytes of a download, or objects of a kernel build. */

@@ -7,6 +7,7 @@ import { withLock } from '../cache/lock.js';
 import { KernelFetchError, MissingToolError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { writeFileAtomic } from '../util/files.js';
+import { utcTime } from '../util/format.js';
 import { requireTool } from '../host/tools.js';
 import type { SuiteRef } from './mirror.js';
 import type { ArchiveSource } from './mirror.js';
@@ -156,7 +157,7 @@ export async function ensureLists(state: AptState, options: { maxAgeMs?: number;
     const error = updateError(state, result.all ?? '', result);
     // Lists from the same mirror that are merely old still name real packages: better than nothing.
     if (previous === line && haveLists) {
-      options.emit?.({ type: 'warn', message: `${error.message}; using the index from ${stamp?.mtime.toISOString() ?? 'an earlier run'}` });
+      options.emit?.({ type: 'warn', message: `${error.message}; using the index from ${stamp ? `${utcTime(stamp.mtimeMs)} UTC` : 'an earlier run'}` });
       return false;
     }
     throw error;

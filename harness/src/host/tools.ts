@@ -70,16 +70,20 @@ async function isExecutable(p: string): Promise<boolean> {
   }
 }
 
+/** Absolute path of the executable `name` in the dirs of PATH, then in `extraDirs`; undefined when none has it. */
+export async function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env, extraDirs: readonly string[] = []): Promise<string | undefined> {
+  for (const dir of [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), ...extraDirs]) {
+    const candidate = path.join(dir, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
 /** Absolute path of `tool`, or undefined when it is not installed. */
 export async function findTool(tool: HostTool | TestTool, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   const fixed = FIXED_PATHS[tool];
   if (fixed && (await isExecutable(fixed))) return fixed;
-  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_DIRS];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, tool);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return undefined;
+  return findOnPath(tool, env, EXTRA_DIRS);
 }
 
 /** Absolute path of `tool`; throws MissingToolError naming its Debian package. */

@@ -19,6 +19,8 @@ export type { ImageKernel } from './parts.js';
 /** The cache area of the images, and its dir of memos (input stamp -> image). */
 export const IMAGES_AREA = 'images';
 export const MEMO_DIR = 'memo';
+/** The archive in an image entry, beside host_key.pub. */
+export const IMAGE_FILE = 'initramfs.cpio';
 
 export interface GuestImage {
   initramfs: string;
@@ -134,9 +136,9 @@ export async function buildImage(kernel: ImageKernel, root: string = cacheRoot()
   await privateDir(path.join(root, IMAGES_AREA));
   const memoFile = path.join(root, IMAGES_AREA, MEMO_DIR, `${await inputStamp(kernel)}.json`);
   const memo = await readJsonOr<{ dir: string; modules: ModuleSelection }>(memoFile);
-  if (memo && (await stat(path.join(memo.dir, 'initramfs.cpio')).catch(() => undefined))) {
+  if (memo && (await stat(path.join(memo.dir, IMAGE_FILE)).catch(() => undefined))) {
     const hostKey = (await readFile(path.join(memo.dir, 'host_key.pub'), 'utf8')).trim();
-    return { initramfs: path.join(memo.dir, 'initramfs.cpio'), hostKey, modules: memo.modules, hit: true };
+    return { initramfs: path.join(memo.dir, IMAGE_FILE), hostKey, modules: memo.modules, hit: true };
   }
   const image = await composeAndCache(kernel, root);
   await writeFileAtomic(memoFile, JSON.stringify({ dir: path.dirname(image.initramfs), modules: image.modules }));
@@ -157,12 +159,12 @@ async function composeAndCache(kernel: ImageKernel, root: string): Promise<Guest
       const all: CpioEntry[] = [...entries, { type: 'file', path: hostKeyPath, data: hostKey.privateKey, mode: 0o600 }];
       // Concatenated archives are one initramfs to the kernel; later entries win.
       // 0600 like the key inside it: QEMU runs as this user.
-      await writeFile(path.join(tmp, 'initramfs.cpio'), base ? Buffer.concat([base.archive, writeCpio(all)]) : writeCpio(all), { mode: 0o600, flag: 'wx' });
+      await writeFile(path.join(tmp, IMAGE_FILE), base ? Buffer.concat([base.archive, writeCpio(all)]) : writeCpio(all), { mode: 0o600, flag: 'wx' });
       await writeFile(path.join(tmp, 'host_key.pub'), `${hostKey.publicKey}\n`);
     },
     root,
     { what: `the guest image of ${kernel.release}` },
   );
   const hostKey = (await readFile(path.join(dir, 'host_key.pub'), 'utf8')).trim();
-  return { initramfs: path.join(dir, 'initramfs.cpio'), hostKey, modules: selection, hit };
+  return { initramfs: path.join(dir, IMAGE_FILE), hostKey, modules: selection, hit };
 }

@@ -68,6 +68,9 @@ export function textFile(p: string, content: string, mode = 0o644): FileEntry {
   return { type: 'file', path: p, data: Buffer.from(content), mode };
 }
 
+/** Hex digits of contentKey(): an image entry is named `<release>-<contentKey>`. */
+export const CONTENT_KEY_LENGTH = 24;
+
 /** A short hash of every entry (and of `extra`, e.g. the base archive's hash): the image's cache key. */
 export function contentKey(entries: CpioEntry[], extra = ''): string {
   const hash = createHash('sha256').update(`kmod-harness image v${IMAGE_FORMAT}\n${extra}`);
@@ -77,7 +80,7 @@ export function contentKey(entries: CpioEntry[], extra = ''): string {
     if (e.type === 'symlink') hash.update(e.target);
     if (e.type === 'chardev') hash.update(`${e.major}:${e.minor}`);
   }
-  return hash.digest('hex').slice(0, 24);
+  return hash.digest('hex').slice(0, CONTENT_KEY_LENGTH);
 }
 
 export async function makeHostKey(dir: string): Promise<{ privateKey: Buffer; publicKey: string }> {

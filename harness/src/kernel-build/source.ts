@@ -8,6 +8,7 @@ import { cachedDir } from '../cache/store.js';
 import { KernelFetchError, UsageError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { requireTool } from '../host/tools.js';
+import { formatDecimal } from '../util/format.js';
 import { killOnTeardown } from '../util/lifecycle.js';
 import { aptState, download, ensureLists, readIndex, type AptState } from '../debian/apt.js';
 import type { SeriesSpec } from '../kernel/catalogue.js';
@@ -112,7 +113,7 @@ export async function prepareSource(spec: SeriesSpec, options: { cacheRoot: stri
     SOURCES_AREA,
     key,
     async (tmp) => {
-      emit({ type: 'info', kernel: label, message: `downloading ${pkg.name} ${pkg.version} from ${suite} (${(pkg.size / 1e6).toFixed(0)} MB)` });
+      emit({ type: 'info', kernel: label, message: `downloading ${pkg.name} ${pkg.version} from ${suite} (${formatDecimal(pkg.size, 'MB')})` });
       const downloads = path.join(tmp, 'download');
       await mkdir(downloads, { recursive: true });
       const failed = await download(state, [pkg], downloads, signal, (done, total) => emit({ type: 'progress', stage: 'kernel', kernel: label, what: pkg.name, done, total }), emit);

@@ -2,6 +2,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Emit } from '../events.js';
+import { formatDecimal } from '../util/format.js';
 import { download, type AptState, type DownloadFailure } from '../debian/apt.js';
 import { expand, type SeriesSpec } from './catalogue.js';
 import { ROOT_DIR, writeMetadata } from './entry.js';
@@ -14,8 +15,6 @@ export class CandidatesUnavailable extends Error {
     super(failures.map((f) => `${f.name}=${f.version}: ${f.reason}`).join('; '));
   }
 }
-
-const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /**
  * Fill `dir` (to be published as `finalDir`) from the first candidate of `group` whose
@@ -42,7 +41,7 @@ export async function fillEntry(
     }
     const state = states.get(candidate.suite.suite)!;
     const total = candidate.packages.reduce((sum, p) => sum + p.size, 0);
-    emit({ type: 'info', kernel: spec.series, message: `downloading ${candidate.release} (${candidate.version}) from ${candidate.suite.suite}: ${candidate.packages.map((p) => p.name).join(', ')} (${mb(total)})` });
+    emit({ type: 'info', kernel: spec.series, message: `downloading ${candidate.release} (${candidate.version}) from ${candidate.suite.suite}: ${candidate.packages.map((p) => p.name).join(', ')} (${formatDecimal(total, 'MB')})` });
     const missing = await download(state, candidate.packages, downloads, signal, (done, of) =>
       emit({ type: 'progress', stage: 'kernel', kernel: spec.series, what: candidate.release, done, total: of }),
       emit,

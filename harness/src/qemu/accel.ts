@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { cacheRoot } from '../cache/store.js';
 import { UsageError } from '../errors.js';
 import { readJsonOr, writeFileAtomic } from '../util/files.js';
-import { requireTool } from '../host/tools.js';
+import { findTool, requireTool } from '../host/tools.js';
 import type { Accel } from './args.js';
 
 export type AccelChoice = Accel | 'auto';
@@ -60,10 +60,38 @@ async function probeKvm(kernel: string, timeoutMs: number): Promise<string | und
 /** Where chooseAccel keeps the probe's verdict, in the cache root. */
 export const PROBE_FILE = 'accel-probe.json';
 
+export const probeFilePath = (root: string): string => path.join(root, PROBE_FILE);
+
 /** A probe verdict holds for one host kernel and one QEMU binary. */
 export async function probeKey(qemu: string): Promise<string> {
   const info = await stat(qemu);
   return `${release()}|${qemu}|${info.size}|${info.mtimeMs}`;
+}
+
+/** The key a probe made now would carry (this host kernel, this QEMU); undefined without QEMU. */
+export async function currentProbeKey(): Promise<string | undefined> {
+  const qemu = await findTool('qemu-system-x86_64');
+  return qemu ? probeKey(qemu) : undefined;
+}
+
+/** A probe verdict as the cache holds it. */
+export interface CachedProbe {
+  /** probeKey() of the host kernel and QEMU it was made with: it holds only while that is current. */
+  key: string;
+  /** undefined: the probe boot passed. */
+  failure: string | undefined;
+  /** When it was written (ms since the epoch). */
+  writtenMs: number;
+}
+
+/** The probe verdict cached in `root`, or undefined when there is none or it is unreadable (the next run probes again). */
+export async function readCachedProbe(root: string): Promise<CachedProbe | undefined> {
+  const file = probeFilePath(root);
+  const cached = await readJsonOr<{ key?: unknown; failure?: unknown }>(file);
+  if (typeof cached?.key !== 'string') return undefined;
+  const info = await stat(file).catch(() => undefined);
+  if (!info) return undefined;
+  return { key: cached.key, failure: typeof cached.failure === 'string' ? cached.failure : undefined, writtenMs: info.mtimeMs };
 }
 
 export async function chooseAccel(choice: AccelChoice, kernel: string, root = cacheRoot()): Promise<AccelDecision> {
@@ -75,14 +103,13 @@ export async function chooseAccel(choice: AccelChoice, kernel: string, root = ca
   }
   if (unusable) return { accel: 'tcg', reason: unusable };
 
-  const file = path.join(root, PROBE_FILE);
   const key = await probeKey(await requireTool('qemu-system-x86_64'));
-  const cached = (await readJsonOr<{ key?: string; failure?: string | null }>(file)) ?? {};
+  const cached = await readCachedProbe(root);
   let failure: string | undefined;
-  if (cached.key === key) failure = cached.failure ?? undefined;
+  if (cached?.key === key) failure = cached.failure;
   else {
     failure = await probeKvm(kernel, 8000);
-    await writeFileAtomic(file, JSON.stringify({ key, failure: failure ?? null }));
+    await writeFileAtomic(probeFilePath(root), JSON.stringify({ key, failure: failure ?? null }));
   }
   return failure ? { accel: 'tcg', reason: `KVM unusable: ${failure}; using TCG` } : { accel: 'kvm', reason: 'KVM probe boot passed' };
 }

@@ -1,6 +1,7 @@
 // What the reports embed of a run's logs: bounded excerpts (the artifacts directory holds each
 // log as the run kept it), and a note of what the output limit dropped.
 import { excerpt } from '../util/bounded-text.js';
+import { formatBytes } from '../util/format.js';
 import type { KernelResult } from '../run.js';
 
 /** The most of one log a report embeds: head and tail, 32 KiB each. */
@@ -10,19 +11,6 @@ export const REPORT_LOG_BYTES = 64 * 1024;
 export function withLogExcerpts(r: KernelResult, maxBytes: number = REPORT_LOG_BYTES): KernelResult {
   const logs = Object.fromEntries(Object.entries(r.logs).map(([name, log]) => [name, log === undefined ? log : excerpt(log, maxBytes)]));
   return { ...r, logs };
-}
-
-/** 1536 as '1.5 KiB': a size for people; the JSON report has the exact bytes. */
-export function formatBytes(bytes: number): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  if (bytes < 1024) return `${bytes} B`;
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 const STREAMS = [

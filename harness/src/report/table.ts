@@ -3,6 +3,7 @@
 import type { KernelResult } from '../run.js';
 import type { ResultSubtest } from '../verdict/judge.js';
 import { headlineDiagnostic } from '../verdict/tap.js';
+import { alignColumns } from '../util/format.js';
 import { droppedNote } from './logs.js';
 
 const COLUMNS = ['kernel', 'outcome', 'subtests', 'boot', 'test', 'total', 'reason'] as const;
@@ -79,14 +80,5 @@ export function resultRows(results: KernelResult[]): string[][] {
 }
 
 export function formatTable(results: KernelResult[]): string {
-  const rows = [COLUMNS.map(String), ...resultRows(results)];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return alignColumns([COLUMNS.map(String), ...resultRows(results)]).join('\n');
 }

@@ -1,12 +1,12 @@
 // The compiler for one kernel: the host's gcc when it is the kernel's (or known to do), else
 // the kernel's own gcc-N from a cached root of its Debian suite. Start it early: cold, a root
 // takes ~20-40 s to make.
-import { access, constants } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cacheRoot as defaultCacheRoot } from '../cache/store.js';
 import { silent, type Emit } from '../events.js';
-import { findTool } from '../host/tools.js';
+import { findOnPath, findTool } from '../host/tools.js';
 import { loadCatalogue, type Catalogue } from '../kernel/catalogue.js';
 import { METADATA_FILE } from '../kernel/entry.js';
 import type { KernelArtifacts } from '../kernel/index.js';
@@ -25,24 +25,18 @@ export interface PrepareToolchainOptions {
   signal?: AbortSignal;
 }
 
-async function onPath(name: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    try {
-      await access(path.join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      // next
-    }
-  }
-  return false;
+/** The major version of the gcc at `gcc` (its `-dumpversion`), or undefined when it does not say. */
+export async function gccMajor(gcc: string): Promise<number | undefined> {
+  const out = await execa(gcc, ['-dumpversion'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+  return out.exitCode === 0 ? parseDumpVersion(out.stdout) : undefined;
 }
 
-/** The host's gcc major, and whether the command the kernel names (what the headers call) is there too. */
+/** The host's gcc major, and whether the command the kernel names (what the headers call) is on PATH too. */
 export async function hostGcc(kernelCommand: string): Promise<HostGcc> {
   const gcc = await findTool('gcc');
   if (!gcc) return { major: undefined, hasKernelCommand: false };
-  const out = await execa(gcc, ['-dumpversion'], { reject: false });
-  return { major: out.exitCode === 0 ? parseDumpVersion(out.stdout) : undefined, hasKernelCommand: await onPath(kernelCommand) };
+  const [major, command] = await Promise.all([gccMajor(gcc), findOnPath(kernelCommand)]);
+  return { major, hasKernelCommand: command !== undefined };
 }
 
 /** The kernel's cache entry (the directory holding kernel.json): bound into a root whole. */

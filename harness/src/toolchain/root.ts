@@ -10,12 +10,14 @@ import type { Emit } from '../events.js';
 import { field, parseDeb822 } from '../debian/deb822.js';
 import type { ArchiveSource } from '../debian/mirror.js';
 import { requireTool } from '../host/tools.js';
+import { readJsonOr } from '../util/files.js';
 import { killOnTeardown } from '../util/lifecycle.js';
 import { ToolchainError } from './select.js';
 
 export const TOOLCHAINS_AREA = 'toolchains';
 const ROOT_DIR = 'root';
-const METADATA_FILE = 'toolchain.json';
+/** What a root's entry says of it, beside root/: suite, gcc, the packages in it. */
+export const TOOLCHAIN_METADATA_FILE = 'toolchain.json';
 
 /**
  * What goes into every root besides gcc-N: kbuild needs make and libc headers, objtool libelf,
@@ -126,13 +128,18 @@ export async function installedVersion(rootDir: string, pkg: string): Promise<st
   return (stanza && field(stanza, 'Version')) ?? 'unknown';
 }
 
-interface Metadata {
+export interface RootMetadata {
   suite: string;
   gccPackage: string;
   gccVersion: string;
   mirror: string;
   packages: string[];
   created: string;
+}
+
+/** The metadata of the root entry `dir`, as far as it has it; undefined when it has none or it is unreadable. */
+export function readRootMetadata(dir: string): Promise<Partial<RootMetadata> | undefined> {
+  return readJsonOr<Partial<RootMetadata>>(path.join(dir, TOOLCHAIN_METADATA_FILE));
 }
 
 // One fill per cache entry in this process: two kernels of the same suite share the cold start.
@@ -158,9 +165,9 @@ export function ensureRoot(spec: RootSpec, options: EnsureRootOptions): Promise<
 
 /** What of ROOT_PACKAGES the cached root of `dir` lacks ([] if none, or if there is no root). */
 async function lackingPackages(dir: string): Promise<string[]> {
-  const text = await readFile(path.join(dir, METADATA_FILE), 'utf8').catch(() => undefined);
-  if (text === undefined) return [];
-  const have = new Set((JSON.parse(text) as Partial<Metadata>).packages ?? []);
+  const metadata = await readRootMetadata(dir);
+  if (metadata === undefined) return [];
+  const have = new Set(metadata.packages ?? []);
   return ROOT_PACKAGES.filter((p) => !have.has(p));
 }
 
@@ -216,7 +223,7 @@ async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<Too
       options.signal?.throwIfAborted();
       if (result.exitCode !== 0) throw mmdebstrapError(spec, mirror, result.all ?? '', result.exitCode, result);
       if (unprivileged) await unpackAsUser(output, target, spec);
-      const metadata: Metadata = {
+      const metadata: RootMetadata = {
         suite: spec.suite,
         gccPackage: spec.gccPackage,
         gccVersion: await installedVersion(target, spec.gccPackage),
@@ -224,7 +231,7 @@ async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<Too
         packages: [spec.gccPackage, ...ROOT_PACKAGES],
         created: new Date().toISOString(),
       };
-      await writeFile(path.join(tmp, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+      await writeFile(path.join(tmp, TOOLCHAIN_METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
       options.emit({ type: 'info', message: `toolchain: ${spec.suite} root with ${spec.gccPackage} ${metadata.gccVersion} ready in ${((performance.now() - start) / 1000).toFixed(1)} s` });
     },
     options.cacheRoot,
@@ -238,6 +245,9 @@ async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<Too
     }
     throw error;
   });
-  const metadata = JSON.parse(await readFile(path.join(dir, METADATA_FILE), 'utf8')) as Metadata;
-  return { dir: path.join(dir, ROOT_DIR), suite: metadata.suite, gccPackage: metadata.gccPackage, gccVersion: metadata.gccVersion, hit };
+  const metadata = await readRootMetadata(dir);
+  if (!metadata?.gccPackage) {
+    throw new ToolchainError(`the cached ${spec.suite} root at ${dir} has no readable ${TOOLCHAIN_METADATA_FILE}`, { fix: 'kmod-harness cache prune (it removes broken entries), then run again' });
+  }
+  return { dir: path.join(dir, ROOT_DIR), suite: metadata.suite ?? spec.suite, gccPackage: metadata.gccPackage, gccVersion: metadata.gccVersion ?? 'unknown', hit };
 }

@@ -73,6 +73,8 @@ export function parseModulesOrder(text: string): string[] {
 }
 
 export const STAGED_AREA = 'staged-modules';
+/** Hex digits of the hash in a staged entry's name, `<release>-<hash>`. */
+export const STAGED_HASH_LENGTH = 16;
 
 /**
  * What `make modules_install INSTALL_MOD_PATH=stage` would install from `tree` (the .ko files
@@ -95,7 +97,7 @@ export async function stageModules(tree: BuildTree, cacheRoot: string, signal?: 
   }
   const extras = ['modules.builtin', 'modules.builtin.modinfo'];
   for (const name of extras) hash.update(`${name} ${(await stat(path.join(tree.dir, name)).catch(() => undefined))?.mtimeMs}\n`);
-  const key = `${tree.release}-${hash.digest('hex').slice(0, 16)}`.replace(/[^A-Za-z0-9.+~_-]/g, '_');
+  const key = `${tree.release}-${hash.digest('hex').slice(0, STAGED_HASH_LENGTH)}`.replace(/[^A-Za-z0-9.+~_-]/g, '_');
   const rel = path.join('lib/modules', tree.release);
   const { dir } = await cachedDir(
     STAGED_AREA,

@@ -12,6 +12,9 @@ export function tempSibling(file: string): string {
   return `${file}.tmp-${randomBytes(8).readBigUInt64BE()}`;
 }
 
+/** Whether `name` is a tempSibling() name: a write that never reached its rename, when its writer is gone. */
+export const isTempSibling = (name: string): boolean => /\.tmp-\d+$/.test(name);
+
 export interface WriteAtomicOptions {
   /** File mode of the result (default 0o644 less the umask); a secret's is 0o600. */
   mode?: number;

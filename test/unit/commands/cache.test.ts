@@ -2,7 +2,7 @@ import { chmod, link, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeF
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatBytes, formatCache, formatPrune, listCache, mountinfoPaths, pathsInUse, planPrune, pruneCache, type CacheEntry } from '../../../harness/src/commands/cache.js';
+import { formatCache, formatPrune, listCache, mountinfoPaths, pathsInUse, planPrune, pruneCache, type CacheEntry } from '../../../harness/src/commands/cache.js';
 import { entryLockFile, STALE_TEMP_MS } from '../../../harness/src/cache/store.js';
 import { acquireLock } from '../../../harness/src/cache/lock.js';
 import { UsageError } from '../../../harness/src/errors.js';
@@ -135,10 +135,6 @@ describe('formatting', () => {
     kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64', { what: 'kernel 6.1.0-56-cloud-amd64 (6.1, 6.1.192-2, bookworm-security)', bytes: 170_000_000, lastWriteMs: Date.UTC(2026, 10, 25, 2, 43) }),
     entry({ kind: 'accel-probe', name: 'accel-probe.json', what: 'KVM probe result', bytes: 4096, lastWriteMs: Date.UTC(2026, 10, 25, 2, 43), inUse: 'pid 9 (cat)' }),
   ];
-
-  it('formatBytes uses binary units', () => {
-    expect([0, 1023, 1024, 1536, 170_000_000, 3 * 1024 ** 3].map(formatBytes)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '162.1 MiB', '3.0 GiB']);
-  });
 
   it('formatCache aligns the entries and adds a total', () => {
     expect(formatCache(entries)).toBe(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { droppedLine } from '../../../harness/src/util/bounded-text.js';
 import { jsonReport } from '../../../harness/src/report/json.js';
-import { droppedNote, formatBytes, REPORT_LOG_BYTES, withLogExcerpts } from '../../../harness/src/report/logs.js';
+import { droppedNote, REPORT_LOG_BYTES, withLogExcerpts } from '../../../harness/src/report/logs.js';
 import { result } from './result.js';
 
 const big = 'x'.repeat(40_000) + 'y'.repeat(40_000);
@@ -24,12 +24,6 @@ describe('withLogExcerpts', () => {
     const [parsed] = (JSON.parse(jsonReport([r])) as { results: typeof r[] }).results;
     expect(parsed!.logs.test).toBe(withLogExcerpts(r).logs.test);
     expect(parsed!.dropped).toEqual({ stdout: 5_000_000 });
-  });
-});
-
-describe('formatBytes', () => {
-  it('gives bytes, then KiB, MiB, GiB with one decimal', () => {
-    expect([0, 1023, 1024, 1536, 16 * 2 ** 20, 2 ** 30 - 2 ** 20, 3 * 2 ** 30].map(formatBytes)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '16.0 MiB', '1023.0 MiB', '3.0 GiB']);
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { installedVersion, mmdebstrapArgs, mmdebstrapError } from '../../../harness/src/toolchain/root.js';
+import { installedVersion, mmdebstrapArgs, mmdebstrapError, readRootMetadata, TOOLCHAIN_METADATA_FILE } from '../../../harness/src/toolchain/root.js';
 import { ToolchainError } from '../../../harness/src/toolchain/select.js';
 
 const mirror = { uri: 'http://mirror.example/debian', from: '/etc/apt/sources.list.d/debian.sources' };
@@ -81,6 +81,21 @@ describe('installedVersion', () => {
       expect(await installedVersion(root, 'gcc-16')).toBe('unknown');
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('readRootMetadata', () => {
+  it("reads a root entry's toolchain.json, and is undefined for none or an unreadable one", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-root-meta-'));
+    try {
+      expect(await readRootMetadata(dir)).toBeUndefined();
+      await writeFile(path.join(dir, TOOLCHAIN_METADATA_FILE), '{"suite": "trixie"');
+      expect(await readRootMetadata(dir)).toBeUndefined();
+      await writeFile(path.join(dir, 'toolchain.json'), JSON.stringify({ suite: 'trixie', gccPackage: 'gcc-14', gccVersion: '14.2.0-19', packages: ['gcc-14', 'make'] }));
+      expect(await readRootMetadata(dir)).toEqual({ suite: 'trixie', gccPackage: 'gcc-14', gccVersion: '14.2.0-19', packages: ['gcc-14', 'make'] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

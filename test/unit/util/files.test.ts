@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { privateDir, tempSibling, writeFileAtomic } from '../../../harness/src/util/files.js';
+import { isTempSibling, privateDir, tempSibling, writeFileAtomic } from '../../../harness/src/util/files.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -17,6 +17,11 @@ describe('tempSibling', () => {
     const names = new Set(Array.from({ length: 1000 }, () => tempSibling('/c/accel-probe.json')));
     expect(names.size).toBe(1000);
     for (const n of names) expect(n).toMatch(/^\/c\/accel-probe\.json\.tmp-\d+$/);
+  });
+
+  it('isTempSibling knows its names, and no others', () => {
+    expect(isTempSibling(path.basename(tempSibling('/c/accel-probe.json')))).toBe(true);
+    for (const name of ['accel-probe.json', '.tmp-6.1_6.1.192-2-AbC123', 'notes.tmp-', 'a.tmp-12x']) expect(isTempSibling(name), name).toBe(false);
   });
 });
 

@@ -7,11 +7,11 @@ import { cacheRoot as defaultCacheRoot } from '../../cache/store.js';
 import { silent, type Emit } from '../../events.js';
 import { loadCatalogue, seriesSpec } from '../../kernel/catalogue.js';
 import { readMetadata } from '../../kernel/entry.js';
-import { alignColumns } from './catalogue.js';
 import { readFragments, type KernelBuildDef } from '../../kernel-build/definitions.js';
 import { mergeFragments, renderFragment } from '../../kernel-build/kconfig.js';
 import { cachedBuilds } from '../../kernel-build/build.js';
 import { resolveSource, sourceKey, SOURCES_AREA } from '../../kernel-build/source.js';
+import { alignColumns } from '../../util/format.js';
 
 export interface BuiltKernelEntry {
   dir: string;

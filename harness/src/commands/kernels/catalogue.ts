@@ -14,6 +14,7 @@ import { cachedEntries } from '../../kernel/entry.js';
 import { findMirrors, parseSourcesList, type Mirrors } from '../../debian/mirror.js';
 import type { Candidate } from '../../kernel/packages-index.js';
 import { resolveSeries } from '../../kernel/resolve.js';
+import { alignColumns, utcTime } from '../../util/format.js';
 
 export interface KernelBuild {
   /** uname -r. */
@@ -219,14 +220,6 @@ function describeCompiler(c: CompilerInfo): string {
   }
 }
 
-/** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
-export function alignColumns(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
-}
-
-const utc = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-
 /** The rows as an aligned plain-text table, problems and footnotes below it. */
 export function formatKernels(rows: KernelRow[], options: { userKernels?: string[] } = {}): string {
   const table = [['SERIES', 'SUITES', 'RESOLVES TO', 'CACHED BUILDS', 'COMPILER']];
@@ -248,7 +241,7 @@ export function formatKernels(rows: KernelRow[], options: { userKernels?: string
   const lines = alignColumns(table);
   lines.push('', '* default series (used when --kernel names none)');
   const dates = rows.flatMap((r) => (r.indexUpdatedMs === undefined ? [] : [r.indexUpdatedMs]));
-  if (dates.length) lines.push(`Resolved from package indexes downloaded ${utc(Math.min(...dates))} or later; a run downloads the resolved build if it is not cached.`);
+  if (dates.length) lines.push(`Resolved from package indexes downloaded ${utcTime(Math.min(...dates))} UTC or later; a run downloads the resolved build if it is not cached.`);
   if (rows.some((r) => r.compiler.kind !== 'unknown' && r.compiler.from === 'package-index')) {
     lines.push("(per index): gcc named by the headers package's Depends; the exact compiler is known once the kernel is fetched.");
   }
