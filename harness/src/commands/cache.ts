@@ -199,8 +199,8 @@ export async function listCache(cacheRoot: string, options: ListCacheOptions = {
       const [described, used] = await Promise.all([describe(f.area, f.name, f.path, f.isDir), usage(f.path)]);
       const lastWriteMs = Math.max(used.lastWriteMs, memos.get(f.path) ?? 0);
       const fill = described.kind === 'temp' ? await fillState(root, f.area, f.name) : undefined;
-      const holder = [...held].find(([p]) => p === f.path || p.startsWith(`${f.path}/`))?.[1] ?? (fill !== 'ended' ? fill : undefined);
-      return { area: f.area, name: f.name, path: f.path, ...described, bytes: used.bytes, lastWriteMs, ...(holder ? { inUse: holder } : {}), ...(fill === 'ended' ? { fillEnded: true } : {}) };
+      const holder = [...held].find(([p]) => p === f.path || p.startsWith(`${f.path}/`))?.[1] ?? (fill?.state === 'running' ? fill.holder : undefined);
+      return { area: f.area, name: f.name, path: f.path, ...described, bytes: used.bytes, lastWriteMs, ...(holder ? { inUse: holder } : {}), ...(fill?.state === 'ended' ? { fillEnded: true } : {}) };
     }),
   );
   const order = (e: CacheEntry): number => (e.area === '' ? AREAS.length : AREAS.indexOf(e.area));
@@ -208,10 +208,10 @@ export async function listCache(cacheRoot: string, options: ListCacheOptions = {
 }
 
 /**
- * Whether the fill a temp dir belongs to still runs, from its entry lock: 'ended' when the lock
- * is free, the holder when it is taken, undefined when there is no lock to ask.
+ * Whether the fill a temp dir belongs to still runs, from its entry lock: ended when the lock
+ * is free, running (with its holder) when it is taken, undefined when there is no lock to ask.
  */
-async function fillState(root: string, area: string, name: string): Promise<'ended' | string | undefined> {
+async function fillState(root: string, area: string, name: string): Promise<{ state: 'ended' } | { state: 'running'; holder: string } | undefined> {
   const key = area ? fillKeyOf(name) : undefined;
   if (key === undefined) return undefined;
   const file = entryLockFile(root, area, key);
@@ -219,10 +219,10 @@ async function fillState(root: string, area: string, name: string): Promise<'end
   if (lock === 'absent') return undefined;
   if (lock === 'busy') {
     const pid = await lockHolder(file);
-    return `a running fill${pid ? ` (pid ${pid})` : ''}`;
+    return { state: 'running', holder: `a running fill${pid ? ` (pid ${pid})` : ''}` };
   }
   await lock.release();
-  return 'ended';
+  return { state: 'ended' };
 }
 
 /** The image memos: image dir -> newest mtime of a memo naming it (a memo is written when a run finds the image by content). */

@@ -53,7 +53,7 @@ async function probeKvm(kernel: string, timeoutMs: number): Promise<string | und
   const result = await child;
   if (/Linux version/.test(out) && /Kernel panic|Run \/init|Freeing unused kernel/.test(out)) return undefined;
   if (result.timedOut) return `a probe boot under KVM printed nothing within ${timeoutMs / 1000} s (a /dev/kvm that cannot run stock kernels, e.g. kvm_pvm)`;
-  const firstError = (result.stderr as string).split('\n').find(Boolean) ?? `exit ${result.exitCode}`;
+  const firstError = result.stderr.split('\n').find(Boolean) ?? `exit ${result.exitCode}`;
   return `a probe boot under KVM failed: ${firstError}`;
 }
 
