@@ -139,7 +139,7 @@ async function vmap() {
   const root = path.resolve(import.meta.dirname, '..');
   const { prepareKernel, knownSeries } = await import('../dist/kernel/index.js');
   const { openSession, buildJob, runBuilt, consoleReader } = await import('../dist/session.js');
-  const { installSignalHandlers } = await import('../dist/lifecycle.js');
+  const { installSignalHandlers } = await import('../dist/util/lifecycle.js');
   installSignalHandlers();
   const source = { moduleDir: path.join(root, 'kernel-module-vmalloc'), test: path.join(root, 'userland-vmalloc') };
   console.log('\nvmap in-guest benchmark (16 pages = 64 KiB; one run per kernel; ratios)');
