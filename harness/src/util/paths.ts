@@ -18,8 +18,8 @@ export const GUEST_DIR = path.join(IMAGES_DIR, 'guest');
 const MODULES_DIR = path.join(PACKAGE_ROOT, 'kernel-module');
 const TESTS_DIR = path.join(PACKAGE_ROOT, 'userland');
 /** The seed: /proc/lkmc_mmap and its test, the default module and test of a run. */
-export const SEED_MODULE_DIR = MODULES_DIR;
-export const SEED_TEST_DIR = TESTS_DIR;
+export const SEED_MODULE_DIR = path.join(MODULES_DIR, 'mmap');
+export const SEED_TEST_DIR = path.join(TESTS_DIR, 'mmap');
 /** The seed's second answer: /proc/lkmc_vmap (a vmalloc_user buffer), its checks and benchmark. */
 export const VMALLOC_MODULE_DIR = path.join(MODULES_DIR, 'vmalloc');
 export const VMALLOC_TEST_DIR = path.join(TESTS_DIR, 'vmalloc');
