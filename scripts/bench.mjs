@@ -3,8 +3,8 @@
 //   seed:   the seed cycle on one kernel, per stage; "guest" is what the VM itself spends (boot
 //           to the ready marker, and the insmod/test/rmmod commands), "overhead" the rest.
 //   matrix: the seed on every catalogue kernel in one run: per kernel boot and cycle, and wall.
-//   vmap:   in the guest, per kernel: the seed's second answer (kernel-module-vmalloc) timed by
-//           userland-vmalloc/vmap_bench: bytes/s through the mapping vs read()/write(), and
+//   vmap:   in the guest, per kernel: the seed's second answer (kernel-module/vmalloc) timed by
+//           userland/vmalloc/vmap_bench: bytes/s through the mapping vs read()/write(), and
 //           first-touch cost per page, faulting vs pre-populated. Ratios, which survive TCG.
 //   debug:  the seed cycle on 6.1-debug (built from source: KASAN, lockdep, kmemleak, ...) and on
 //           stock 6.1, alternating: boot, test stages and wall, medians and the debug/stock ratio.
@@ -136,12 +136,12 @@ async function matrix() {
 }
 
 async function vmap() {
-  const root = path.resolve(import.meta.dirname, '..');
+  const { VMALLOC_MODULE_DIR, VMALLOC_TEST_DIR } = await import('../dist/util/paths.js');
   const { prepareKernel, knownSeries } = await import('../dist/kernel/index.js');
   const { openSession, buildJob, runBuilt, consoleReader } = await import('../dist/session.js');
   const { installSignalHandlers } = await import('../dist/util/lifecycle.js');
   installSignalHandlers();
-  const source = { moduleDir: path.join(root, 'kernel-module-vmalloc'), test: path.join(root, 'userland-vmalloc') };
+  const source = { moduleDir: VMALLOC_MODULE_DIR, test: VMALLOC_TEST_DIR };
   console.log('\nvmap in-guest benchmark (16 pages = 64 KiB; one run per kernel; ratios)');
   console.log('  kernel                       mmap/rw bytes/s   fault/prefault first touch   (mmap B/s, rw B/s, fault ns/page, prefault ns/page)');
   for (const series of knownSeries()) {

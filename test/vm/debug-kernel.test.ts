@@ -12,7 +12,7 @@ import { cacheRoot, LOCK_PREFIX } from '../../harness/src/cache/store.js';
 import { UsageError } from '../../harness/src/errors.js';
 import { prepareSource } from '../../harness/src/kernel-build/source.js';
 import { loadCatalogue, seriesSpec } from '../../harness/src/kernel/catalogue.js';
-import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/util/paths.js';
+import { SEED_MODULE_DIR, SEED_TEST_DIR, VMALLOC_MODULE_DIR, VMALLOC_TEST_DIR } from '../../harness/src/util/paths.js';
 import { runOnKernel } from '../../harness/src/run.js';
 import { useKernels, type ModuleRun } from '../../harness/src/vitest/index.js';
 import { childEnv, FIXTURES } from './support.js';
@@ -70,7 +70,7 @@ describe.runIf(here)(`${DEBUG}: the bugs stock kernels miss fail the run`, () =>
   it('the seed module and the vmalloc module pass', async () => {
     for (const [module, test] of [
       [SEED_MODULE_DIR, SEED_TEST_DIR],
-      [path.resolve(SEED_MODULE_DIR, '../kernel-module-vmalloc'), path.resolve(SEED_TEST_DIR, '../userland-vmalloc')],
+      [VMALLOC_MODULE_DIR, VMALLOC_TEST_DIR],
     ] as const) {
       const r = await debug!.run({ module, test, timeouts: { test: 120 } });
       expect(r.outcome, explain(r)).toBe('pass');

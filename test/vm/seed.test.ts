@@ -23,7 +23,7 @@ describe.each(vms)('seed lkmc_mmap on $name', (vm) => {
   });
 
   it("fails when a line of the config's expect.kernelLog is missing, naming it", async () => {
-    // Checked after userland/expected.kmsg's lines, which all match: only this one is missing.
+    // Checked after userland/mmap/expected.kmsg's lines, which all match: only this one is missing.
     const run = await vm.run({ expectKernelLog: ['lkmc_mmap: no such line'] });
     expect(run.outcome).toBe('test-failed');
     expect(run.reasons[0]).toBe("expected kernel-log line 'lkmc_mmap: no such line' not found after 'lkmc_mmap: release'");

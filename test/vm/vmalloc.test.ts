@@ -1,11 +1,10 @@
 // The seed's second answer on every kernel: a multi-page vmalloc_user buffer mapped by page
 // offset (faulting and pre-populated), with its own userland checks and kernel-log trace.
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../harness/src/util/paths.js';
+import { VMALLOC_MODULE_DIR, VMALLOC_TEST_DIR } from '../../harness/src/util/paths.js';
 import { useKernels } from '../../harness/src/vitest/index.js';
 
-const source = { module: path.join(PACKAGE_ROOT, 'kernel-module-vmalloc'), test: path.join(PACKAGE_ROOT, 'userland-vmalloc') };
+const source = { module: VMALLOC_MODULE_DIR, test: VMALLOC_TEST_DIR };
 
 describe.each(await useKernels())('lkmc_vmap on $name', (vm) => {
   it('passes: every check ok, faults per page touched in the kernel log, none for the prefault file', async () => {

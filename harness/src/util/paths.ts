@@ -15,7 +15,13 @@ function findPackageRoot(start: string): string {
 export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const IMAGES_DIR = path.join(PACKAGE_ROOT, 'images');
 export const GUEST_DIR = path.join(IMAGES_DIR, 'guest');
-export const SEED_MODULE_DIR = path.join(PACKAGE_ROOT, 'kernel-module');
-export const SEED_TEST_DIR = path.join(PACKAGE_ROOT, 'userland');
+const MODULES_DIR = path.join(PACKAGE_ROOT, 'kernel-module');
+const TESTS_DIR = path.join(PACKAGE_ROOT, 'userland');
+/** The seed: /proc/lkmc_mmap and its test, the default module and test of a run. */
+export const SEED_MODULE_DIR = path.join(MODULES_DIR, 'mmap');
+export const SEED_TEST_DIR = path.join(TESTS_DIR, 'mmap');
+/** The seed's second answer: /proc/lkmc_vmap (a vmalloc_user buffer), its checks and benchmark. */
+export const VMALLOC_MODULE_DIR = path.join(MODULES_DIR, 'vmalloc');
+export const VMALLOC_TEST_DIR = path.join(TESTS_DIR, 'vmalloc');
 /** Headers for test authors (kmod-harness/ktest.h), on the include path of every test build. */
-export const TEST_INCLUDE_DIR = path.join(SEED_TEST_DIR, 'include');
+export const TEST_INCLUDE_DIR = path.join(TESTS_DIR, 'include');

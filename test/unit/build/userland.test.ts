@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTest, includeEnv } from '../../../harness/src/build/userland.js';
-import { PACKAGE_ROOT, TEST_INCLUDE_DIR } from '../../../harness/src/util/paths.js';
+import { SEED_TEST_DIR, TEST_INCLUDE_DIR, VMALLOC_TEST_DIR } from '../../../harness/src/util/paths.js';
 
 let dir: string;
 let seq = 0;
@@ -75,8 +75,16 @@ describe('buildTest include path', () => {
     expect(await buildAndRun(root)).toBe('own');
   });
 
+  it("builds the seed test from a copy, where its Makefile's path into the checkout is gone", async () => {
+    const built = await buildTest({ source: SEED_TEST_DIR, buildDir: path.join(dir, 'seed') });
+    expect(built.log).not.toMatch(/warning|error/i);
+    const { exitCode, stdout } = await execa(built.binary, ['/nonexistent'], { reject: false });
+    expect(exitCode).toBe(1);
+    expect(stdout).toMatch(/^TAP version 13\n1\.\.14\n/);
+  });
+
   it("builds the vmalloc test from a copy, where its Makefile's path into the checkout is gone", async () => {
-    const built = await buildTest({ source: path.join(PACKAGE_ROOT, 'userland-vmalloc'), buildDir: path.join(dir, 'vmalloc') });
+    const built = await buildTest({ source: VMALLOC_TEST_DIR, buildDir: path.join(dir, 'vmalloc') });
     expect(built.log).not.toMatch(/warning|error/i);
     const { exitCode, stdout } = await execa(built.binary, ['/nonexistent'], { reject: false });
     expect(exitCode).toBe(1);

@@ -8,7 +8,7 @@ import { jobRecords } from '../../../harness/src/verdict/judge.js';
 
 const dir = path.resolve(import.meta.dirname, '../../fixtures/kmsg/captured');
 const read = (name: string) => readFileSync(path.join(dir, name), 'utf8').replace(/^#.*\n/, '');
-const expected = parseExpectations(readFileSync(path.resolve(import.meta.dirname, '../../../userland/expected.kmsg'), 'utf8'));
+const expected = parseExpectations(readFileSync(path.resolve(import.meta.dirname, '../../../userland/mmap/expected.kmsg'), 'utf8'));
 
 describe('captured 6.1 seed run', () => {
   const records = parseDmesg(read('6.1-seed.dmesg'));

@@ -11,7 +11,7 @@
  *
  * Every callback logs one line whose first word names it ("open",
  * "mmap", "vm_open", "vm_fault", "read", "write", "vm_close", "release"):
- * userland/expected.kmsg relies on those words.
+ * userland/mmap/expected.kmsg relies on those words.
  *
  * Each mapping holds a reference on the module from mmap() to its
  * vm_close (a copy the MM makes, e.g. by fork(), takes its own in vm_open),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmap_bench - in-guest benchmark for kernel-module-vmalloc/lkmc_vmap.c.
+ * vmap_bench - in-guest benchmark for kernel-module/vmalloc/lkmc_vmap.c.
  *
  *   vmap_bench [PATH [PREFAULT_PATH]]
  *              defaults /proc/lkmc_vmap and /proc/lkmc_vmap_prefault

@@ -33,7 +33,7 @@
  * Every callback logs one line whose first word names it ("open", "mmap",
  * "vm_open", "vm_fault", "read", "write", "vm_close", "release"); the
  * prefault file's own callbacks add the word "prefault" after it.
- * userland-vmalloc/expected.kmsg relies on those words.
+ * userland/vmalloc/expected.kmsg relies on those words.
  *
  * Each mapping holds a reference on the module from mmap() to its
  * vm_close, so rmmod refuses (EBUSY) while a mapping exists: its

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmap_test - user-space half of kernel-module/lkmc_mmap.c.
+ * mmap_test - user-space half of kernel-module/mmap/lkmc_mmap.c.
  *
  * Maps the module's per-open buffer twice and checks that both mappings,
  * read() and write() all see one and the same page.  Then that a mapping

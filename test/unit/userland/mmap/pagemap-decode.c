@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host-side check of userland/pagemap.h: decodes fixed entries, then reads the entry of a
+ * Host-side check of userland/mmap/pagemap.h: decodes fixed entries, then reads the entry of a
  * touched anonymous page of this process. Prints one "name value" line per fact.
  */
 #define _GNU_SOURCE
@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../../userland/pagemap.h"
+#include "../../../../userland/mmap/pagemap.h"
 
 int main(void)
 {

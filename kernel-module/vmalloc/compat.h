@@ -3,7 +3,7 @@
  * Kernel API differences that lkmc_vmap.c meets between 5.10 and 7.x,
  * each behind one small named helper so the module itself reads as
  * plain current kernel code.  (The helpers are those of
- * kernel-module/compat.h that this module needs, plus compat_no_llseek.)
+ * kernel-module/mmap/compat.h that this module needs, plus compat_no_llseek.)
  */
 #ifndef LKMC_VMAP_COMPAT_H
 #define LKMC_VMAP_COMPAT_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmap_test - user-space half of kernel-module-vmalloc/lkmc_vmap.c.
+ * vmap_test - user-space half of kernel-module/vmalloc/lkmc_vmap.c.
  *
  * Maps the module's multi-page buffer through the faulting file and checks
  * that every page is its own, writable, reached at the right offset, shared

@@ -1,4 +1,4 @@
-// userland/pagemap.h, the decoding the seed test trusts to prove two mappings share a page:
+// userland/mmap/pagemap.h, the decoding the seed test trusts to prove two mappings share a page:
 // compiled with the host gcc and run on the host, no VM needed.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
