@@ -22,6 +22,9 @@ export interface ModuleSection {
   address: bigint;
 }
 
+/** The timed stages of a job, in order (guest/job.ts). */
+export type JobStage = 'upload' | 'load' | 'test' | 'unload' | 'settle' | 'reload' | 'leak-scan';
+
 /** The points of a job where /proc/sys/kernel/tainted is read. */
 export type TaintPoint = 'before' | 'load' | 'test' | 'unload' | 'settle' | 'reload';
 
@@ -52,5 +55,5 @@ export interface JobRaw {
   timedOutStage: string | undefined;
   /** The connection dropped (guest panicked or powered off) during the job. */
   guestLost: boolean;
-  stageMs: Record<string, number>;
+  stageMs: Partial<Record<JobStage, number>>;
 }

@@ -6,6 +6,7 @@ import { asHarnessError, BuildError, TimeoutError, type Diagnostic, type ErrorCo
 import { forSeries, silent, type Stage } from './events.js';
 import { acquireKernelWithin, type KernelBuildDef } from './kernel-build/index.js';
 import type { Outcome } from './outcome.js';
+import type { JobStage } from './job-raw.js';
 import { mapLimit } from './util/pool.js';
 import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, summarizeJob, type ResultKernelError, type ResultSubtest, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
 import { makeWorkDir } from './util/workdir.js';
@@ -48,7 +49,7 @@ export interface KernelResult {
   errorCode?: ErrorCode;
   accel?: string;
   /** Milliseconds per stage; build overlaps image and boot, `total` is the wall time. */
-  stages: Partial<Record<Stage | 'upload' | 'total', number>>;
+  stages: Partial<Record<Stage | JobStage | 'total', number>>;
   /** `kmemleak`: /sys/kernel/debug/kmemleak after the post-unload scans, on kernels with kmemleak. */
   logs: { console?: string; dmesg?: string; test?: string; build?: string; kmemleak?: string };
   /**

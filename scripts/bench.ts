@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-// npm run bench: the harness timed through its real CLI on a warm cache. Prints medians.
+// npm run bench (node --import jiti/register scripts/bench.ts): the harness timed through its real CLI on a warm cache. Prints medians.
 //   seed:   the seed cycle on one kernel, per stage; "guest" is what the VM itself spends (boot
 //           to the ready marker, and the insmod/test/rmmod commands), "overhead" the rest.
 //   matrix: the seed on every catalogue kernel in one run: per kernel boot and cycle, and wall.
@@ -21,6 +20,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
+import type { KernelResult } from '../harness/src/run.js';
+
+type Stages = KernelResult['stages'];
+/** One sample: numbers to take medians of, and labels. */
+type Row = Record<string, number | string | undefined>;
 
 const sections = (process.env.BENCH ?? 'seed,matrix,vmap,debug,lifecycle').split(',');
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
@@ -29,29 +33,29 @@ const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-'));
 $.verbose = false;
 $.quiet = true;
 
-const median = (xs) => {
+const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const sec = (ms) => `${(ms / 1000).toFixed(3)} s`;
+const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(3)} s`);
 let runCount = 0;
 
 /** One CLI run; returns its wall time and JSON results. Any non-pass fails the benchmark. */
-async function cliRun(kernel, env = {}, args = []) {
+async function cliRun(kernel: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ wall: number; results: KernelResult[] }> {
   const json = path.join(dir, `run-${++runCount}.json`);
   const start = performance.now();
   const p = await $({ env: { ...process.env, ...env } })`node ${cli} run --kernel ${kernel} --json ${json} ${extra} ${args}`.nothrow();
   const wall = performance.now() - start;
-  const { results } = JSON.parse(await readFile(json, 'utf8'));
+  const { results } = JSON.parse(await readFile(json, 'utf8')) as { results: KernelResult[] };
   const bad = results.filter((r) => r.outcome !== 'pass');
   if (p.exitCode !== 0 || bad.length) throw new Error(bad.map((r) => `${r.kernel}: ${r.outcome}: ${r.reasons.join('; ')}`).join('\n') || p.stderr);
   return { wall, results };
 }
 
-function printMedians(rows, keys) {
+function printMedians(rows: Row[], keys: string[]): void {
   for (const k of keys) {
-    const values = rows.map((s) => s[k]).filter((v) => typeof v === 'number');
+    const values = rows.map((s) => s[k]).filter((v): v is number => typeof v === 'number');
     if (values.length) console.log(`  ${k.padEnd(10)} ${sec(median(values)).padStart(9)}   (min ${sec(Math.min(...values))}, max ${sec(Math.max(...values))})`);
   }
 }
@@ -61,15 +65,15 @@ async function seed() {
   const kernel = process.env.BENCH_KERNEL ?? '6.1';
   process.stderr.write(`seed: warm-up run on ${kernel}...\n`);
   await cliRun(kernel);
-  const samples = [];
+  const samples: Row[] = [];
   for (let i = 1; i <= runs; i++) {
     const { wall, results } = await cliRun(kernel);
-    const s = results[0].stages;
+    const s: Stages = results[0]!.stages;
     const guest = (s.boot ?? 0) + (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0) + (s.settle ?? 0) + (s.reload ?? 0);
-    samples.push({ wall, guest, overhead: wall - guest, ...s, release: results[0].kernel, accel: results[0].accel });
+    samples.push({ wall, guest, overhead: wall - guest, ...s, release: results[0]!.kernel, accel: results[0]!.accel });
     process.stderr.write(`seed run ${i}/${runs}: ${sec(wall)}\n`);
   }
-  console.log(`\nseed cycle on ${samples[0].release} (${samples[0].accel}), ${runs} runs, medians`);
+  console.log(`\nseed cycle on ${String(samples[0]?.release)} (${String(samples[0]?.accel)}), ${runs} runs, medians`);
   console.log('(build overlaps image+boot; ssh is part of boot; guest = boot + load + test + unload + settle + reload; overhead = wall - guest)');
   printMedians(samples, ['kernel', 'build', 'image', 'boot', 'ssh', 'upload', 'load', 'test', 'unload', 'settle', 'reload', 'teardown', 'guest', 'overhead', 'wall']);
 }
@@ -80,22 +84,22 @@ async function lifecycle() {
   const without = ['--settle', '0', '--reloads', '0', '--no-leftovers'];
   process.stderr.write(`lifecycle: warm-up run on ${kernel}...\n`);
   await cliRun(kernel);
-  const on = [];
-  const off = [];
+  const on: Row[] = [];
+  const off: Row[] = [];
   for (let i = 1; i <= runs; i++) {
-    for (const [rows, args] of [[on, []], [off, without]]) {
-      const { wall, results } = await cliRun(kernel, {}, args);
-      const s = results[0].stages;
-      rows.push({ wall, job: (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0) + (s.settle ?? 0) + (s.reload ?? 0), settle: s.settle, reload: s.reload, release: results[0].kernel });
+    for (const [rows, args] of [[on, []], [off, without]] as const) {
+      const { wall, results } = await cliRun(kernel, {}, [...args]);
+      const s: Stages = results[0]!.stages;
+      rows.push({ wall, job: (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0) + (s.settle ?? 0) + (s.reload ?? 0), settle: s.settle, reload: s.reload, release: results[0]!.kernel });
     }
     process.stderr.write(`lifecycle run ${i}/${runs}\n`);
   }
-  console.log(`\nthe checks around the unload on ${on[0].release}, ${runs} runs each, medians (job = load + test + unload + settle + reload)`);
+  console.log(`\nthe checks around the unload on ${String(on[0]?.release)}, ${runs} runs each, medians (job = load + test + unload + settle + reload)`);
   console.log('with settle 1 s, leftovers, one reload:');
   printMedians(on, ['settle', 'reload', 'job', 'wall']);
   console.log('without (--settle 0 --reloads 0 --no-leftovers):');
   printMedians(off, ['job', 'wall']);
-  const m = (rows, k) => median(rows.map((r) => r[k]));
+  const m = (rows: Row[], k: string): number => median(rows.map((r) => r[k]).filter((v): v is number => typeof v === 'number'));
   console.log(`  job +${sec(m(on, 'job') - m(off, 'job'))}, wall ${(m(on, 'wall') / m(off, 'wall')).toFixed(2)}x`);
 }
 
@@ -105,10 +109,10 @@ async function output() {
   const args = ['--module', path.join(fixture, 'module'), '--test', path.join(fixture, 'test'), '--test-timeout', '900'];
   process.stderr.write(`output: 1 GiB of test stdout on ${kernel}...\n`);
   const { wall, results } = await cliRun(kernel, {}, args);
-  const r = results[0];
+  const r = results[0]!;
   const read = 2 ** 30;
   console.log(`\ntest stdout through SSH on ${r.kernel} (${r.accel}): 1 GiB written by the test, ${r.dropped?.stdout ?? 0} bytes dropped`);
-  console.log(`  test       ${sec(r.stages.test)}   ${(read / 2 ** 20 / (r.stages.test / 1000)).toFixed(1)} MiB/s`);
+  console.log(`  test       ${sec(r.stages.test)}   ${(read / 2 ** 20 / ((r.stages.test ?? NaN) / 1000)).toFixed(1)} MiB/s`);
   console.log(`  wall       ${sec(wall)}`);
 }
 
@@ -116,8 +120,8 @@ async function matrix() {
   const runs = Number(process.env.BENCH_MATRIX_RUNS ?? 3);
   process.stderr.write('matrix: warm-up run on all kernels...\n');
   await cliRun('all');
-  const walls = [];
-  const perKernel = new Map();
+  const walls: Row[] = [];
+  const perKernel = new Map<string, Array<{ boot?: number; cycle?: number; build?: number }>>();
   for (let i = 1; i <= runs; i++) {
     const { wall, results } = await cliRun('all');
     walls.push({ wall });
@@ -130,16 +134,17 @@ async function matrix() {
   }
   console.log(`\nmatrix: seed on every catalogue kernel in one run, ${runs} runs, medians (cycle = that kernel's wall time)`);
   for (const [kernel, rows] of perKernel) {
-    console.log(`  ${kernel.padEnd(28)} boot ${sec(median(rows.map((r) => r.boot)))}   build ${sec(median(rows.map((r) => r.build)))}   cycle ${sec(median(rows.map((r) => r.cycle)))}`);
+    const of = (k: 'boot' | 'build' | 'cycle'): number => median(rows.map((r) => r[k]).filter((v): v is number => v !== undefined));
+    console.log(`  ${kernel.padEnd(28)} boot ${sec(of('boot'))}   build ${sec(of('build'))}   cycle ${sec(of('cycle'))}`);
   }
   printMedians(walls, ['wall']);
 }
 
 async function vmap() {
-  const { VMALLOC_MODULE_DIR, VMALLOC_TEST_DIR } = await import('../dist/util/paths.js');
-  const { prepareKernel, knownSeries } = await import('../dist/kernel/index.js');
-  const { openSession, buildJob, runBuilt, consoleReader } = await import('../dist/session.js');
-  const { installSignalHandlers } = await import('../dist/util/lifecycle.js');
+  const { VMALLOC_MODULE_DIR, VMALLOC_TEST_DIR } = await import('../harness/src/util/paths.js');
+  const { prepareKernel, knownSeries } = await import('../harness/src/kernel/index.js');
+  const { openSession, buildJob, runBuilt, consoleReader } = await import('../harness/src/session.js');
+  const { installSignalHandlers } = await import('../harness/src/util/lifecycle.js');
   installSignalHandlers();
   const source = { moduleDir: VMALLOC_MODULE_DIR, test: VMALLOC_TEST_DIR };
   console.log('\nvmap in-guest benchmark (16 pages = 64 KiB; one run per kernel; ratios)');
@@ -153,15 +158,20 @@ async function vmap() {
       const bench = { ...built, test: { ...built.test, binary: path.join(path.dirname(built.test.binary), 'vmap_bench'), expectedKmsg: undefined } };
       const job = await runBuilt(session.guest.conn, consoleReader(session.info), bench, 'bench');
       if (job.outcome !== 'pass') throw new Error(`${kernel.release}: ${job.outcome}: ${job.reasons.join('; ')}`);
-      const v = {};
-      for (const line of job.raw.test.stdout.split('\n')) {
+      const v = new Map<string, number>();
+      for (const line of (job.raw.test?.stdout ?? '').split('\n')) {
         const f = line.split(' ');
-        if (f[0] === 'bench') v[f.slice(1, -1).join(' ')] = Number(f.at(-1));
+        if (f[0] === 'bench') v.set(f.slice(1, -1).join(' '), Number(f.at(-1)));
       }
-      const mmap = v['mmap_bytes_per_s'];
-      const rw = v['rw_bytes_per_s'];
-      const fault = v['first_touch_ns_per_page fault'];
-      const pre = v['first_touch_ns_per_page prefault'];
+      const value = (name: string): number => {
+        const x = v.get(name);
+        if (x === undefined) throw new Error(`${kernel.release}: vmap_bench printed no ${name}`);
+        return x;
+      };
+      const mmap = value('mmap_bytes_per_s');
+      const rw = value('rw_bytes_per_s');
+      const fault = value('first_touch_ns_per_page fault');
+      const pre = value('first_touch_ns_per_page prefault');
       console.log(`  ${kernel.release.padEnd(28)} ${(mmap / rw).toFixed(2).padStart(8)}x   ${(fault / pre).toFixed(1).padStart(14)}x            (${(mmap / 1e6).toFixed(0)} MB/s, ${(rw / 1e6).toFixed(0)} MB/s, ${fault} ns, ${pre} ns)`);
     } finally {
       await session.close();
@@ -175,21 +185,21 @@ async function debug() {
   const kernels = ['6.1-debug', '6.1'];
   process.stderr.write('debug: warm-up run on 6.1-debug and 6.1 (builds 6.1-debug if it is not cached)...\n');
   for (const k of kernels) await cliRun(k);
-  const rows = new Map(kernels.map((k) => [k, []]));
+  const rows = new Map<string, Row[]>(kernels.map((k) => [k, []]));
   for (let i = 1; i <= runs; i++) {
     for (const k of kernels) {
       const { wall, results } = await cliRun(k);
-      const s = results[0].stages;
-      rows.get(k).push({ wall, boot: s.boot, load: s.load, test: s.test, unload: s.unload, 'leak-scan': s['leak-scan'] });
+      const s: Stages = results[0]!.stages;
+      rows.get(k)!.push({ wall, boot: s.boot, load: s.load, test: s.test, unload: s.unload, 'leak-scan': s['leak-scan'] });
     }
     process.stderr.write(`debug run ${i}/${runs}\n`);
   }
   console.log(`\ndebug kernel: the seed cycle on 6.1-debug vs stock 6.1, ${runs} alternating runs each, medians (boot: to the ready marker)`);
   for (const key of ['boot', 'load', 'test', 'unload', 'leak-scan', 'wall']) {
-    const m = kernels.map((k) => rows.get(k).map((r) => r[key]).filter((v) => typeof v === 'number'));
-    if (m[0].length === 0) continue;
+    const m = kernels.map((k) => rows.get(k)!.map((r) => r[key]).filter((v): v is number => typeof v === 'number'));
+    if (m[0]!.length === 0) continue;
     const [d, s] = m.map((xs) => (xs.length ? median(xs) : undefined));
-    console.log(`  ${key.padEnd(10)} 6.1-debug ${sec(d).padStart(9)}   6.1 ${s === undefined ? '        -' : sec(s).padStart(9)}${s ? `   ratio ${(d / s).toFixed(1)}x` : ''}`);
+    console.log(`  ${key.padEnd(10)} 6.1-debug ${sec(d).padStart(9)}   6.1 ${s === undefined ? '        -' : sec(s).padStart(9)}${s && d ? `   ratio ${(d / s).toFixed(1)}x` : ''}`);
   }
 }
 
@@ -202,7 +212,7 @@ async function cold() {
   console.log(`  wall       ${sec(wall).padStart(9)}`);
   process.stderr.write('cold: building 6.1-debug from source on that cache...\n');
   const built = await cliRun('6.1-debug', { KMOD_HARNESS_CACHE: cache });
-  const r = built.results[0];
+  const r = built.results[0]!;
   console.log(`\ncold build of 6.1-debug (source download, unpack, configure, bzImage + modules on all cores): kernel ${sec(r.stages.kernel)}   boot ${sec(r.stages.boot)}   cycle ${sec(r.stages.total)}`);
 }
 

@@ -1,16 +1,21 @@
-#!/usr/bin/env node
-// npm run soak: the seed cycle N times through the real CLI (SOAK_RUNS, default 50;
+// npm run soak (node --import jiti/register scripts/soak.ts): the seed cycle N times through the real CLI (SOAK_RUNS, default 50;
 // SOAK_KERNEL, default 6.1). Reports every run that did not pass (a flake) and anything a
 // run left behind: QEMU processes, kmod-harness temp dirs, half-written cache entries.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
-// The cache's root and names from the harness itself (built: npm run build), never spelled again here.
-import { cacheRoot, TEMP_PREFIX } from '../dist/cache/store.js';
-import { IMAGES_AREA } from '../dist/image/initramfs.js';
-import { KERNELS_AREA } from '../dist/kernel/entry.js';
-import { TOOLCHAINS_AREA } from '../dist/toolchain/root.js';
+// The cache's root and names from the harness itself, never spelled again here.
+import { cacheRoot, TEMP_PREFIX } from '../harness/src/cache/store.js';
+import { IMAGES_AREA } from '../harness/src/image/initramfs.js';
+import { KERNELS_AREA } from '../harness/src/kernel/entry.js';
+import { TOOLCHAINS_AREA } from '../harness/src/toolchain/root.js';
+
+interface Leftovers {
+  qemu: string[];
+  temp: string[];
+  partial: string[];
+}
 
 const runs = Number(process.env.SOAK_RUNS ?? 50);
 const kernel = process.env.SOAK_KERNEL ?? '6.1';
@@ -19,12 +24,12 @@ const cache = cacheRoot();
 $.verbose = false;
 $.quiet = true;
 
-async function leftovers() {
+async function leftovers(): Promise<Leftovers> {
   const qemu = (await $`pgrep -f ^qemu-system`.nothrow()).stdout.split('\n').filter(Boolean);
   const temp = (await readdir(tmpdir())).filter((n) => n.startsWith('kmod-harness-'));
-  const partial = [];
+  const partial: string[] = [];
   for (const area of [KERNELS_AREA, IMAGES_AREA, TOOLCHAINS_AREA]) {
-    const names = await readdir(path.join(cache, area)).catch(() => []);
+    const names = await readdir(path.join(cache, area)).catch((): string[] => []);
     partial.push(...names.filter((n) => n.startsWith(TEMP_PREFIX)).map((n) => `${area}/${n}`));
   }
   return { qemu, temp, partial };
@@ -33,8 +38,8 @@ async function leftovers() {
 // JSON reports of runs that failed are kept here for diagnosis (console log, dmesg, reasons).
 const reports = await mkdtemp(path.join(tmpdir(), 'soak-reports-'));
 const before = await leftovers();
-const flakes = [];
-const walls = [];
+const flakes: Array<{ run: number; exitCode: number | null; tail: string; json: string }> = [];
+const walls: number[] = [];
 for (let i = 1; i <= runs; i++) {
   const start = performance.now();
   const json = path.join(reports, `run-${i}.json`);
@@ -42,14 +47,14 @@ for (let i = 1; i <= runs; i++) {
   walls.push(performance.now() - start);
   if (p.exitCode !== 0) flakes.push({ run: i, exitCode: p.exitCode, tail: p.stdout.trim().split('\n').slice(-3).join(' | '), json });
   else await rm(json, { force: true });
-  process.stderr.write(`soak ${i}/${runs}: ${p.exitCode === 0 ? 'pass' : `FAIL (${p.exitCode})`} ${(walls.at(-1) / 1000).toFixed(2)} s\n`);
+  process.stderr.write(`soak ${i}/${runs}: ${p.exitCode === 0 ? 'pass' : `FAIL (${p.exitCode})`} ${((walls.at(-1) ?? 0) / 1000).toFixed(2)} s\n`);
 }
 const after = await leftovers();
-const fresh = (k) => after[k].filter((x) => !before[k].includes(x));
+const fresh = (k: keyof Leftovers): string[] => after[k].filter((x) => !before[k].includes(x));
 const left = { qemu: fresh('qemu'), temp: fresh('temp'), partial: fresh('partial') };
 const sorted = [...walls].sort((a, b) => a - b);
 console.log(`\nsoak: ${runs} seed cycles on ${kernel}: ${runs - flakes.length} passed, ${flakes.length} flaked`);
-console.log(`  wall median ${(sorted[Math.floor(runs / 2)] / 1000).toFixed(2)} s, max ${(sorted.at(-1) / 1000).toFixed(2)} s`);
+console.log(`  wall median ${((sorted[Math.floor(runs / 2)] ?? 0) / 1000).toFixed(2)} s, max ${((sorted.at(-1) ?? 0) / 1000).toFixed(2)} s`);
 console.log(`  left behind: ${left.qemu.length} QEMU processes, ${left.temp.length} temp dirs, ${left.partial.length} partial cache entries`);
 for (const f of flakes) console.log(`  flake: run ${f.run}, exit ${f.exitCode}: ${f.tail} (report: ${f.json})`);
 if (flakes.length === 0) await rm(reports, { recursive: true, force: true });
