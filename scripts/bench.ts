@@ -75,7 +75,23 @@ async function seed() {
   }
   console.log(`\nseed cycle on ${String(samples[0]?.release)} (${String(samples[0]?.accel)}), ${runs} runs, medians`);
   console.log('(build overlaps image+boot; ssh is part of boot; guest = boot + load + test + unload + settle + reload; overhead = wall - guest)');
-  printMedians(samples, ['kernel', 'build', 'image', 'boot', 'ssh', 'upload', 'load', 'test', 'unload', 'settle', 'reload', 'teardown', 'guest', 'overhead', 'wall']);
+  printMedians(samples, [
+    'kernel',
+    'build',
+    'image',
+    'boot',
+    'ssh',
+    'upload',
+    'load',
+    'test',
+    'unload',
+    'settle',
+    'reload',
+    'teardown',
+    'guest',
+    'overhead',
+    'wall',
+  ]);
 }
 
 async function lifecycle() {
@@ -87,10 +103,19 @@ async function lifecycle() {
   const on: Row[] = [];
   const off: Row[] = [];
   for (let i = 1; i <= runs; i++) {
-    for (const [rows, args] of [[on, []], [off, without]] as const) {
+    for (const [rows, args] of [
+      [on, []],
+      [off, without],
+    ] as const) {
       const { wall, results } = await cliRun(kernel, {}, [...args]);
       const s: Stages = results[0]!.stages;
-      rows.push({ wall, job: (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0) + (s.settle ?? 0) + (s.reload ?? 0), settle: s.settle, reload: s.reload, release: results[0]!.kernel });
+      rows.push({
+        wall,
+        job: (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0) + (s.settle ?? 0) + (s.reload ?? 0),
+        settle: s.settle,
+        reload: s.reload,
+        release: results[0]!.kernel,
+      });
     }
     process.stderr.write(`lifecycle run ${i}/${runs}\n`);
   }
@@ -172,7 +197,9 @@ async function vmap() {
       const rw = value('rw_bytes_per_s');
       const fault = value('first_touch_ns_per_page fault');
       const pre = value('first_touch_ns_per_page prefault');
-      console.log(`  ${kernel.release.padEnd(28)} ${(mmap / rw).toFixed(2).padStart(8)}x   ${(fault / pre).toFixed(1).padStart(14)}x            (${(mmap / 1e6).toFixed(0)} MB/s, ${(rw / 1e6).toFixed(0)} MB/s, ${fault} ns, ${pre} ns)`);
+      console.log(
+        `  ${kernel.release.padEnd(28)} ${(mmap / rw).toFixed(2).padStart(8)}x   ${(fault / pre).toFixed(1).padStart(14)}x            (${(mmap / 1e6).toFixed(0)} MB/s, ${(rw / 1e6).toFixed(0)} MB/s, ${fault} ns, ${pre} ns)`,
+      );
     } finally {
       await session.close();
       await rm(buildDir, { recursive: true, force: true });
@@ -196,10 +223,17 @@ async function debug() {
   }
   console.log(`\ndebug kernel: the seed cycle on 6.1-debug vs stock 6.1, ${runs} alternating runs each, medians (boot: to the ready marker)`);
   for (const key of ['boot', 'load', 'test', 'unload', 'leak-scan', 'wall']) {
-    const m = kernels.map((k) => rows.get(k)!.map((r) => r[key]).filter((v): v is number => typeof v === 'number'));
+    const m = kernels.map((k) =>
+      rows
+        .get(k)!
+        .map((r) => r[key])
+        .filter((v): v is number => typeof v === 'number'),
+    );
     if (m[0]!.length === 0) continue;
     const [d, s] = m.map((xs) => (xs.length ? median(xs) : undefined));
-    console.log(`  ${key.padEnd(10)} 6.1-debug ${sec(d).padStart(9)}   6.1 ${s === undefined ? '        -' : sec(s).padStart(9)}${s && d ? `   ratio ${(d / s).toFixed(1)}x` : ''}`);
+    console.log(
+      `  ${key.padEnd(10)} 6.1-debug ${sec(d).padStart(9)}   6.1 ${s === undefined ? '        -' : sec(s).padStart(9)}${s && d ? `   ratio ${(d / s).toFixed(1)}x` : ''}`,
+    );
   }
 }
 
@@ -213,7 +247,9 @@ async function cold() {
   process.stderr.write('cold: building 6.1-debug from source on that cache...\n');
   const built = await cliRun('6.1-debug', { KMOD_HARNESS_CACHE: cache });
   const r = built.results[0]!;
-  console.log(`\ncold build of 6.1-debug (source download, unpack, configure, bzImage + modules on all cores): kernel ${sec(r.stages.kernel)}   boot ${sec(r.stages.boot)}   cycle ${sec(r.stages.total)}`);
+  console.log(
+    `\ncold build of 6.1-debug (source download, unpack, configure, bzImage + modules on all cores): kernel ${sec(r.stages.kernel)}   boot ${sec(r.stages.boot)}   cycle ${sec(r.stages.total)}`,
+  );
 }
 
 try {

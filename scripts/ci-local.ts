@@ -40,7 +40,11 @@ const outputs: Record<string, Record<string, string>> = {};
 
 function hashFiles(pattern: string): string {
   const file = path.join(clone, pattern);
-  return existsSync(file) ? createHash('sha256').update(createHash('sha256').update(readFileSync(file)).digest()).digest('hex') : '';
+  return existsSync(file)
+    ? createHash('sha256')
+        .update(createHash('sha256').update(readFileSync(file)).digest())
+        .digest('hex')
+    : '';
 }
 
 function expand(text: unknown, stepIds: string): string {
@@ -58,12 +62,21 @@ function expand(text: unknown, stepIds: string): string {
 function listFiles(p: string): string[] {
   if (!existsSync(p)) return [];
   if (!statSync(p).isDirectory()) return [p];
-  return readdirSync(p, { recursive: true, encoding: 'utf8' }).map((f) => path.join(p, f)).filter((f) => statSync(f).isFile());
+  return readdirSync(p, { recursive: true, encoding: 'utf8' })
+    .map((f) => path.join(p, f))
+    .filter((f) => statSync(f).isFile());
 }
 
 await execa('git', ['clone', '-q', repo, clone]);
 for (const f of Object.values(files)) writeFileSync(f, '');
-const env = { ...process.env, ...Object.fromEntries(Object.entries(job.env ?? {}).map(([k, v]) => [k, expand(v, 'env')])), ...files, GITHUB_ACTIONS: 'true', CI: 'true', GITHUB_WORKSPACE: clone };
+const env = {
+  ...process.env,
+  ...Object.fromEntries(Object.entries(job.env ?? {}).map(([k, v]) => [k, expand(v, 'env')])),
+  ...files,
+  GITHUB_ACTIONS: 'true',
+  CI: 'true',
+  GITHUB_WORKSPACE: clone,
+};
 const rows: Array<[string, string]> = [];
 let failed = false;
 for (const [i, step] of job.steps.entries()) {
@@ -75,7 +88,10 @@ for (const [i, step] of job.steps.entries()) {
   }
   if (step.uses) {
     if (step.uses.startsWith('actions/upload-artifact')) {
-      const paths = expand(step.with?.path, name).split('\n').map((p) => p.trim()).filter(Boolean);
+      const paths = expand(step.with?.path, name)
+        .split('\n')
+        .map((p) => p.trim())
+        .filter(Boolean);
       const found = paths.flatMap((p) => listFiles(path.join(clone, p)));
       rows.push([name, `not run (action); would upload ${found.length} file(s) from ${paths.join(', ')}`]);
       if (found.length === 0 && step.with?.['if-no-files-found'] === 'error') failed = true;
@@ -85,9 +101,21 @@ for (const [i, step] of job.steps.entries()) {
   const start = performance.now();
   writeFileSync(files.GITHUB_OUTPUT, '');
   // GitHub's `shell: bash`: bash --noprofile --norc -eo pipefail {0}
-  const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', expand(step.run, name)], { cwd: clone, env, reject: false, stdout: 'inherit', stderr: 'inherit' });
+  const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', expand(step.run, name)], {
+    cwd: clone,
+    env,
+    reject: false,
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
   const secs = ((performance.now() - start) / 1000).toFixed(1);
-  if (step.id) outputs[step.id] = Object.fromEntries(readFileSync(files.GITHUB_OUTPUT, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  if (step.id)
+    outputs[step.id] = Object.fromEntries(
+      readFileSync(files.GITHUB_OUTPUT, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   rows.push([name, `exit ${r.exitCode} in ${secs} s${step.id ? `; outputs ${JSON.stringify(outputs[step.id])}` : ''}`]);
   if (r.exitCode !== 0) failed = true;
 }

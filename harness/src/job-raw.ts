@@ -28,7 +28,6 @@ export type JobStage = 'upload' | 'load' | 'test' | 'unload' | 'settle' | 'reloa
 /** The points of a job where /proc/sys/kernel/tainted is read. */
 export type TaintPoint = 'before' | 'load' | 'test' | 'unload' | 'settle' | 'reload';
 
-
 export interface JobRaw {
   /** /proc/sys/kernel/tainted before loading and after each stage that ran. */
   taint: Partial<Record<TaintPoint, number>>;

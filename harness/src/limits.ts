@@ -20,7 +20,18 @@ export interface Timeouts {
   settleS: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { fetchS: 1800, toolchainS: 1800, buildS: 600, testBuildS: 300, uploadS: 60, bootS: 60, loadS: 30, testS: 120, unloadS: 30, settleS: 1 };
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  fetchS: 1800,
+  toolchainS: 1800,
+  buildS: 600,
+  testBuildS: 300,
+  uploadS: 60,
+  bootS: 60,
+  loadS: 30,
+  testS: 120,
+  unloadS: 30,
+  settleS: 1,
+};
 
 /** What a job checks around the module's unload. */
 export interface Lifecycle {

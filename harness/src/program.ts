@@ -49,7 +49,8 @@ function timeoutSeconds(value: string): number {
 /** An output limit in MiB: positive, at most MAX_OUTPUT_LIMIT_MIB. */
 function mebibytes(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > MAX_OUTPUT_LIMIT_MIB) throw new InvalidArgumentError(`expected a positive number of MiB, at most ${MAX_OUTPUT_LIMIT_MIB}`);
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_OUTPUT_LIMIT_MIB)
+    throw new InvalidArgumentError(`expected a positive number of MiB, at most ${MAX_OUTPUT_LIMIT_MIB}`);
   return n;
 }
 
@@ -67,8 +68,18 @@ function vmOptions(command: Command): Command {
     .option('--config <file>', 'config file (default: kmod-harness.config.ts, looked for from the working directory up to the project root or $HOME)')
     .option('--module <dir>', 'out-of-tree module directory (Kbuild or Makefile)', SEED_MODULE_DIR)
     .option('--test <file|dir>', 'userland test: a .c file or a directory with a Makefile honouring OUT=', SEED_TEST_DIR)
-    .option('--fetch-timeout <seconds>', 'time limit for fetching a Debian kernel (a source-built one adds its 3 h build limit)', timeoutSeconds, DEFAULT_TIMEOUTS.fetchS)
-    .option('--toolchain-timeout <seconds>', "time limit for making the compiler root of a kernel built by a gcc the host lacks", timeoutSeconds, DEFAULT_TIMEOUTS.toolchainS)
+    .option(
+      '--fetch-timeout <seconds>',
+      'time limit for fetching a Debian kernel (a source-built one adds its 3 h build limit)',
+      timeoutSeconds,
+      DEFAULT_TIMEOUTS.fetchS,
+    )
+    .option(
+      '--toolchain-timeout <seconds>',
+      'time limit for making the compiler root of a kernel built by a gcc the host lacks',
+      timeoutSeconds,
+      DEFAULT_TIMEOUTS.toolchainS,
+    )
     .option('--build-timeout <seconds>', "time limit for the module's build", timeoutSeconds, DEFAULT_TIMEOUTS.buildS)
     .option('--test-build-timeout <seconds>', "time limit for the test's build", timeoutSeconds, DEFAULT_TIMEOUTS.testBuildS)
     .option('--upload-timeout <seconds>', 'time limit for uploading the modules and the test into the guest', timeoutSeconds, DEFAULT_TIMEOUTS.uploadS)
@@ -85,17 +96,33 @@ export function program(): Command {
   const cmd = new Command('kmod-harness').description('Build an out-of-tree kernel module and its test, boot real kernels in QEMU, and judge the result.');
   vmOptions(cmd.command('run'))
     .description('build, boot, load, test, judge: settings from kmod-harness.config.ts, the environment and these flags (flags win)')
-    .option('--kernel <spec>', `kernel series (${knownSeries().join(', ')}), comma-separated, or 'all'; also buildroot:<output dir> and local:<bzImage>,<build dir> (env KMOD_HARNESS_KERNELS)`)
+    .option(
+      '--kernel <spec>',
+      `kernel series (${knownSeries().join(', ')}), comma-separated, or 'all'; also buildroot:<output dir> and local:<bzImage>,<build dir> (env KMOD_HARNESS_KERNELS)`,
+    )
     .option('--json <file>', 'write a JSON report')
     .option('--junit <file>', 'write a JUnit XML report: a testsuite per kernel, a testcase per stage and the verdict')
-    .option('--artifacts <dir>', 'write per kernel <dir>/<release>/ (console.log, dmesg.txt, test-output.txt, build.log, result.json), and results.json (and junit.xml with --junit)')
+    .option(
+      '--artifacts <dir>',
+      'write per kernel <dir>/<release>/ (console.log, dmesg.txt, test-output.txt, build.log, result.json), and results.json (and junit.xml with --junit)',
+    )
     .option('--test-timeout <seconds>', 'time limit for the test', timeoutSeconds, DEFAULT_TIMEOUTS.testS)
     .option('--unload-timeout <seconds>', 'time limit for rmmod', timeoutSeconds, DEFAULT_TIMEOUTS.unloadS)
-    .option('--settle <seconds>', 'after rmmod, wait this long for timers and work the module left behind before judging (0: no wait)', settleSeconds, DEFAULT_TIMEOUTS.settleS)
+    .option(
+      '--settle <seconds>',
+      'after rmmod, wait this long for timers and work the module left behind before judging (0: no wait)',
+      settleSeconds,
+      DEFAULT_TIMEOUTS.settleS,
+    )
     .option('--reloads <n>', 'load and unload the module this many more times after the first cycle (0: none)', count, DEFAULT_LIFECYCLE.reloads)
     .option('--no-leftovers', 'do not fail on /proc, /sys, /dev or debugfs entries left behind after rmmod')
     .option('--parallel <n>', 'VMs at once (default: by host cores and memory)', (v) => Math.round(seconds(v)))
-    .option('--output-limit <MiB>', "MiB kept of each of the test's stdout, its stderr and the serial console: past it the first and last halves, and the report says how much was dropped", mebibytes, DEFAULT_OUTPUT_LIMIT_BYTES / 2 ** 20)
+    .option(
+      '--output-limit <MiB>',
+      "MiB kept of each of the test's stdout, its stderr and the serial console: past it the first and last halves, and the report says how much was dropped",
+      mebibytes,
+      DEFAULT_OUTPUT_LIMIT_BYTES / 2 ** 20,
+    )
     .option('--plain', 'progress as one line per event, even on a terminal (the default when not on one, or with CI or NO_COLOR set)')
     .action(async (_options: unknown, command: Command) => {
       process.exitCode = await runCommand(givenFlags<RunFlags & { config?: string; plain?: boolean }>(command));
@@ -125,7 +152,9 @@ export function program(): Command {
       const rows = await listKernels({ emit: printEvent, ...(options.offline ? { offline: true } : {}) });
       process.stdout.write(formatKernels(rows));
       // The built-in <series>-debug and the config's kernelBuilds, if a config is found.
-      const settings = await runSettings({}).catch((error: Error) => void printEvent({ type: "warn", message: `config not read, its kernelBuilds not listed: ${error.message}` }));
+      const settings = await runSettings({}).catch(
+        (error: Error) => void printEvent({ type: 'warn', message: `config not read, its kernelBuilds not listed: ${error.message}` }),
+      );
       const built = await listBuiltKernels(allDefinitions(settings?.kernelBuilds ?? []), { emit: printEvent, ...(options.offline ? { offline: true } : {}) });
       process.stdout.write(`\n${formatBuiltKernels(built)}`);
     });

@@ -8,7 +8,22 @@ import { acquireKernelWithin, type KernelBuildDef } from './kernel-build/index.j
 import type { Outcome } from './outcome.js';
 import type { JobStage } from './job-raw.js';
 import { mapLimit } from './util/pool.js';
-import { bootBesideBuild, buildJob, DEFAULT_TIMEOUTS, judgeAfterPoweroff, runBuilt, summarizeJob, type ResultKernelError, type ResultSubtest, type Built, type JobOutcome, type Lifecycle, type Session, type SessionOptions, type Timeouts } from './session.js';
+import {
+  bootBesideBuild,
+  buildJob,
+  DEFAULT_TIMEOUTS,
+  judgeAfterPoweroff,
+  runBuilt,
+  summarizeJob,
+  type ResultKernelError,
+  type ResultSubtest,
+  type Built,
+  type JobOutcome,
+  type Lifecycle,
+  type Session,
+  type SessionOptions,
+  type Timeouts,
+} from './session.js';
 import { makeWorkDir } from './util/workdir.js';
 
 export { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from './session.js';
@@ -70,7 +85,18 @@ function applyJob(result: KernelResult, job: JobOutcome): void {
 export async function runOnKernel(series: string, options: RunOptions): Promise<KernelResult> {
   const emit = forSeries(options.emit ?? silent, series);
   options = { ...options, emit };
-  const result: KernelResult = { kernel: series, series, outcome: 'infra-error', reasons: [], exitCode: null, signal: null, kernelErrors: [], diagnostics: [], stages: {}, logs: {} };
+  const result: KernelResult = {
+    kernel: series,
+    series,
+    outcome: 'infra-error',
+    reasons: [],
+    exitCode: null,
+    signal: null,
+    kernelErrors: [],
+    diagnostics: [],
+    stages: {},
+    logs: {},
+  };
   const timed = async <T>(stage: Stage, fn: () => Promise<T>): Promise<T> => {
     emit({ type: 'stage-start', stage, kernel: result.kernel });
     const start = performance.now();
@@ -88,12 +114,23 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
   let finished: { job: JobOutcome; built: Built } | undefined;
   try {
     const kernel = await timed('kernel', () =>
-      acquireKernelWithin(series, t.fetchS, { emit, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.kernelBuilds ? { definitions: options.kernelBuilds } : {}) }),
+      acquireKernelWithin(series, t.fetchS, {
+        emit,
+        ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}),
+        ...(options.kernelBuilds ? { definitions: options.kernelBuilds } : {}),
+      }),
     );
     result.kernel = kernel.release;
 
-    const building = timed('build', () => buildJob(kernel, options, work.path, { emit, timeouts: t, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }));
-    const { built, session: s } = await bootBesideBuild(building, kernel, { ...options, bootTimeoutS: options.timeouts?.bootS ?? options.bootTimeoutS }, (opened) => (session = opened));
+    const building = timed('build', () =>
+      buildJob(kernel, options, work.path, { emit, timeouts: t, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }),
+    );
+    const { built, session: s } = await bootBesideBuild(
+      building,
+      kernel,
+      { ...options, bootTimeoutS: options.timeouts?.bootS ?? options.bootTimeoutS },
+      (opened) => (session = opened),
+    );
     result.logs.build = `${built.module.log}\n${built.test.log}`;
     result.accel = s.info.accel;
     Object.assign(result.stages, { image: s.info.stageMs.image, boot: s.info.stageMs.boot, ssh: s.info.stageMs.ssh });
@@ -109,7 +146,15 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       ...(options.outputLimitBytes !== undefined ? { outputLimitBytes: options.outputLimitBytes } : {}),
     });
     Object.assign(result.stages, job.raw.stageMs);
-    emit({ type: 'stage-end', stage: 'test', kernel: result.kernel, ms: job.raw.stageMs.test ?? 0, detail: Object.entries(job.raw.stageMs).map(([k, v]) => `${k} ${v} ms`).join(', ') });
+    emit({
+      type: 'stage-end',
+      stage: 'test',
+      kernel: result.kernel,
+      ms: job.raw.stageMs.test ?? 0,
+      detail: Object.entries(job.raw.stageMs)
+        .map(([k, v]) => `${k} ${v} ms`)
+        .join(', '),
+    });
     applyJob(result, job);
     finished = { job, built };
     result.logs.dmesg = job.raw.dmesg;

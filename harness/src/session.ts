@@ -123,7 +123,13 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.outputLimitBytes !== undefined ? { consoleLimitBytes: options.outputLimitBytes } : {}),
     });
-    emit({ type: 'stage-end', stage: 'boot', kernel: kernel.release, ms: guest.stageMs.boot + guest.stageMs.ssh, detail: `console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms` });
+    emit({
+      type: 'stage-end',
+      stage: 'boot',
+      kernel: kernel.release,
+      ms: guest.stageMs.boot + guest.stageMs.ssh,
+      detail: `console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms`,
+    });
     const base = await bootBaseline(guest);
     let closing: Promise<void> | undefined;
     return {
@@ -170,9 +176,14 @@ async function bootBaseline(guest: Guest): Promise<Pick<SessionInfo, 'baseModule
     const result = await guest.conn.exec(guestStateCommand(), { timeoutMs: 20_000, stage: 'baseline' });
     const state = parseGuestState(result.stdout);
     if (!state.complete || state.taint === undefined) {
-      throw new HarnessError('E_BASELINE', 'infra-error', `the guest booted but could not read its taint and modules (exit ${result.exitCode ?? result.signal}): ${result.stderr.trim().split('\n')[0] ?? ''}`, {
-        fix: 'the console log shows the guest; a root image without ls, grep or /proc cannot be used',
-      });
+      throw new HarnessError(
+        'E_BASELINE',
+        'infra-error',
+        `the guest booted but could not read its taint and modules (exit ${result.exitCode ?? result.signal}): ${result.stderr.trim().split('\n')[0] ?? ''}`,
+        {
+          fix: 'the console log shows the guest; a root image without ls, grep or /proc cannot be used',
+        },
+      );
     }
     return { baseModules: state.modules.map((m) => m.name), baseTaint: state.taint };
   } catch (error) {
@@ -187,7 +198,12 @@ async function bootBaseline(guest: Guest): Promise<Pick<SessionInfo, 'baseModule
  * session as soon as it is up: the caller closes it, whatever else fails. Throws the build's
  * error before the boot's.
  */
-export async function bootBesideBuild<T>(building: Promise<T>, kernel: KernelArtifacts, options: SessionOptions, keep: (session: Session) => void): Promise<{ built: T; session: Session }> {
+export async function bootBesideBuild<T>(
+  building: Promise<T>,
+  kernel: KernelArtifacts,
+  options: SessionOptions,
+  keep: (session: Session) => void,
+): Promise<{ built: T; session: Session }> {
   const noGuest = new AbortController();
   building.catch(() => noGuest.abort(new Error('the build failed')));
   const booting = openSession(kernel, { ...options, signal: noGuest.signal }).then((session) => {
@@ -225,14 +241,28 @@ export interface BuildJobOptions {
  * (static, host gcc) side by side into buildDir, each within its time limit. A failure of one
  * cancels the other: nothing is waited for that cannot change the outcome.
  */
-export async function buildJob(kernel: KernelArtifacts, source: { moduleDir: string; test: string }, buildDir: string, options: BuildJobOptions = {}): Promise<Built> {
+export async function buildJob(
+  kernel: KernelArtifacts,
+  source: { moduleDir: string; test: string },
+  buildDir: string,
+  options: BuildJobOptions = {},
+): Promise<Built> {
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const failed = new AbortController();
   const parent = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
-  const fix = (what: string, field: string, flag: string) => ({ parent, fix: `${what} ran longer than its limit: find what hangs (its log is in the report), or raise timeouts.${field} / ${flag}` });
+  const fix = (what: string, field: string, flag: string) => ({
+    parent,
+    fix: `${what} ran longer than its limit: find what hangs (its log is in the report), or raise timeouts.${field} / ${flag}`,
+  });
   const toolchain =
     options.toolchain ??
-    withDeadline('toolchain', t.toolchainS, (signal) => prepareToolchain(kernel, { signal, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.emit ? { emit: options.emit } : {}) }), fix('making the compiler root', 'toolchain', '--toolchain-timeout'));
+    withDeadline(
+      'toolchain',
+      t.toolchainS,
+      (signal) =>
+        prepareToolchain(kernel, { signal, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), ...(options.emit ? { emit: options.emit } : {}) }),
+      fix('making the compiler root', 'toolchain', '--toolchain-timeout'),
+    );
   const cancelled = new Error('cancelled: the other build failed');
   const stopOther = (error: unknown): never => {
     if (error !== cancelled) failed.abort(cancelled);
@@ -240,14 +270,30 @@ export async function buildJob(kernel: KernelArtifacts, source: { moduleDir: str
   };
   const [module, test] = await Promise.allSettled([
     Promise.resolve(toolchain)
-      .then((tc) => withDeadline('build', t.buildS, (signal) => buildModule({ sourceDir: source.moduleDir, buildDir: path.join(buildDir, 'module'), headersDir: kernel.headersDir, toolchain: tc, signal }), fix("the module's build", 'build', '--build-timeout')))
+      .then((tc) =>
+        withDeadline(
+          'build',
+          t.buildS,
+          (signal) =>
+            buildModule({ sourceDir: source.moduleDir, buildDir: path.join(buildDir, 'module'), headersDir: kernel.headersDir, toolchain: tc, signal }),
+          fix("the module's build", 'build', '--build-timeout'),
+        ),
+      )
       .catch(stopOther),
-    withDeadline('test-build', t.testBuildS, (signal) => buildTest({ source: source.test, buildDir: path.join(buildDir, 'test'), signal }), fix("the test's build", 'testBuild', '--test-build-timeout')).catch(stopOther),
+    withDeadline(
+      'test-build',
+      t.testBuildS,
+      (signal) => buildTest({ source: source.test, buildDir: path.join(buildDir, 'test'), signal }),
+      fix("the test's build", 'testBuild', '--test-build-timeout'),
+    ).catch(stopOther),
   ]);
   if (module.status === 'rejected' && !(module.reason === cancelled && test.status === 'rejected')) throw module.reason;
   if (test.status === 'rejected') {
     // Keep the module's log too: the report shows the whole build.
-    if (test.reason instanceof BuildError && module.status === 'fulfilled') throw new BuildError(test.reason.message, test.reason.diagnostics, `${module.value.log}\n${test.reason.log}`, { ...(test.reason.fix ? { fix: test.reason.fix } : {}) });
+    if (test.reason instanceof BuildError && module.status === 'fulfilled')
+      throw new BuildError(test.reason.message, test.reason.diagnostics, `${module.value.log}\n${test.reason.log}`, {
+        ...(test.reason.fix ? { fix: test.reason.fix } : {}),
+      });
     throw test.reason;
   }
   if (module.status === 'rejected') throw module.reason;
@@ -269,7 +315,14 @@ export async function runBuilt(
   consoleText: () => Promise<string>,
   built: Built,
   jobId: string,
-  options: { testArgs?: string[]; timeouts?: Partial<Timeouts>; lifecycle?: Partial<Lifecycle>; expectKernelLog?: readonly string[]; kmemleak?: boolean; outputLimitBytes?: number } = {},
+  options: {
+    testArgs?: string[];
+    timeouts?: Partial<Timeouts>;
+    lifecycle?: Partial<Lifecycle>;
+    expectKernelLog?: readonly string[];
+    kmemleak?: boolean;
+    outputLimitBytes?: number;
+  } = {},
 ): Promise<JobOutcome> {
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const lifecycle = { ...DEFAULT_LIFECYCLE, ...options.lifecycle };
@@ -333,7 +386,13 @@ export async function judgeAfterPoweroff(job: JobOutcome, built: Built, jobId: s
   if (late.length === 0) return job;
   const kernelErrors = [...job.kernelErrors, ...(await withSources(late, built, kos))];
   const reasons = job.outcome === 'kernel-error' ? [...job.reasons, ...kernelErrorReasons(late)] : [...kernelErrorReasons(late), ...job.reasons];
-  return { ...job, outcome: 'kernel-error', reasons, kernelErrors, failedStage: job.outcome === 'kernel-error' && job.failedStage ? job.failedStage : 'after-unload' };
+  return {
+    ...job,
+    outcome: 'kernel-error',
+    reasons,
+    kernelErrors,
+    failedStage: job.outcome === 'kernel-error' && job.failedStage ? job.failedStage : 'after-unload',
+  };
 }
 
 /** A kernel error as every result carries it: plain data, no log indexes. */

@@ -17,7 +17,13 @@ export async function needs(tools: Array<HostTool | TestTool>, files: Record<str
   const missing: Array<{ what: string; pkg: string }> = [];
   for (const tool of tools) if (!(await findTool(tool))) missing.push({ what: `host tool '${tool}'`, pkg: debianPackageOf(tool) });
   for (const [file, pkg] of Object.entries(files)) {
-    if (!(await access(file).then(() => true, () => false))) missing.push({ what: file, pkg });
+    if (
+      !(await access(file).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.push({ what: file, pkg });
   }
   return {
     skip: missing.length > 0 && !underCI(),

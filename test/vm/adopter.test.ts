@@ -16,7 +16,6 @@ const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/adopter');
 const kernel = firstKernel();
 const env = childEnv({ KMOD_HARNESS_KERNELS: kernel });
 
-
 let repo: string;
 beforeAll(async () => {
   repo = await mkdtemp(path.join(tmpdir(), 'kmod-harness-adopter-'));
@@ -29,7 +28,9 @@ beforeAll(async () => {
   const version = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   const dep = (name: string) => `${name}@${version(path.join(PACKAGE_ROOT, 'node_modules', name))}`;
   const tarball = `./kmod-harness-${version(PACKAGE_ROOT)}.tgz`;
-  await execa('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', tarball, dep('vitest'), dep('typescript'), dep('@types/node')], { cwd: repo });
+  await execa('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', tarball, dep('vitest'), dep('typescript'), dep('@types/node')], {
+    cwd: repo,
+  });
 }, 120_000);
 afterAll(async () => {
   if (repo) await rm(repo, { recursive: true, force: true });
@@ -44,9 +45,19 @@ describe(`a module's own repo on ${kernel}`, () => {
   it('its vitest suite passes through kmod-harness/vitest, and the matcher fails where it should', async () => {
     const before = await qemuCount();
     const report = path.join(repo, 'report.json');
-    const r = await execa('node', [path.join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`], { cwd: repo, env, extendEnv: false, reject: false, all: true });
+    const r = await execa('node', [path.join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`], {
+      cwd: repo,
+      env,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
     expect(r.exitCode, r.all).toBe(0);
-    const json = JSON.parse(await readFile(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: Array<{ assertionResults: Array<{ title: string; status: string }> }> };
+    const json = JSON.parse(await readFile(report, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      testResults: Array<{ assertionResults: Array<{ title: string; status: string }> }>;
+    };
     expect(json.numFailedTests).toBe(0);
     expect(json.testResults[0]!.assertionResults.map((a) => [a.title, a.status])).toEqual([
       ['passes, with its kernel-log lines and no kernel errors', 'passed'],
@@ -58,7 +69,13 @@ describe(`a module's own repo on ${kernel}`, () => {
 
   it('`kmod-harness run` there reads its kmod-harness.config.ts (module, test, expect.kernelLog)', async () => {
     const json = path.join(repo, 'run.json');
-    const r = await execa(path.join(repo, 'node_modules/.bin/kmod-harness'), ['run', '--json', json], { cwd: path.join(repo, 'tests'), env, extendEnv: false, reject: false, all: true });
+    const r = await execa(path.join(repo, 'node_modules/.bin/kmod-harness'), ['run', '--json', json], {
+      cwd: path.join(repo, 'tests'),
+      env,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toContain(`config: ${path.join(repo, 'kmod-harness.config.ts')}`);
     const { results } = JSON.parse(await readFile(json, 'utf8')) as { results: Array<{ outcome: string; logs: { dmesg?: string; test?: string } }> };
@@ -70,9 +87,15 @@ describe(`a module's own repo on ${kernel}`, () => {
   it('a config line the module never prints fails the run, naming the line', async () => {
     const config = path.join(repo, 'strict.config.ts');
     await writeFile(config, "import base from './kmod-harness.config.ts';\nexport default { ...base, expect: { kernelLog: ['kmh_hello: never printed'] } };\n");
-    const r = await execa(path.join(repo, 'node_modules/.bin/kmod-harness'), ['run', '--config', config], { cwd: repo, env, extendEnv: false, reject: false, all: true });
+    const r = await execa(path.join(repo, 'node_modules/.bin/kmod-harness'), ['run', '--config', config], {
+      cwd: repo,
+      env,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
     expect(r.exitCode, r.all).toBe(1);
-    expect(r.all).toContain("test-failed  ");
+    expect(r.all).toContain('test-failed  ');
     expect(r.all).toContain("expected kernel-log line 'kmh_hello: never printed' not found");
   });
 });

@@ -55,7 +55,10 @@ describe.each(await useKernels())('broken fixtures on $name', (vm) => {
     expect(outcome, `${reasons.join('\n')}\n--- console tail ---\n${consoleTail}`).toBe(want.outcome);
     if (want.kind) {
       const allowed = [want.kind, ...(want.kindAlternatives ?? [])];
-      expect(kinds.map((k) => k.kind).some((k) => allowed.includes(k)), JSON.stringify(kinds)).toBe(true);
+      expect(
+        kinds.map((k) => k.kind).some((k) => allowed.includes(k)),
+        JSON.stringify(kinds),
+      ).toBe(true);
     } else if (!want.optional) {
       expect(kinds).toEqual([]);
     }

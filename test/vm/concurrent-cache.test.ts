@@ -34,12 +34,21 @@ describe(`two runs on one cold cache on ${kernel}`, () => {
     try {
       const env = childEnv({ KMOD_HARNESS_CACHE: cache });
       const run = (n: number) =>
-        execa('node', [CLI, 'run', '--kernel', kernel, '--plain', '--json', path.join(reports, `${n}.json`)], { cwd: PACKAGE_ROOT, env, extendEnv: false, reject: false, all: true });
+        execa('node', [CLI, 'run', '--kernel', kernel, '--plain', '--json', path.join(reports, `${n}.json`)], {
+          cwd: PACKAGE_ROOT,
+          env,
+          extendEnv: false,
+          reject: false,
+          all: true,
+        });
       const results = await Promise.all([run(1), run(2)]);
       for (const [i, r] of results.entries()) {
         expect(r.exitCode, r.all).toBe(0);
         const json = JSON.parse(await readFile(path.join(reports, `${i + 1}.json`), 'utf8')) as { results: Array<{ outcome: string }> };
-        expect(json.results.map((x) => x.outcome), r.all).toEqual(['pass']);
+        expect(
+          json.results.map((x) => x.outcome),
+          r.all,
+        ).toEqual(['pass']);
       }
       // One run downloaded the kernel; the other waited for it and found it in the cache.
       const downloads = results.filter((r) => /\] downloading \S+ \(.*\) from /.test(r.all ?? ''));

@@ -44,7 +44,8 @@ const here = inRun.includes(STOCK) || inRun.includes(DEBUG);
 const [debug] = here ? await useKernels({ kernels: [DEBUG], bootTimeoutMs: 3_600_000 }) : [];
 const [stock] = here ? await useKernels({ kernels: [STOCK] }) : [];
 
-const explain = (r: ModuleRun): string => `${r.reasons.join('\n')}\n${JSON.stringify(r.kernelErrors.map((e) => ({ kind: e.kind, title: e.title, module: e.module, stage: e.stage })))}`;
+const explain = (r: ModuleRun): string =>
+  `${r.reasons.join('\n')}\n${JSON.stringify(r.kernelErrors.map((e) => ({ kind: e.kind, title: e.title, module: e.module, stage: e.stage })))}`;
 const source = (name: string) => ({ module: path.join(FIXTURES, name, 'module'), test: path.join(FIXTURES, name, 'test'), timeouts: { test: 20 } });
 
 describe.runIf(here)(`${DEBUG}: the bugs stock kernels miss fail the run`, () => {
@@ -63,7 +64,10 @@ describe.runIf(here)(`${DEBUG}: the bugs stock kernels miss fail the run`, () =>
     const r = await debug!.run(source('leak'));
     const leak = r.kernelErrors.find((e) => e.kind === 'kmemleak');
     expect(leak?.stage, explain(r)).toBe('leak-scan');
-    expect(leak!.trace.some((l) => /^kmh_leak_read\+0x[0-9a-f]+\/0x[0-9a-f]+ \[kmh_leak\]$/.test(l)), leak!.trace.join('\n')).toBe(true);
+    expect(
+      leak!.trace.some((l) => /^kmh_leak_read\+0x[0-9a-f]+\/0x[0-9a-f]+ \[kmh_leak\]$/.test(l)),
+      leak!.trace.join('\n'),
+    ).toBe(true);
     expect(leak!.source?.[0]?.file).toMatch(/kmh_leak\.c$/);
   });
 
@@ -77,7 +81,7 @@ describe.runIf(here)(`${DEBUG}: the bugs stock kernels miss fail the run`, () =>
     }
   });
 
-  it('is the harness\'s guest kernel: virtio built in, the checkers on, their boot parameters', async () => {
+  it("is the harness's guest kernel: virtio built in, the checkers on, their boot parameters", async () => {
     const info = debug!.session();
     expect(info.kernel.source).toBe('built');
     expect(info.traits).toEqual({ kasan: true, kmemleak: true, lockdep: true, kunit: true });
@@ -112,7 +116,13 @@ describe.runIf(here)(`${DEBUG}: a module's KUnit suites run at load and are judg
   it('its twin, whose cases pass or skip, passes', async () => {
     const r = await debug!.run(source('kunit-passing'));
     expect(r.outcome, explain(r)).toBe('pass');
-    expect(r.subtests!.map((s) => [s.id, s.status])).toEqual([['1', 'pass'], ['kunit.1', 'pass'], ['kunit.1.1', 'pass'], ['kunit.1.2', 'pass'], ['kunit.1.3', 'skip']]);
+    expect(r.subtests!.map((s) => [s.id, s.status])).toEqual([
+      ['1', 'pass'],
+      ['kunit.1', 'pass'],
+      ['kunit.1.1', 'pass'],
+      ['kunit.1.2', 'pass'],
+      ['kunit.1.3', 'skip'],
+    ]);
   });
 
   it(`on stock ${STOCK}, which has no KUnit, the module cannot build, and the fix says why`, async () => {
@@ -143,14 +153,22 @@ describe.runIf(here)('bad kernel definitions: exit 2 with the fix, nothing left 
   });
   const runWith = async (kernelBuilds: string, kernel: string) => {
     await writeFile(path.join(dir, 'kmod-harness.config.ts'), `export default { kernels: ['${kernel}'], kernelBuilds: ${kernelBuilds} };\n`);
-    return execa('node', [cli, 'run', '--plain', '--kernel', kernel, '--module', SEED_MODULE_DIR, '--test', SEED_TEST_DIR], { cwd: dir, env: childEnv(), extendEnv: false, reject: false, all: true });
+    return execa('node', [cli, 'run', '--plain', '--kernel', kernel, '--module', SEED_MODULE_DIR, '--test', SEED_TEST_DIR], {
+      cwd: dir,
+      env: childEnv(),
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
   };
 
   it('an option this kernel does not know and one Kconfig drops are named after configuring; no build starts', async () => {
     // KCSAN cannot be on with KASAN: Kconfig drops it.
     const r = await runWith("[{ name: 'kmh-bad-options', series: '6.1', config: { CONFIG_KASAM: 'y', CONFIG_KCSAN: 'y' } }]", 'kmh-bad-options');
     expect(r.exitCode, r.all).toBe(2);
-    expect(r.all).toContain("kernel 'kmh-bad-options': options of its fragments are not in the built .config: unknown to this kernel: CONFIG_KASAM; not kept by Kconfig: CONFIG_KCSAN=y (got unset)");
+    expect(r.all).toContain(
+      "kernel 'kmh-bad-options': options of its fragments are not in the built .config: unknown to this kernel: CONFIG_KASAM; not kept by Kconfig: CONFIG_KCSAN=y (got unset)",
+    );
     expect(r.all).not.toContain('building bzImage');
     expect(await leftovers('kmh-bad-options')).toEqual([]);
   });

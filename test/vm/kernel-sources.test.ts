@@ -50,7 +50,7 @@ describe('kernels from a Buildroot-shaped output dir (a Debian 6.1 kernel laid o
     expect(result.logs.test).toContain('ok 5 - both mappings map the same physical page');
   });
 
-  it('local:<bzImage>,<build dir>: the seed passes on the harness image with the tree\'s own virtio modules', async () => {
+  it("local:<bzImage>,<build dir>: the seed passes on the harness image with the tree's own virtio modules", async () => {
     const tree = path.join(out, 'build', `linux-${version}`);
     const result = await runOnKernel(`local:${tree}/arch/x86/boot/bzImage,${tree}`, { moduleDir: SEED_MODULE_DIR, test: SEED_TEST_DIR, accel });
     expect(result.outcome, explain(result)).toBe('pass');

@@ -37,43 +37,56 @@ function explain(r: KernelResult): string {
 }
 
 describe(`bugs that strike after rmmod, on ${kernels.join(' and ')}`, () => {
-  it.each(['timer-after-unload', 'work-after-unload'])('%s: kernel-error at after-unload, blamed on the module through its freed memory', async (name) => {
-    const { expect: want, ...source } = fixture(name);
-    const results = await run(kernels, { ...source, timeouts: { testS: 30 } });
-    for (const r of results) {
-      expect(r.outcome, explain(r)).toBe('kernel-error');
-      const allowed = [want.kind!, ...(want.kindAlternatives ?? [])];
-      const first = r.kernelErrors[0]!;
-      expect(allowed, explain(r)).toContain(first.kind);
-      expect(first.stage, explain(r)).toBe('after-unload');
-      expect(first.module, explain(r)).toMatch(/^kmh_/);
-      // Blamed through an address inside the module as it was loaded: nothing else names it.
-      expect(first.freedText, explain(r)).toMatch(/^kmh_\w+\+0x[0-9a-f]+\/0x[0-9a-f]+ \[kmh_\w+\]$/);
-      expect(r.reasons[0]).toMatch(/in the module's memory after it was unloaded/);
-    }
-  }, MATRIX_MS);
+  it.each(['timer-after-unload', 'work-after-unload'])(
+    '%s: kernel-error at after-unload, blamed on the module through its freed memory',
+    async (name) => {
+      const { expect: want, ...source } = fixture(name);
+      const results = await run(kernels, { ...source, timeouts: { testS: 30 } });
+      for (const r of results) {
+        expect(r.outcome, explain(r)).toBe('kernel-error');
+        const allowed = [want.kind!, ...(want.kindAlternatives ?? [])];
+        const first = r.kernelErrors[0]!;
+        expect(allowed, explain(r)).toContain(first.kind);
+        expect(first.stage, explain(r)).toBe('after-unload');
+        expect(first.module, explain(r)).toMatch(/^kmh_/);
+        // Blamed through an address inside the module as it was loaded: nothing else names it.
+        expect(first.freedText, explain(r)).toMatch(/^kmh_\w+\+0x[0-9a-f]+\/0x[0-9a-f]+ \[kmh_\w+\]$/);
+        expect(r.reasons[0]).toMatch(/in the module's memory after it was unloaded/);
+      }
+    },
+    MATRIX_MS,
+  );
 
-  it("leftover-proc: the /proc entry rmmod left is named, before the reload's collision", async () => {
-    const { expect: want, ...source } = fixture('leftover-proc');
-    const results = await run(kernels, { ...source, timeouts: { testS: 30 } });
-    for (const r of results) {
-      expect(r.outcome, explain(r)).toBe('kernel-error');
-      expect(r.kernelErrors[0], explain(r)).toMatchObject({ kind: want.kind, stage: want.stage, module: 'kmh_leftover' });
-      expect(r.reasons[0]).toBe('left behind after rmmod of kmh_leftover: /proc/kmh_leftover');
-      expect(r.reasons.join('\n'), explain(r)).toMatch(/on reload \(the first load and unload succeeded\): insmod exited/);
-    }
-  }, MATRIX_MS);
+  it(
+    "leftover-proc: the /proc entry rmmod left is named, before the reload's collision",
+    async () => {
+      const { expect: want, ...source } = fixture('leftover-proc');
+      const results = await run(kernels, { ...source, timeouts: { testS: 30 } });
+      for (const r of results) {
+        expect(r.outcome, explain(r)).toBe('kernel-error');
+        expect(r.kernelErrors[0], explain(r)).toMatchObject({ kind: want.kind, stage: want.stage, module: 'kmh_leftover' });
+        expect(r.reasons[0]).toBe('left behind after rmmod of kmh_leftover: /proc/kmh_leftover');
+        expect(r.reasons.join('\n'), explain(r)).toMatch(/on reload \(the first load and unload succeeded\): insmod exited/);
+      }
+    },
+    MATRIX_MS,
+  );
 
-  it('reload-collision: what only a second load shows is load-failed on reload', async () => {
-    const { expect: want, ...source } = fixture('reload-collision');
-    const results = await run(kernels, { ...source, timeouts: { testS: 30 } });
-    for (const r of results) {
-      expect(r.outcome, explain(r)).toBe(want.outcome);
-      expect(r.reasons[0], explain(r)).toMatch(/^on reload \(the first load and unload succeeded\): insmod exited with status \d+: /);
-    }
-    // With reloads off the same module passes: the reload is what catches it.
-    for (const once of await run(kernels, { ...source, timeouts: { testS: 30 }, lifecycle: { reloads: 0 } })) expect(once.outcome, explain(once)).toBe('pass');
-  }, 2 * MATRIX_MS);
+  it(
+    'reload-collision: what only a second load shows is load-failed on reload',
+    async () => {
+      const { expect: want, ...source } = fixture('reload-collision');
+      const results = await run(kernels, { ...source, timeouts: { testS: 30 } });
+      for (const r of results) {
+        expect(r.outcome, explain(r)).toBe(want.outcome);
+        expect(r.reasons[0], explain(r)).toMatch(/^on reload \(the first load and unload succeeded\): insmod exited with status \d+: /);
+      }
+      // With reloads off the same module passes: the reload is what catches it.
+      for (const once of await run(kernels, { ...source, timeouts: { testS: 30 }, lifecycle: { reloads: 0 } }))
+        expect(once.outcome, explain(once)).toBe('pass');
+    },
+    2 * MATRIX_MS,
+  );
 });
 
 describe('bounds, on the first kernel', () => {

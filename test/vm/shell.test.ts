@@ -13,7 +13,13 @@ const env = childEnv();
 describe(`kmod-harness shell on ${kernel}`, () => {
   it('runs the commands typed into it with the module loaded, and exits with the shell', async () => {
     const before = await qemuCount();
-    const r = await execa('node', [CLI, 'shell', '--kernel', kernel, '--no-strict'], { env, extendEnv: false, input: 'grep -c ^lkmc_mmap /proc/modules\nhead -c 5 /proc/lkmc_mmap; echo\nexit 3\n', reject: false, all: true });
+    const r = await execa('node', [CLI, 'shell', '--kernel', kernel, '--no-strict'], {
+      env,
+      extendEnv: false,
+      input: 'grep -c ^lkmc_mmap /proc/modules\nhead -c 5 /proc/lkmc_mmap; echo\nexit 3\n',
+      reject: false,
+      all: true,
+    });
     expect(r.exitCode, r.all).toBe(3);
     expect(r.stderr).toMatch(/module lkmc_mmap: loaded; \/tmp\/kmod-harness\/shell\/lkmc_mmap\.ko/);
     expect(r.stdout).toMatch(/^1\r?$/m);
@@ -23,7 +29,20 @@ describe(`kmod-harness shell on ${kernel}`, () => {
   });
 
   it('--no-load leaves the module uploaded but not loaded; --command runs one command on a pty', async () => {
-    const r = await execa('node', [CLI, 'shell', '--kernel', kernel, '--no-strict', '--no-load', '--command', 'test -t 0 && ! grep -q ^lkmc_mmap /proc/modules && insmod /tmp/kmod-harness/shell/lkmc_mmap.ko && grep -c ^lkmc_mmap /proc/modules'], { env, extendEnv: false, reject: false, all: true });
+    const r = await execa(
+      'node',
+      [
+        CLI,
+        'shell',
+        '--kernel',
+        kernel,
+        '--no-strict',
+        '--no-load',
+        '--command',
+        'test -t 0 && ! grep -q ^lkmc_mmap /proc/modules && insmod /tmp/kmod-harness/shell/lkmc_mmap.ko && grep -c ^lkmc_mmap /proc/modules',
+      ],
+      { env, extendEnv: false, reject: false, all: true },
+    );
     expect(r.exitCode, r.all).toBe(0);
     expect(r.stderr).toContain('module lkmc_mmap: not loaded (--no-load)');
     expect(r.stdout.trim()).toBe('1');

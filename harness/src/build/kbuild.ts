@@ -55,7 +55,10 @@ const MAKE_STOP = /^(\S*make(\[\d+\])?|gmake): \*\*\*/;
  * command-line option ...`, `ERROR: modpost: ...`; failing those, make's first `***` line.
  */
 export function firstErrorLine(log: string): string | undefined {
-  const lines = log.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => !MAKE_STOP.test(l) && CAUSE.test(l)) ?? lines.find((l) => MAKE_STOP.test(l));
 }
 
@@ -93,7 +96,10 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   const config = await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => undefined);
   const kernelHasDebugInfo = config === undefined || configHas(config, 'CONFIG_DEBUG_INFO');
   const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}${kernelHasDebugInfo ? '' : ' -g'}`;
-  const result = await toolchain.make(['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'], run);
+  const result = await toolchain.make(
+    ['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'],
+    run,
+  );
   const log = result.all;
   const diagnostics = parseDiagnostics(log, [{ from: options.buildDir, to: path.resolve(options.sourceDir) }], options.buildDir);
   if (result.exitCode !== 0) {
@@ -110,7 +116,10 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
     });
   }
   const kos = await findKos(options.buildDir);
-  if (kos.length === 0) throw new BuildError(`module build produced no .ko in ${options.sourceDir}`, diagnostics, log, { fix: "declare the module in Kbuild with 'obj-m := <name>.o'" });
+  if (kos.length === 0)
+    throw new BuildError(`module build produced no .ko in ${options.sourceDir}`, diagnostics, log, {
+      fix: "declare the module in Kbuild with 'obj-m := <name>.o'",
+    });
   const ordered = loadOrder(kos, await readFile(path.join(options.buildDir, 'modules.order'), 'utf8').catch(() => ''));
   // Stripped copies, by the same binutils that linked them (one strip call for all).
   const strippedDir = path.join(options.buildDir, '.upload');
@@ -118,6 +127,17 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   const strippedKos = ordered.map((ko) => path.join(strippedDir, path.basename(ko)));
   await Promise.all(ordered.map((ko, i) => copyFile(ko, strippedKos[i]!)));
   const stripped = await toolchain.run('strip', ['--strip-debug', ...strippedKos], run);
-  if (stripped.exitCode !== 0) throw new BuildError(`stripping the module failed with ${toolchain.description}: ${firstErrorLine(stripped.all) ?? stripped.all.trim()}`, diagnostics, `${log}\n${stripped.all}`);
-  return { kos: ordered, strippedKos, names: ordered.map((k) => path.basename(k, '.ko').replace(/-/g, '_')), log, pathMap: { from: options.buildDir, to: path.resolve(options.sourceDir) } };
+  if (stripped.exitCode !== 0)
+    throw new BuildError(
+      `stripping the module failed with ${toolchain.description}: ${firstErrorLine(stripped.all) ?? stripped.all.trim()}`,
+      diagnostics,
+      `${log}\n${stripped.all}`,
+    );
+  return {
+    kos: ordered,
+    strippedKos,
+    names: ordered.map((k) => path.basename(k, '.ko').replace(/-/g, '_')),
+    log,
+    pathMap: { from: options.buildDir, to: path.resolve(options.sourceDir) },
+  };
 }

@@ -39,9 +39,12 @@ export function includeEnv(env: NodeJS.ProcessEnv = process.env): Record<string,
 export async function checkTestSource(source: string): Promise<'file' | 'dir'> {
   const what = await kind(source);
   if (!what) throw new UsageError(`test '${source}' does not exist`, { fix: 'pass --test FILE.c or --test DIR (a directory with a Makefile)' });
-  if (what === 'file' && !source.endsWith('.c')) throw new UsageError(`test '${source}' is not a .c file`, { fix: 'pass a C source file or a directory with a Makefile' });
+  if (what === 'file' && !source.endsWith('.c'))
+    throw new UsageError(`test '${source}' is not a .c file`, { fix: 'pass a C source file or a directory with a Makefile' });
   if (what === 'dir' && (await kind(path.join(source, 'Makefile'))) !== 'file') {
-    throw new UsageError(`test directory '${source}' has no Makefile`, { fix: 'add a Makefile that builds a static binary at $(OUT), or pass a single .c file' });
+    throw new UsageError(`test directory '${source}' has no Makefile`, {
+      fix: 'add a Makefile that builds a static binary at $(OUT), or pass a single .c file',
+    });
   }
   return what;
 }
@@ -69,7 +72,10 @@ export async function buildTest(options: { source: string; buildDir: string; sig
   }
   await mkdir(path.dirname(binary), { recursive: true });
   const [cmd, ...args] = argv as [string, ...string[]];
-  const result = await killOnTeardown(execa(cmd, args, { all: true, reject: false, detached: true, cwd: options.buildDir, env, ...(options.signal ? { cancelSignal: options.signal } : {}) }), options.signal);
+  const result = await killOnTeardown(
+    execa(cmd, args, { all: true, reject: false, detached: true, cwd: options.buildDir, env, ...(options.signal ? { cancelSignal: options.signal } : {}) }),
+    options.signal,
+  );
   // Cancelled or out of time (a stage deadline): that is the outcome, not the killed make's status.
   options.signal?.throwIfAborted();
   const log = result.all ?? '';

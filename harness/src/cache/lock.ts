@@ -54,7 +54,9 @@ export class LockTimeoutError extends TimeoutError {
     const holder = holderPid === undefined ? '' : `, held by pid ${holderPid}${holderPid === process.pid ? ' (this process)' : ''}`;
     super(`waiting for ${what} (lock ${lockFile}${holder})`, seconds, {
       fix:
-        (holderPid === undefined ? `\`lslocks | grep ${path.basename(lockFile)}\` shows which process holds it` : `pid ${holderPid} is another kmod-harness run using the same cache entry`) +
+        (holderPid === undefined
+          ? `\`lslocks | grep ${path.basename(lockFile)}\` shows which process holds it`
+          : `pid ${holderPid} is another kmod-harness run using the same cache entry`) +
         ': let it finish or stop it, then retry; a run that must not wait can use its own cache (KMOD_HARNESS_CACHE=<dir>)',
     });
     this.lockFile = lockFile;
@@ -96,7 +98,12 @@ function runFlock(handle: FileHandle, file: string, args: string[], signal: Abor
     child.on('error', (error) => {
       signal?.removeEventListener('abort', onAbort);
       void stopOnTeardown();
-      reject(new HarnessError('E_LOCK', 'infra-error', `cannot run flock for ${file}: ${error.message}`, { cause: error, fix: 'sudo apt-get install -y util-linux' }));
+      reject(
+        new HarnessError('E_LOCK', 'infra-error', `cannot run flock for ${file}: ${error.message}`, {
+          cause: error,
+          fix: 'sudo apt-get install -y util-linux',
+        }),
+      );
     });
     child.on('close', (code, killedBy) => {
       signal?.removeEventListener('abort', onAbort);
@@ -104,7 +111,11 @@ function runFlock(handle: FileHandle, file: string, args: string[], signal: Abor
       if (signal?.aborted) return reject(signal.reason);
       if (code === 0) return resolve(true);
       if (code === CONFLICT_EXIT) return resolve(false);
-      reject(new HarnessError('E_LOCK', 'infra-error', `flock could not lock ${file} (${killedBy ?? `exit ${code}`}): ${stderr.trim()}`, { fix: 'check that the cache dir is on a local file system that supports flock' }));
+      reject(
+        new HarnessError('E_LOCK', 'infra-error', `flock could not lock ${file} (${killedBy ?? `exit ${code}`}): ${stderr.trim()}`, {
+          fix: 'check that the cache dir is on a local file system that supports flock',
+        }),
+      );
     });
   });
 }

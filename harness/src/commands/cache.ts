@@ -82,7 +82,8 @@ const releaseOf = (name: string, hashLength: number): string | undefined => new 
 /** What the entry `name` of `area` is, from its name and metadata. */
 async function describe(area: string, name: string, p: string, isDir: boolean): Promise<Described> {
   if (name.startsWith(PRUNE_PREFIX)) return { kind: 'temp', what: 'an entry being removed (or left by an interrupted prune)' };
-  if (name.startsWith(TEMP_PREFIX) || (area === '' && isTempSibling(name))) return { kind: 'temp', what: 'temporary dir of a fill (running, or left by an interrupted run)' };
+  if (name.startsWith(TEMP_PREFIX) || (area === '' && isTempSibling(name)))
+    return { kind: 'temp', what: 'temporary dir of a fill (running, or left by an interrupted run)' };
   if (area === '') {
     if (name === PROBE_FILE && !isDir) return { kind: 'accel-probe', what: 'KVM probe result' };
     return { kind: 'other', what: 'not made by the harness' };
@@ -107,7 +108,9 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
     }
     case STAGED_AREA: {
       const release = releaseOf(name, STAGED_HASH_LENGTH);
-      return release ? { kind: 'staged-modules', what: `staged modules of a kernel you built, ${release}`, release } : { kind: 'other', what: 'not made by the harness' };
+      return release
+        ? { kind: 'staged-modules', what: `staged modules of a kernel you built, ${release}`, release }
+        : { kind: 'other', what: 'not made by the harness' };
     }
     case APT_AREA:
       return { kind: 'apt', what: `package index of ${name}` };
@@ -200,7 +203,16 @@ export async function listCache(cacheRoot: string, options: ListCacheOptions = {
       const lastWriteMs = Math.max(used.lastWriteMs, memos.get(f.path) ?? 0);
       const fill = described.kind === 'temp' ? await fillState(root, f.area, f.name) : undefined;
       const holder = [...held].find(([p]) => p === f.path || p.startsWith(`${f.path}/`))?.[1] ?? (fill?.state === 'running' ? fill.holder : undefined);
-      return { area: f.area, name: f.name, path: f.path, ...described, bytes: used.bytes, lastWriteMs, ...(holder ? { inUse: holder } : {}), ...(fill?.state === 'ended' ? { fillEnded: true } : {}) };
+      return {
+        area: f.area,
+        name: f.name,
+        path: f.path,
+        ...described,
+        bytes: used.bytes,
+        lastWriteMs,
+        ...(holder ? { inUse: holder } : {}),
+        ...(fill?.state === 'ended' ? { fillEnded: true } : {}),
+      };
     }),
   );
   const order = (e: CacheEntry): number => (e.area === '' ? AREAS.length : AREAS.indexOf(e.area));
@@ -268,7 +280,8 @@ export interface PrunePlan {
   bytes: number;
 }
 
-const ago = (age: number, ms = Math.max(0, age)): string => (ms < 2 * 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < 2 * DAY_MS ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / DAY_MS)} days`);
+const ago = (age: number, ms = Math.max(0, age)): string =>
+  ms < 2 * 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < 2 * DAY_MS ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / DAY_MS)} days`;
 
 /**
  * Which entries a prune removes, and why each stays or goes. Pure. By default: kernel builds
@@ -281,7 +294,8 @@ const ago = (age: number, ms = Math.max(0, age)): string => (ms < 2 * 3_600_000 
 export function planPrune(entries: CacheEntry[], policy: PrunePolicy = {}, now: number = Date.now()): PrunePlan {
   const keepN = policy.keepPerSeries ?? 1;
   if (!Number.isInteger(keepN) || keepN < 0) throw new UsageError(`keep per series must be a whole number >= 0, not ${keepN}`);
-  if (policy.olderThanDays !== undefined && !(policy.olderThanDays >= 0)) throw new UsageError(`older-than must be a number of days >= 0, not ${policy.olderThanDays}`);
+  if (policy.olderThanDays !== undefined && !(policy.olderThanDays >= 0))
+    throw new UsageError(`older-than must be a number of days >= 0, not ${policy.olderThanDays}`);
   const minAgeMs = (policy.olderThanDays ?? 0) * DAY_MS;
   const remove: PruneDecision[] = [];
   const keep: PruneDecision[] = [];
@@ -415,7 +429,14 @@ export async function pruneCache(cacheRoot: string, policy: PrunePolicy = {}): P
     for (const memo of await readMemos(root)) {
       const missing = !path.isAbsolute(memo.dir) || gone.has(memo.dir) || !(await lstat(path.join(memo.dir, IMAGE_FILE)).catch(() => undefined));
       if (!missing) continue;
-      if (!policy.dryRun && !(await rm(memo.file, { force: true }).then(() => true, () => false))) continue;
+      if (
+        !policy.dryRun &&
+        !(await rm(memo.file, { force: true }).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
       memos.files++;
       memos.bytes += memo.bytes;
     }
@@ -431,7 +452,10 @@ const align = (rows: string[][]): string[] => alignColumns(rows, { right: [1] })
 
 /** The entries as an aligned table with a total. */
 export function formatCache(entries: CacheEntry[]): string {
-  const rows = [['ENTRY', 'SIZE', 'WRITTEN (UTC)', 'WHAT'], ...entries.map((e) => [label(e), formatBytes(e.bytes), utcTime(e.lastWriteMs), `${e.what}${e.inUse ? `; in use by ${e.inUse}` : ''}`])];
+  const rows = [
+    ['ENTRY', 'SIZE', 'WRITTEN (UTC)', 'WHAT'],
+    ...entries.map((e) => [label(e), formatBytes(e.bytes), utcTime(e.lastWriteMs), `${e.what}${e.inUse ? `; in use by ${e.inUse}` : ''}`]),
+  ];
   const total = entries.reduce((sum, e) => sum + e.bytes, 0);
   return `${[...align(rows), '', `Total: ${formatBytes(total)} in ${entries.length} entries. WRITTEN is the last write: runs do not mark what they use.`].join('\n')}\n`;
 }
@@ -448,6 +472,8 @@ export function formatPrune(result: PruneResult): string {
   table(result.kept, 'Kept');
   for (const f of result.failed) lines.push(`failed to remove ${label(f.entry)}: ${f.error}`);
   if (result.memos.files) lines.push(`${result.dryRun ? 'would drop' : 'dropped'} ${result.memos.files} image memo(s) naming images that are gone`);
-  lines.push(`${verb[0]!.toUpperCase()}${verb.slice(1)} ${result.removed.length} entries, ${formatBytes(result.bytesFreed)}${result.dryRun ? ' would be freed' : ' freed'}.`);
+  lines.push(
+    `${verb[0]!.toUpperCase()}${verb.slice(1)} ${result.removed.length} entries, ${formatBytes(result.bytesFreed)}${result.dryRun ? ' would be freed' : ' freed'}.`,
+  );
   return `${lines.join('\n')}\n`;
 }

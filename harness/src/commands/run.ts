@@ -73,7 +73,13 @@ export async function reportResults(settings: RunSettings, results: KernelResult
 /** Progress on stderr: live rows on a terminal, else (or with --plain) a line per event. */
 export async function runCommand(flags: RunFlags & { config?: string; plain?: boolean }, stderr: NodeJS.WriteStream = process.stderr): Promise<number> {
   const settings = await runSettings(flags);
-  const mode = chooseOutputMode({ isTTY: stderr.isTTY === true, env: process.env, plainFlag: flags.plain === true, columns: stderr.columns, rows: stderr.rows });
+  const mode = chooseOutputMode({
+    isTTY: stderr.isTTY === true,
+    env: process.env,
+    plainFlag: flags.plain === true,
+    columns: stderr.columns,
+    rows: stderr.rows,
+  });
   const progress = createProgress({ series: settings.kernels, tty: mode === 'tty', stream: stderr });
   let results: KernelResult[] | undefined;
   try {

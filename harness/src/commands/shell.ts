@@ -28,7 +28,8 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
   const settings = await runSettings(flags);
   const series = settings.kernels[0]!;
   const emit = forSeries(emitAll, series);
-  if (settings.kernels.length > 1) emit({ type: 'info', message: `shell on ${series}, the first of ${settings.kernels.join(', ')} (choose another with --kernel)` });
+  if (settings.kernels.length > 1)
+    emit({ type: 'info', message: `shell on ${series}, the first of ${settings.kernels.join(', ')} (choose another with --kernel)` });
   await checkSources(settings);
   await ensureHostPackages(emit);
   const kernel = await acquireKernelWithin(series, settings.timeouts.fetchS, { emit, definitions: settings.kernelBuilds });
@@ -39,10 +40,21 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
       if (e instanceof BuildError) io.stderr.write(`${e.log.trim()}\n`);
       throw e;
     });
-    const sessionOptions = { accel: settings.accel, memoryMiB: settings.memoryMiB, cpus: settings.cpus ?? 2, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS, outputLimitBytes: settings.outputLimitBytes, emit };
+    const sessionOptions = {
+      accel: settings.accel,
+      memoryMiB: settings.memoryMiB,
+      cpus: settings.cpus ?? 2,
+      bootParams: settings.bootParams,
+      strict: settings.strict,
+      bootTimeoutS: settings.timeouts.bootS,
+      outputLimitBytes: settings.outputLimitBytes,
+      emit,
+    };
     const { built, session: opened } = await bootBesideBuild(building, kernel, sessionOptions, (s) => (session = s));
     const { guest } = opened;
-    const { kos, test } = await withDeadline('upload', settings.timeouts.uploadS, () => uploadBuilt(guest.conn, `${GUEST_DIR}/shell`, built.module.strippedKos, built.test.binary));
+    const { kos, test } = await withDeadline('upload', settings.timeouts.uploadS, () =>
+      uploadBuilt(guest.conn, `${GUEST_DIR}/shell`, built.module.strippedKos, built.test.binary),
+    );
     let loaded = 'not loaded (--no-load)';
     if (flags.load !== false) {
       const r = await guest.conn.exec(`${insmodAll(kos)}; exit $rc`, { timeoutMs: settings.timeouts.loadS * 1000, stage: 'load' });

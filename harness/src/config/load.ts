@@ -80,12 +80,18 @@ export interface FileOwnership {
  */
 export function configOwnershipProblem(file: string, info: FileOwnership, uid: number): { problem: string; fix: string } | undefined {
   if (info.uid !== uid && info.uid !== 0) {
-    return { problem: `${file} belongs to uid ${info.uid}, not to you (uid ${uid}) or root`, fix: `a config is code the harness runs: if you trust it, copy it to a file of your own and pass that with --config; else remove it` };
+    return {
+      problem: `${file} belongs to uid ${info.uid}, not to you (uid ${uid}) or root`,
+      fix: `a config is code the harness runs: if you trust it, copy it to a file of your own and pass that with --config; else remove it`,
+    };
   }
   const otherWrite = (info.mode & 0o002) !== 0;
   const groupWrite = (info.mode & 0o020) !== 0 && info.gid !== info.uid;
   if (otherWrite || groupWrite) {
-    return { problem: `${file} is writable by ${otherWrite ? 'others' : `group ${info.gid}`} (mode ${octalMode(info.mode)})`, fix: `a config is code the harness runs: chmod go-w ${file}` };
+    return {
+      problem: `${file} is writable by ${otherWrite ? 'others' : `group ${info.gid}`} (mode ${octalMode(info.mode)})`,
+      fix: `a config is code the harness runs: chmod go-w ${file}`,
+    };
   }
   return undefined;
 }
@@ -113,7 +119,12 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
     value = await jiti.import(absolute, { default: true });
   } catch (error) {
     // jiti's parse errors put the file:line:column on a second line: keep both.
-    const reason = (error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 3).join(' ');
+    const reason = (error instanceof Error ? error.message : String(error))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(0, 3)
+      .join(' ');
     const fix = /Cannot find (?:module|package) 'kmod-harness'/.test(reason)
       ? `install kmod-harness in the project of ${absolute} (npm install --save-dev kmod-harness), or drop the import: a plain object works too`
       : 'fix the error in the config file (it is TypeScript/JavaScript, run by jiti)';

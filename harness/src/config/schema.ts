@@ -20,13 +20,28 @@ const schema = z.strictObject({
         name: z.string().min(1),
         series: z.string().min(1),
         fragments: z.array(z.string().min(1)).optional(),
-        config: z.record(z.string().regex(/^(CONFIG_)?[A-Za-z0-9_]+$/, 'expected an option name such as CONFIG_FOO'), z.union([z.string(), z.number(), z.boolean()])).optional(),
+        config: z
+          .record(z.string().regex(/^(CONFIG_)?[A-Za-z0-9_]+$/, 'expected an option name such as CONFIG_FOO'), z.union([z.string(), z.number(), z.boolean()]))
+          .optional(),
         debug: z.boolean().optional(),
       }),
     )
     .optional(),
   expect: z.strictObject({ kernelLog: z.array(z.string().min(1)).optional() }).optional(),
-  timeouts: z.strictObject({ fetch: seconds.optional(), toolchain: seconds.optional(), build: seconds.optional(), testBuild: seconds.optional(), upload: seconds.optional(), boot: seconds.optional(), load: seconds.optional(), test: seconds.optional(), unload: seconds.optional(), settle: z.number().min(0).max(3600).optional() }).optional(),
+  timeouts: z
+    .strictObject({
+      fetch: seconds.optional(),
+      toolchain: seconds.optional(),
+      build: seconds.optional(),
+      testBuild: seconds.optional(),
+      upload: seconds.optional(),
+      boot: seconds.optional(),
+      load: seconds.optional(),
+      test: seconds.optional(),
+      unload: seconds.optional(),
+      settle: z.number().min(0).max(3600).optional(),
+    })
+    .optional(),
   lifecycle: z.strictObject({ reloads: z.number().int().min(0).max(100).optional(), leftovers: z.boolean().optional() }).optional(),
   limits: z.strictObject({ outputMiB: z.number().positive().max(MAX_OUTPUT_LIMIT_MIB).optional() }).optional(),
   vm: z
@@ -56,6 +71,7 @@ export function validateConfig(value: unknown, file: string): KmodHarnessConfig 
   const issue = parsed.error.issues[0]!;
   const where = issue.code === 'unrecognized_keys' ? fieldName([...issue.path, issue.keys[0]!]) : fieldName(issue.path);
   const message = issue.code === 'unrecognized_keys' ? 'is not a config field' : issue.message.replace(/^Invalid input: /, '');
-  const known = 'module, test, testArgs, kernels, kernelBuilds[].{name,series,fragments,config,debug}, expect.kernelLog, timeouts.{fetch,toolchain,build,testBuild,upload,boot,load,test,unload,settle}, lifecycle.{reloads,leftovers}, limits.outputMiB, vm.{memory,cpus,parallel,bootParams,strict,accel}, reports.{json,junit,artifacts}';
+  const known =
+    'module, test, testArgs, kernels, kernelBuilds[].{name,series,fragments,config,debug}, expect.kernelLog, timeouts.{fetch,toolchain,build,testBuild,upload,boot,load,test,unload,settle}, lifecycle.{reloads,leftovers}, limits.outputMiB, vm.{memory,cpus,parallel,bootParams,strict,accel}, reports.{json,junit,artifacts}';
   throw new ConfigError(`${file}: ${where}: ${message}`, { fix: `correct ${where} in ${file}; the fields are ${known}` });
 }

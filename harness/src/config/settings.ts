@@ -112,7 +112,9 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
   } else if (loaded && config.kernels !== undefined) {
     // An array holds one kernel per item (a local: item keeps its own comma).
     const list = Array.isArray(config.kernels) ? config.kernels.join(',') : config.kernels;
-    kernels = inConfig(loaded, 'kernels', () => parseKernels(list, input.knownSeries, input.defaultSeries, buildable)).map((k) => absoluteKernelSpec(k, loaded.dir));
+    kernels = inConfig(loaded, 'kernels', () => parseKernels(list, input.knownSeries, input.defaultSeries, buildable)).map((k) =>
+      absoluteKernelSpec(k, loaded.dir),
+    );
   } else {
     kernels = [input.defaultSeries];
   }
@@ -122,7 +124,11 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
 
   const t = config.timeouts ?? {};
   const vm = config.vm ?? {};
-  const reports = defined({ json: fromCwd(flags.json) ?? fromConfig(config.reports?.json), junit: fromCwd(flags.junit) ?? fromConfig(config.reports?.junit), artifacts: fromCwd(flags.artifacts) ?? fromConfig(config.reports?.artifacts) });
+  const reports = defined({
+    json: fromCwd(flags.json) ?? fromConfig(config.reports?.json),
+    junit: fromCwd(flags.junit) ?? fromConfig(config.reports?.junit),
+    artifacts: fromCwd(flags.artifacts) ?? fromConfig(config.reports?.artifacts),
+  });
   const cpus = flags.cpus ?? vm.cpus;
   const parallel = flags.parallel ?? vm.parallel;
   return {

@@ -76,7 +76,15 @@ export function plainStep(state: PlainState, event: HarnessEvent): { state: Plai
         : event.total
           ? Math.min(4, Math.floor((event.done * 4) / event.total))
           : 0;
-    const next = new Map(state).set(key, { who, stage: event.stage, what: event.what, quarter: Math.max(before, quarter), done: event.done, ...(event.total ? { total: event.total } : {}), ...(event.unit ? { unit: event.unit } : {}) });
+    const next = new Map(state).set(key, {
+      who,
+      stage: event.stage,
+      what: event.what,
+      quarter: Math.max(before, quarter),
+      done: event.done,
+      ...(event.total ? { total: event.total } : {}),
+      ...(event.unit ? { unit: event.unit } : {}),
+    });
     return { state: next, lines: quarter > before ? [formatLine(event)] : [] };
   }
   if (event.type !== 'stage-end') return { state, lines: [formatLine(event)] };

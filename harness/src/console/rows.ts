@@ -62,7 +62,13 @@ function update(row: Row, event: HarnessEvent, now: number, foreign: string | un
       next.warnings = [...row.warnings, about(event.message)];
       break;
     case 'progress':
-      next.download = { stage: event.stage, what: event.what, done: event.done, ...(event.total ? { total: event.total } : {}), ...(event.unit ? { unit: event.unit } : {}) };
+      next.download = {
+        stage: event.stage,
+        what: event.what,
+        done: event.done,
+        ...(event.total ? { total: event.total } : {}),
+        ...(event.unit ? { unit: event.unit } : {}),
+      };
       break;
     case 'kernel-end':
       // Only a kernel's own row ends here; the general row ends with finish().

@@ -58,7 +58,11 @@ export function createTtyProgress(series: readonly string[], stream: NodeJS.Writ
     }
   }
 
-  const title = (key: string): string => rowTitle(rows.find((r) => r.key === key)!, clock());
+  const title = (key: string): string =>
+    rowTitle(
+      rows.find((r) => r.key === key)!,
+      clock(),
+    );
   const refresh = (key: string): void => {
     const wrapper = wrappers.get(key);
     if (wrapper) wrapper.title = title(key);

@@ -97,19 +97,30 @@ export async function listFiles(state: AptState): Promise<string[]> {
 function locked<T>(state: AptState, how: { shared?: boolean; emit?: Emit | undefined; signal?: AbortSignal | undefined }, fn: () => Promise<T>): Promise<T> {
   return withLock(
     state.lockFile,
-    { what: `the ${state.suite.suite} package index`, ...(how.shared ? { shared: true } : {}), ...(how.emit ? { emit: how.emit } : {}), ...(how.signal ? { signal: how.signal } : {}) },
+    {
+      what: `the ${state.suite.suite} package index`,
+      ...(how.shared ? { shared: true } : {}),
+      ...(how.emit ? { emit: how.emit } : {}),
+      ...(how.signal ? { signal: how.signal } : {}),
+    },
     fn,
   );
 }
 
 /** The error for a failed `apt-get update`: names mirror and suite, keeps apt's own error lines. */
 export function updateError(state: AptState, output: string, cause?: unknown): KernelFetchError {
-  const lines = output.split('\n').filter((l) => /^(E|W|Err):/.test(l.trim()) || /^\s+\S/.test(l)).slice(0, 8).join('\n');
+  const lines = output
+    .split('\n')
+    .filter((l) => /^(E|W|Err):/.test(l.trim()) || /^\s+\S/.test(l))
+    .slice(0, 8)
+    .join('\n');
   return new KernelFetchError(`cannot read the package index of ${state.suite.suite} from ${state.mirror.uri} (mirror from ${state.mirror.from})`, {
     fix:
       `check that the mirror is reachable (apt-get update on this host), or point KMOD_HARNESS_${state.suite.archive === 'debian' ? '' : 'SECURITY_'}MIRROR ` +
       `at a mirror that serves ${state.suite.suite}` +
-      (/expired|not valid yet/i.test(output) ? `; its Release file is expired: set "checkValidUntil": false for ${state.suite.suite} in images/kernels.json` : '') +
+      (/expired|not valid yet/i.test(output)
+        ? `; its Release file is expired: set "checkValidUntil": false for ${state.suite.suite} in images/kernels.json`
+        : '') +
       (/NO_PUBKEY|signatures? (couldn't|were invalid)/i.test(output) ? '; the archive key is unknown: upgrade debian-archive-keyring' : ''),
     detail: lines || output.slice(-2000),
     cause,
@@ -217,12 +228,28 @@ export function parseFetchErrors(output: string): Map<string, string> {
  * change, and once more on stop(). apt-get download (apt 2.6) writes each .deb under its final
  * name in its cwd as it arrives, no partial dir: the new files' sizes are the bytes so far.
  */
-export function pollBytes(dir: string, old: ReadonlySet<string>, total: number, onProgress: (done: number, total: number) => void, intervalMs = 250): { stop(): Promise<void> } {
+export function pollBytes(
+  dir: string,
+  old: ReadonlySet<string>,
+  total: number,
+  onProgress: (done: number, total: number) => void,
+  intervalMs = 250,
+): { stop(): Promise<void> } {
   let last = -1;
   const measure = async (): Promise<void> => {
     const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => !old.has(n));
-    const sizes = await Promise.all(names.map((n) => stat(path.join(dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0)));
-    const done = Math.min(total, sizes.reduce((a, b) => a + b, 0));
+    const sizes = await Promise.all(
+      names.map((n) =>
+        stat(path.join(dir, n)).then(
+          (s) => (s.isFile() ? s.size : 0),
+          () => 0,
+        ),
+      ),
+    );
+    const done = Math.min(
+      total,
+      sizes.reduce((a, b) => a + b, 0),
+    );
     if (done !== last) onProgress(done, total);
     last = done;
   };
@@ -258,7 +285,14 @@ export async function download(
   const wanted = packages.filter((p) => !present.has(path.posix.basename(p.filename)));
   if (wanted.length === 0) return [];
   const aptGet = await requireTool('apt-get');
-  const poller = onProgress ? pollBytes(dir, present, wanted.reduce((sum, p) => sum + p.size, 0), onProgress) : undefined;
+  const poller = onProgress
+    ? pollBytes(
+        dir,
+        present,
+        wanted.reduce((sum, p) => sum + p.size, 0),
+        onProgress,
+      )
+    : undefined;
   const result = await locked(state, { emit, signal }, () =>
     execa(aptGet, [...aptOptions(state, isRoot()), '-q', 'download', ...wanted.map((p) => `${p.name}=${p.version}`)], {
       cwd: dir,
@@ -278,7 +312,10 @@ export async function download(
       version: p.version,
       reason:
         errors.get(path.posix.basename(p.filename)) ||
-        (result.all ?? '').split('\n').filter((l) => l.startsWith('E:')).join('; ') ||
+        (result.all ?? '')
+          .split('\n')
+          .filter((l) => l.startsWith('E:'))
+          .join('; ') ||
         `apt-get download exited ${result.exitCode}`,
     }));
   return failures;

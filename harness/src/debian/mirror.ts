@@ -56,7 +56,10 @@ export function parseSourcesList(text: string, file: string): SourceEntry[] {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     // Options may hold spaces inside the brackets; drop them whole, nothing here needs them.
-    const tokens = line.replace(/\[[^\]]*\]/, ' ').split(/\s+/).filter(Boolean);
+    const tokens = line
+      .replace(/\[[^\]]*\]/, ' ')
+      .split(/\s+/)
+      .filter(Boolean);
     const [type, uri, suite, ...components] = tokens;
     if (!type || !uri || !suite) continue;
     entries.push({ types: [type], uris: [uri], suites: [suite], components, file });
@@ -66,10 +69,7 @@ export function parseSourcesList(text: string, file: string): SourceEntry[] {
 
 // Debian release codenames and aliases; a suite is Debian's when it is one of these, possibly
 // with a pocket suffix. This is what tells Debian's entry from a third-party repository's.
-const CODENAMES = [
-  'buster', 'bullseye', 'bookworm', 'trixie', 'forky', 'duke', 'sid',
-  'oldoldstable', 'oldstable', 'stable', 'testing', 'unstable',
-];
+const CODENAMES = ['buster', 'bullseye', 'bookworm', 'trixie', 'forky', 'duke', 'sid', 'oldoldstable', 'oldstable', 'stable', 'testing', 'unstable'];
 const DEBIAN_SUITE = new RegExp(`^(${CODENAMES.join('|')})(-(updates|backports|backports-sloppy|proposed-updates))?$`);
 const SECURITY_SUITE = new RegExp(`^(${CODENAMES.join('|')})(-security|/updates)$`);
 

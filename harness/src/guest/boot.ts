@@ -67,7 +67,13 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
     const vm = await startVm({
       kernel: o.vmlinuz,
       initrd: o.image.initramfs,
-      append: kernelCmdline({ publicKey: keys.publicBlob, strict: o.strict !== false, ...(o.strictParams ? { strictParams: o.strictParams } : {}), ...(o.kunit ? { kunit: true } : {}), extra: o.bootParams ?? [] }),
+      append: kernelCmdline({
+        publicKey: keys.publicBlob,
+        strict: o.strict !== false,
+        ...(o.strictParams ? { strictParams: o.strictParams } : {}),
+        ...(o.kunit ? { kunit: true } : {}),
+        extra: o.bootParams ?? [],
+      }),
       accel: o.accel,
       memoryMiB: o.memoryMiB,
       cpus: o.cpus,
@@ -102,7 +108,9 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
         });
       }
       const last = vm.console().trim().split('\n').at(-1) ?? '';
-      o.onRetry?.(`${hung ? `the guest hung in boot (no ready marker after ${Math.round(budget / 1000)} s` : `${(error as Error).message} (exit ${exit.exitCode ?? exit.signal}`}; console ends: ${last}); booting it again`);
+      o.onRetry?.(
+        `${hung ? `the guest hung in boot (no ready marker after ${Math.round(budget / 1000)} s` : `${(error as Error).message} (exit ${exit.exitCode ?? exit.signal}`}; console ends: ${last}); booting it again`,
+      );
       // Keep the hung boot's console beside the new one.
       await rename(o.consoleLog, `${o.consoleLog}.hung-boot-${attempt}`).catch(() => {});
     } finally {

@@ -54,7 +54,8 @@ export function parseGuestState(stdout: string): GuestState {
     const [, what, a, b, ...rest] = words;
     if (what === 'taint') state.taint = parseTaint(a);
     else if (what === 'module' && a) state.modules.push({ name: a, state: b ?? '' });
-    else if (what === 'proc' && a && b && /^\d+$/.test(a) && !state.processes.some((p) => p.pid === Number(a))) state.processes.push({ pid: Number(a), path: b, comm: rest.join(' ') });
+    else if (what === 'proc' && a && b && /^\d+$/.test(a) && !state.processes.some((p) => p.pid === Number(a)))
+      state.processes.push({ pid: Number(a), path: b, comm: rest.join(' ') });
     else if (what === 'end') state.complete = true;
   }
   return state;

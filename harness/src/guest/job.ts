@@ -171,7 +171,9 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
 
   try {
     // SFTP has no limit of its own.
-    const uploaded = await stage('upload', () => withDeadline('upload', (spec.timeouts.uploadMs ?? DEFAULT_UPLOAD_MS) / 1000, () => uploadBuilt(conn, dir, spec.kos, spec.testBinary)));
+    const uploaded = await stage('upload', () =>
+      withDeadline('upload', (spec.timeouts.uploadMs ?? DEFAULT_UPLOAD_MS) / 1000, () => uploadBuilt(conn, dir, spec.kos, spec.testBinary)),
+    );
     if (!uploaded) return raw;
 
     const load = await stage('load', () =>
@@ -200,10 +202,12 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
     await conn.exec(mark('test', spec.id, 'begin'));
     // exec: the test replaces the shell, so a crash reaches us as a signal, not as status 139.
     raw.test = await stage('test', () =>
-      conn.exec(`cd ${shq(dir)} && exec ${[remoteTest, ...(spec.testArgs ?? [])].map(shq).join(' ')}`, { timeoutMs: spec.timeouts.testMs, stage: 'test' }).catch((error: unknown) => {
-        if (error instanceof ExecTimeoutError) timedOutOutput = error.partial;
-        throw error;
-      }),
+      conn
+        .exec(`cd ${shq(dir)} && exec ${[remoteTest, ...(spec.testArgs ?? [])].map(shq).join(' ')}`, { timeoutMs: spec.timeouts.testMs, stage: 'test' })
+        .catch((error: unknown) => {
+          if (error instanceof ExecTimeoutError) timedOutOutput = error.partial;
+          throw error;
+        }),
     );
     if (!raw.test) {
       // Keep what it printed, and stop it: closing the channel does not end a process stuck in the kernel or ignoring SIGHUP.
@@ -256,17 +260,31 @@ export async function runJob(conn: GuestConnection, spec: JobSpec): Promise<JobR
       const reload: JobRaw['reloads'][number] = { load: { exitCode: null, signal: null, stdout: '', stderr: '' }, unload: undefined, stillLoaded: [] };
       raw.reloads.push(reload);
       const again = await stage('reload', () =>
-        conn.exec([mark('reload', spec.id, 'begin'), insmodAll(remoteKos), readSections(spec.names), 'exit $rc'].join('; '), { timeoutMs: spec.timeouts.loadMs, stage: 'reload' }),
+        conn.exec([mark('reload', spec.id, 'begin'), insmodAll(remoteKos), readSections(spec.names), 'exit $rc'].join('; '), {
+          timeoutMs: spec.timeouts.loadMs,
+          stage: 'reload',
+        }),
       );
       if (!again) return raw;
       reload.load = { ...again, stdout: untag(again.stdout, raw) };
       // Unload what did load, even when a later module of the job failed to; then settle again,
       // or what this unload left armed would strike while the guest powers off, unseen.
       const out = await stage('reload', () =>
-        conn.exec([rmmodAll(spec.names), 'urc=$rc', ...settleWait(spec.settleMs), mark('reload', spec.id, 'end'), readTaint('reload'), readStillLoaded(spec.names), 'exit $urc'].join('; '), {
-          timeoutMs: spec.timeouts.unloadMs + spec.settleMs,
-          stage: 'reload',
-        }),
+        conn.exec(
+          [
+            rmmodAll(spec.names),
+            'urc=$rc',
+            ...settleWait(spec.settleMs),
+            mark('reload', spec.id, 'end'),
+            readTaint('reload'),
+            readStillLoaded(spec.names),
+            'exit $urc',
+          ].join('; '),
+          {
+            timeoutMs: spec.timeouts.unloadMs + spec.settleMs,
+            stage: 'reload',
+          },
+        ),
       );
       if (!out) return raw;
       const tagged = { taint: raw.taint, stillLoaded: reload.stillLoaded, sections: raw.sections };

@@ -41,7 +41,12 @@ export interface GuestConnection {
 
 export interface ShellIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
-  stdout: NodeJS.WritableStream & { rows?: number; columns?: number; on(event: 'resize', listener: () => void): unknown; off(event: 'resize', listener: () => void): unknown };
+  stdout: NodeJS.WritableStream & {
+    rows?: number;
+    columns?: number;
+    on(event: 'resize', listener: () => void): unknown;
+    off(event: 'resize', listener: () => void): unknown;
+  };
   stderr: NodeJS.WritableStream;
   term?: string;
 }
@@ -162,7 +167,9 @@ function wrap(client: ssh2.Client): GuestConnection {
       const s = await getSftp();
       await new Promise<void>((resolve, reject) =>
         s.fastPut(localPath, remotePath, { mode }, (error) =>
-          error ? reject(new HarnessError('E_SSH_UPLOAD', 'infra-error', `upload of ${localPath} to the guest failed: ${error.message}`, { cause: error })) : resolve(),
+          error
+            ? reject(new HarnessError('E_SSH_UPLOAD', 'infra-error', `upload of ${localPath} to the guest failed: ${error.message}`, { cause: error }))
+            : resolve(),
         ),
       );
     },

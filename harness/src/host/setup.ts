@@ -34,7 +34,14 @@ export async function missingPackages(tools: Array<HostTool | TestTool> = toolsF
   // libc6-dev: static linking needs libc.a, which gcc alone does not bring.
   const libcA = await execa('gcc', ['-print-file-name=libc.a'], { reject: false });
   if (libcA.exitCode !== 0 || libcA.stdout.trim() === 'libc.a') for (const p of EXTRA_PACKAGES) missing.add(p);
-  for (const [file, pkg] of Object.entries(BUILD_HEADERS)) if (!(await access(file).then(() => true, () => false))) missing.add(pkg);
+  for (const [file, pkg] of Object.entries(BUILD_HEADERS))
+    if (
+      !(await access(file).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.add(pkg);
   return [...missing].sort();
 }
 

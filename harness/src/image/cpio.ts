@@ -113,7 +113,8 @@ export function readCpio(archive: Buffer): CpioRecord[] {
       continue;
     }
     const head = archive.toString('latin1', offset, offset + HEADER_SIZE);
-    if (!/^07070[12][0-9a-fA-F]{104}$/.test(head)) throw new CpioFormatError(`no newc cpio header at byte ${offset}${offset === 0 ? ' (compressed, or not a cpio archive?)' : ''}`);
+    if (!/^07070[12][0-9a-fA-F]{104}$/.test(head))
+      throw new CpioFormatError(`no newc cpio header at byte ${offset}${offset === 0 ? ' (compressed, or not a cpio archive?)' : ''}`);
     const field = (i: number): number => Number.parseInt(head.slice(6 + 8 * i, 14 + 8 * i), 16);
     const mode = field(1);
     const size = field(6);

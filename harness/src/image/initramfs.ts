@@ -12,7 +12,18 @@ import { GUEST_DIR } from '../util/paths.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
 import { renderModulesDep, type ModuleSelection } from './modules.js';
 import { composeOverlay } from './overlay.js';
-import { busyboxApplets, contentKey, IMAGE_FORMAT, decompressModule, guestModules, makeHostKey, sharedLibraries, textFile, type FileEntry, type ImageKernel } from './parts.js';
+import {
+  busyboxApplets,
+  contentKey,
+  IMAGE_FORMAT,
+  decompressModule,
+  guestModules,
+  makeHostKey,
+  sharedLibraries,
+  textFile,
+  type FileEntry,
+  type ImageKernel,
+} from './parts.js';
 
 export type { ImageKernel } from './parts.js';
 
@@ -126,8 +137,18 @@ async function inputStamp(kernel: ImageKernel): Promise<string> {
     ...(kernel.baseInitramfs ? [kernel.baseInitramfs] : []),
     ...(await Promise.all((['busybox', 'dropbear', 'sftp-server'] as const).map((t) => requireTool(t)))),
   ];
-  const stats = await Promise.all(files.map((f) => stat(f).then((s) => `${f} ${s.size} ${s.mtimeMs}`, () => `${f} -`)));
-  return createHash('sha256').update(`v${IMAGE_FORMAT} ${kernel.release}\n${stats.join('\n')}`).digest('hex').slice(0, 24);
+  const stats = await Promise.all(
+    files.map((f) =>
+      stat(f).then(
+        (s) => `${f} ${s.size} ${s.mtimeMs}`,
+        () => `${f} -`,
+      ),
+    ),
+  );
+  return createHash('sha256')
+    .update(`v${IMAGE_FORMAT} ${kernel.release}\n${stats.join('\n')}`)
+    .digest('hex')
+    .slice(0, 24);
 }
 
 export async function buildImage(kernel: ImageKernel, root: string = cacheRoot()): Promise<GuestImage> {

@@ -19,7 +19,11 @@ export function parseModulesDep(text: string): Map<string, ModuleDep> {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
     const path = line.slice(0, colon).trim();
-    const deps = line.slice(colon + 1).trim().split(/\s+/).filter(Boolean);
+    const deps = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
     byName.set(moduleName(path), { path, deps });
   }
   return byName;

@@ -64,7 +64,8 @@ export class BaseTree {
     for (const r of records) {
       this.byPath.set(r.path, r);
       // An archive may name a file before (or without) its directories.
-      for (let d = path.posix.dirname(r.path); d !== '/' && !this.byPath.has(d); d = path.posix.dirname(d)) this.byPath.set(d, { path: d, type: 'dir', mode: 0o755, data: Buffer.alloc(0) });
+      for (let d = path.posix.dirname(r.path); d !== '/' && !this.byPath.has(d); d = path.posix.dirname(d))
+        this.byPath.set(d, { path: d, type: 'dir', mode: 0o755, data: Buffer.alloc(0) });
     }
   }
 
@@ -192,11 +193,15 @@ export async function composeOverlay(kernel: ImageKernel & { baseInitramfs: stri
   const passwd = tree.lookup('/etc/passwd');
   const account = rootAccount(passwd?.type === 'file' ? passwd.data.toString('utf8') : undefined);
   if (passwd && !account) {
-    throw new UsageError(`${kernel.baseInitramfs}: /etc/passwd has no root account`, { fix: 'the harness logs in as root over SSH: keep the root entry Buildroot makes' });
+    throw new UsageError(`${kernel.baseInitramfs}: /etc/passwd has no root account`, {
+      fix: 'the harness logs in as root over SSH: keep the root entry Buildroot makes',
+    });
   }
   const shell = account?.shell ?? '/bin/sh';
   if (!tree.lookup(shell)) {
-    throw new UsageError(`${kernel.baseInitramfs} has no ${shell}, root's login shell`, { fix: 'dropbear runs the harness\'s commands with root\'s shell: keep BusyBox (or another /bin/sh) in the root filesystem' });
+    throw new UsageError(`${kernel.baseInitramfs} has no ${shell}, root's login shell`, {
+      fix: "dropbear runs the harness's commands with root's shell: keep BusyBox (or another /bin/sh) in the root filesystem",
+    });
   }
   const modules = await moduleEntries(kernel, tree);
   const sftp = await requireTool('sftp-server');

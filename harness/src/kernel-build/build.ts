@@ -60,7 +60,10 @@ export interface BuildInputs {
 
 /** The entry key: name, source version and a digest of configuration, compiler and recipe. */
 export function buildKey(inputs: Pick<BuildInputs, 'name' | 'source' | 'rendered' | 'compiler'>): string {
-  const digest = createHash('sha256').update(JSON.stringify([BUILD_RECIPE, inputs.source.package, inputs.source.version, inputs.rendered, inputs.compiler])).digest('hex').slice(0, 12);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([BUILD_RECIPE, inputs.source.package, inputs.source.version, inputs.rendered, inputs.compiler]))
+    .digest('hex')
+    .slice(0, 12);
   return entryKey(inputs.name, `${inputs.source.version}_${digest}`);
 }
 
@@ -173,7 +176,10 @@ export async function fillBuild(tmp: string, finalDir: string, inputs: BuildInpu
   const make = async (what: string, args: string[], onOutput?: (chunk: string) => void) => {
     const r = await toolchain.make(['-C', src, `O=${out}`, ...toolchain.makeVars, ...args], { ...opts, ...(onOutput ? { onOutput } : {}) });
     if (limit.aborted && !options.signal?.aborted) {
-      throw new TimeoutError(`the build of kernel '${name}'`, Math.round(timeoutMs / 1000), { fix: 'a kernel build this long is stuck: read build.log in the artifacts, or check the machine (disk, memory)', detail: r.all.slice(-20_000) });
+      throw new TimeoutError(`the build of kernel '${name}'`, Math.round(timeoutMs / 1000), {
+        fix: 'a kernel build this long is stuck: read build.log in the artifacts, or check the machine (disk, memory)',
+        detail: r.all.slice(-20_000),
+      });
     }
     signal.throwIfAborted();
     logParts.push(`$ make ${args.join(' ')}\n${r.all}`);
@@ -181,9 +187,14 @@ export async function fillBuild(tmp: string, finalDir: string, inputs: BuildInpu
       const log = logParts.join('\n');
       await writeFile(path.join(tmp, LOG_FILE), log).catch(() => {});
       const last = lastBuildError(r.all);
-      throw new BuildError(`kernel '${name}' (${inputs.source.package} ${inputs.source.version}) failed to ${what}${last ? `: ${last}` : ''}`, [], log.slice(-200_000), {
-        fix: `this is the kernel build, not your module: read the log (kept in the artifacts); check the fragments of '${name}'`,
-      });
+      throw new BuildError(
+        `kernel '${name}' (${inputs.source.package} ${inputs.source.version}) failed to ${what}${last ? `: ${last}` : ''}`,
+        [],
+        log.slice(-200_000),
+        {
+          fix: `this is the kernel build, not your module: read the log (kept in the artifacts); check the fragments of '${name}'`,
+        },
+      );
     }
     return r;
   };
@@ -211,7 +222,15 @@ export async function fillBuild(tmp: string, finalDir: string, inputs: BuildInpu
     const n = countObjects(text.slice(0, cut + 1));
     if (n === 0) return;
     objects += n;
-    emit({ type: 'progress', stage: 'kernel', kernel: name, what: name, unit: 'objects', done: objects, ...(options.expectedObjects ? { total: Math.max(options.expectedObjects, objects) } : {}) });
+    emit({
+      type: 'progress',
+      stage: 'kernel',
+      kernel: name,
+      what: name,
+      unit: 'objects',
+      done: objects,
+      ...(options.expectedObjects ? { total: Math.max(options.expectedObjects, objects) } : {}),
+    });
   });
 
   const release = parseUtsRelease(await readFile(path.join(out, 'include/generated/utsrelease.h'), 'utf8'));

@@ -74,10 +74,17 @@ export function userDefinitions(inputs: readonly KernelBuildInput[], series: rea
   const taken = new Set([...series, ...series.map(debugName), 'all']);
   return inputs.map((input, i) => {
     const where = `kernelBuilds[${i}]`;
-    if (!NAME.test(input.name)) throw new UsageError(`${where}.name: '${input.name}' is not a usable kernel name`, { fix: 'use letters, digits, dot, dash, underscore or plus, starting with a letter or digit (no ":" or ",")' });
-    if (taken.has(input.name)) throw new UsageError(`${where}.name: '${input.name}' is already a kernel name`, { fix: 'choose another name: the catalogue series, their -debug builds and earlier kernelBuilds are taken' });
+    if (!NAME.test(input.name))
+      throw new UsageError(`${where}.name: '${input.name}' is not a usable kernel name`, {
+        fix: 'use letters, digits, dot, dash, underscore or plus, starting with a letter or digit (no ":" or ",")',
+      });
+    if (taken.has(input.name))
+      throw new UsageError(`${where}.name: '${input.name}' is already a kernel name`, {
+        fix: 'choose another name: the catalogue series, their -debug builds and earlier kernelBuilds are taken',
+      });
     taken.add(input.name);
-    if (!series.includes(input.series)) throw new UsageError(`${where}.series: unknown kernel series '${input.series}'`, { fix: `use one of: ${series.join(', ')}` });
+    if (!series.includes(input.series))
+      throw new UsageError(`${where}.series: unknown kernel series '${input.series}'`, { fix: `use one of: ${series.join(', ')}` });
     const own = (input.fragments ?? []).map((f) => path.resolve(base, f));
     return {
       name: input.name,
@@ -111,7 +118,8 @@ export async function readFragments(def: KernelBuildDef): Promise<{ sources: Fra
     if (Object.keys(def.config).length > 0) fragments.push(optionsFragment(def.config, `the config options of '${def.name}'`));
     return { sources, fragments };
   } catch (error) {
-    if (error instanceof FragmentSyntaxError) throw new UsageError(`kernel '${def.name}': ${error.message}`, { fix: 'fix that line of the fragment', cause: error });
+    if (error instanceof FragmentSyntaxError)
+      throw new UsageError(`kernel '${def.name}': ${error.message}`, { fix: 'fix that line of the fragment', cause: error });
     throw error;
   }
 }

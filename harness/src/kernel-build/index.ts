@@ -84,7 +84,10 @@ export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKe
   const stock = await prepareKernel(def.series, { cacheRoot: root, emit, ...withSignal });
   const stockToolchain = await prepareToolchain(stock, { cacheRoot: root, emit, ...withSignal });
   // In a suite root gcc-N has only its own name: the whole kernel is built with it, as Debian's is.
-  const toolchain = stockToolchain.kind === 'root' ? { ...stockToolchain, makeVars: [...stockToolchain.makeVars, ...compilerVars(parseCcVersionText(stock.ccVersionText).command)] } : stockToolchain;
+  const toolchain =
+    stockToolchain.kind === 'root'
+      ? { ...stockToolchain, makeVars: [...stockToolchain.makeVars, ...compilerVars(parseCcVersionText(stock.ccVersionText).command)] }
+      : stockToolchain;
   const scratch = await mkdtemp(path.join(tmpdir(), 'kmod-harness-cc-'));
   let compiler: string;
   try {
@@ -112,12 +115,21 @@ export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKe
     key,
     async (tmp) => {
       const built = await fillBuild(tmp, entryDir(root, key), inputs, { emit, ...withSignal, ...(expected ? { expectedObjects: expected } : {}) });
-      emit({ type: 'info', kernel: def.name, message: `built ${built.release} in ${((performance.now() - start) / 1000).toFixed(0)} s (${built.objects} objects)` });
+      emit({
+        type: 'info',
+        kernel: def.name,
+        message: `built ${built.release} in ${((performance.now() - start) / 1000).toFixed(0)} s (${built.objects} objects)`,
+      });
     },
     root,
     // Another run building the same kernel: wait as long as its build may take (plus its
     // pruning and copying), then take its entry instead of building it a second time.
-    { what: `the build of kernel '${def.name}'`, waitMs: KERNEL_BUILD_TIMEOUT_MS + BUILD_PUBLISH_MS, emit: (e) => emit({ ...e, kernel: def.name }), ...withSignal },
+    {
+      what: `the build of kernel '${def.name}'`,
+      waitMs: KERNEL_BUILD_TIMEOUT_MS + BUILD_PUBLISH_MS,
+      emit: (e) => emit({ ...e, kernel: def.name }),
+      ...withSignal,
+    },
   );
   const { artifacts } = await readMetadata(dir);
   emit({ type: 'info', kernel: def.name, message: `${hit ? 'cached' : 'ready'}: ${artifacts.release} at ${dir}` });

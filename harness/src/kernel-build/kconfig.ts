@@ -70,7 +70,12 @@ export function mergeFragments(fragments: readonly Fragment[]): Fragment {
  * keeps the build's cache key.
  */
 export function renderFragment(fragment: Fragment): string {
-  return [...fragment].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => (v === 'n' ? `# ${k} is not set` : `${k}=${v}`)).join('\n') + '\n';
+  return (
+    [...fragment]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => (v === 'n' ? `# ${k} is not set` : `${k}=${v}`))
+      .join('\n') + '\n'
+  );
 }
 
 /** A built .config's values: `CONFIG_X=v` lines; unset symbols are simply absent. */

@@ -51,12 +51,20 @@ async function unpack(deb: string, into: string, signal: AbortSignal | undefined
   const debRoot = path.join(into, 'deb');
   const opts = { all: true, reject: false, ...(signal ? { cancelSignal: signal } : {}) } as const;
   const x = await killOnTeardown(execa(dpkgDeb, ['-x', deb, debRoot], opts));
-  if (x.exitCode !== 0) throw new KernelFetchError(`dpkg-deb could not unpack ${path.basename(deb)}`, { detail: String(x.all).slice(-2000), fix: 'check free disk space in the cache directory' });
+  if (x.exitCode !== 0)
+    throw new KernelFetchError(`dpkg-deb could not unpack ${path.basename(deb)}`, {
+      detail: String(x.all).slice(-2000),
+      fix: 'check free disk space in the cache directory',
+    });
   const usrSrc = path.join(debRoot, 'usr/src');
   const tarball = (await readdir(usrSrc)).find((n) => /^linux-source-.*\.tar\.(xz|bz2|gz|zst)$/.test(n));
   if (!tarball) throw new KernelFetchError(`${path.basename(deb)} holds no linux-source-*.tar.* in /usr/src`, { fix: 'the package layout changed: report it' });
   const y = await killOnTeardown(execa(tar, ['-x', '-f', path.join(usrSrc, tarball), '-C', into], { ...opts, env: { LC_ALL: 'C' } }));
-  if (y.exitCode !== 0) throw new KernelFetchError(`cannot unpack ${tarball} (tar exit ${y.exitCode})`, { detail: String(y.all).slice(-2000), fix: 'check free disk space in the cache directory (an unpacked source takes ~1.5 GB)' });
+  if (y.exitCode !== 0)
+    throw new KernelFetchError(`cannot unpack ${tarball} (tar exit ${y.exitCode})`, {
+      detail: String(y.all).slice(-2000),
+      fix: 'check free disk space in the cache directory (an unpacked source takes ~1.5 GB)',
+    });
   const top = tarball.replace(/\.tar\.\w+$/, '');
   await rename(path.join(into, top), path.join(into, TREE_DIR));
   await rm(debRoot, { recursive: true, force: true });
@@ -72,7 +80,10 @@ export interface SourceResolution {
  * The newest `linux-source-<series>` in the series' suites. `offline`: from the indexes already
  * in the cache, never updating them (kmod-harness kernels --offline).
  */
-export async function resolveSource(spec: SeriesSpec, options: { cacheRoot: string; emit: Emit; signal?: AbortSignal; offline?: boolean }): Promise<SourceResolution> {
+export async function resolveSource(
+  spec: SeriesSpec,
+  options: { cacheRoot: string; emit: Emit; signal?: AbortSignal; offline?: boolean },
+): Promise<SourceResolution> {
   const { cacheRoot, emit, signal } = options;
   const name = sourcePackage(spec.series);
   const mirrors = await findMirrors();
@@ -116,7 +127,14 @@ export async function prepareSource(spec: SeriesSpec, options: { cacheRoot: stri
       emit({ type: 'info', kernel: label, message: `downloading ${pkg.name} ${pkg.version} from ${suite} (${formatDecimal(pkg.size, 'MB')})` });
       const downloads = path.join(tmp, 'download');
       await mkdir(downloads, { recursive: true });
-      const failed = await download(state, [pkg], downloads, signal, (done, total) => emit({ type: 'progress', stage: 'kernel', kernel: label, what: pkg.name, done, total }), emit);
+      const failed = await download(
+        state,
+        [pkg],
+        downloads,
+        signal,
+        (done, total) => emit({ type: 'progress', stage: 'kernel', kernel: label, what: pkg.name, done, total }),
+        emit,
+      );
       if (failed.length > 0) {
         throw new KernelFetchError(`${pkg.name}=${pkg.version} could not be downloaded from ${suite}: ${failed[0]!.reason}`, {
           fix: 'the mirror may be out of step with its index: retry later, or set KMOD_HARNESS_MIRROR to another mirror',

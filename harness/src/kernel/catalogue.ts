@@ -60,7 +60,8 @@ export function parseCatalogue(data: unknown, file = CATALOGUE_FILE): Catalogue 
     const compiler = (raw.compiler ?? {}) as { gccAccepted?: unknown };
     if (typeof compiler !== 'object' || compiler === null || Array.isArray(compiler)) fail(file, `${where}: "compiler" must be an object`);
     const gccAccepted = compiler.gccAccepted ?? [];
-    if (!Array.isArray(gccAccepted) || !gccAccepted.every((n) => Number.isInteger(n) && n > 0)) fail(file, `${where}: "compiler.gccAccepted" must be an array of gcc major versions`);
+    if (!Array.isArray(gccAccepted) || !gccAccepted.every((n) => Number.isInteger(n) && n > 0))
+      fail(file, `${where}: "compiler.gccAccepted" must be an array of gcc major versions`);
     series[name] = {
       series: name,
       flavour: raw.flavour as string,
@@ -112,10 +113,7 @@ export function seriesSpec(catalogue: Catalogue, series: string): SeriesSpec {
 
 /** Fill {abi}, {flavour}, {release} in a template. */
 export function expand(template: string, vars: { abi: string; flavour: string }): string {
-  return template
-    .replaceAll('{release}', `${vars.abi}-${vars.flavour}`)
-    .replaceAll('{abi}', vars.abi)
-    .replaceAll('{flavour}', vars.flavour);
+  return template.replaceAll('{release}', `${vars.abi}-${vars.flavour}`).replaceAll('{abi}', vars.abi).replaceAll('{flavour}', vars.flavour);
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

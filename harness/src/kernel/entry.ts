@@ -29,7 +29,11 @@ export function entryDir(cacheRoot: string, key: string): string {
 export async function writeMetadata(dir: string, finalDir: string, artifacts: KernelArtifacts, version: string): Promise<void> {
   const rel = (p: string): string => path.relative(finalDir, p);
   const { vmlinuz, modulesDir, headersDir, config, ...rest } = artifacts;
-  const metadata: Metadata = { ...rest, version, paths: { vmlinuz: rel(vmlinuz), modulesDir: rel(modulesDir), headersDir: rel(headersDir), config: rel(config) } };
+  const metadata: Metadata = {
+    ...rest,
+    version,
+    paths: { vmlinuz: rel(vmlinuz), modulesDir: rel(modulesDir), headersDir: rel(headersDir), config: rel(config) },
+  };
   await writeFile(path.join(dir, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
 }
 

@@ -41,15 +41,27 @@ export async function fillEntry(
     }
     const state = states.get(candidate.suite.suite)!;
     const total = candidate.packages.reduce((sum, p) => sum + p.size, 0);
-    emit({ type: 'info', kernel: spec.series, message: `downloading ${candidate.release} (${candidate.version}) from ${candidate.suite.suite}: ${candidate.packages.map((p) => p.name).join(', ')} (${formatDecimal(total, 'MB')})` });
-    const missing = await download(state, candidate.packages, downloads, signal, (done, of) =>
-      emit({ type: 'progress', stage: 'kernel', kernel: spec.series, what: candidate.release, done, total: of }),
+    emit({
+      type: 'info',
+      kernel: spec.series,
+      message: `downloading ${candidate.release} (${candidate.version}) from ${candidate.suite.suite}: ${candidate.packages.map((p) => p.name).join(', ')} (${formatDecimal(total, 'MB')})`,
+    });
+    const missing = await download(
+      state,
+      candidate.packages,
+      downloads,
+      signal,
+      (done, of) => emit({ type: 'progress', stage: 'kernel', kernel: spec.series, what: candidate.release, done, total: of }),
       emit,
     );
     if (missing.length > 0) {
       for (const f of missing) {
         failed.set(`${f.name}=${f.version}`, f);
-        emit({ type: 'warn', kernel: spec.series, message: `${f.name}=${f.version} from ${candidate.suite.suite} is unavailable (${f.reason}); trying the next candidate` });
+        emit({
+          type: 'warn',
+          kernel: spec.series,
+          message: `${f.name}=${f.version} from ${candidate.suite.suite} is unavailable (${f.reason}); trying the next candidate`,
+        });
       }
       failures.push(...missing);
       continue;

@@ -48,7 +48,12 @@ const withSignal = (signal: AbortSignal | undefined): { signal?: AbortSignal } =
  * Try the candidates' versions newest first, one cache entry each. With `onlyNewest`, stop
  * after the newest version fails instead of falling back to older ones.
  */
-async function fetchNewest(ctx: Context, resolution: Resolution, failed: Map<string, DownloadFailure>, onlyNewest: boolean): Promise<KernelArtifacts | undefined> {
+async function fetchNewest(
+  ctx: Context,
+  resolution: Resolution,
+  failed: Map<string, DownloadFailure>,
+  onlyNewest: boolean,
+): Promise<KernelArtifacts | undefined> {
   const { spec, root, emit, signal } = ctx;
   for (const group of byVersion(resolution.candidates)) {
     const key = entryKey(spec.series, group[0]!.version);

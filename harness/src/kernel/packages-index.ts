@@ -68,7 +68,8 @@ function closure(spec: SeriesSpec, index: PackageIndex, abi: string, variant: nu
       const wanted = group.filter((d) => follow.test(d.name));
       if (wanted.length === 0) continue;
       const found = wanted.map((d) => index.pick(choose(d.name), d, image.version)).find(Boolean);
-      if (!found) return { missing: `${wanted.map((d) => (d.relation ? `${d.name} (${d.relation} ${d.version})` : d.name)).join(' | ')}, needed by ${current.name}` };
+      if (!found)
+        return { missing: `${wanted.map((d) => (d.relation ? `${d.name} (${d.relation} ${d.version})` : d.name)).join(' | ')}, needed by ${current.name}` };
       if (chosen.has(found.name)) continue;
       chosen.set(found.name, found);
       queue.push(found);
@@ -81,7 +82,11 @@ function closure(spec: SeriesSpec, index: PackageIndex, abi: string, variant: nu
   return { packages };
 }
 
-const setKey = (packages: IndexPackage[]): string => packages.map((p) => `${p.name}=${p.version}`).sort().join(' ');
+const setKey = (packages: IndexPackage[]): string =>
+  packages
+    .map((p) => `${p.name}=${p.version}`)
+    .sort()
+    .join(' ');
 
 /** Every complete package set of `spec` in one suite's index, newest ABI first, variants in preference order. */
 export function resolveSuite(spec: SeriesSpec, suite: SuiteRef, index: PackageIndex): SuiteResolution {

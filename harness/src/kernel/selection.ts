@@ -23,12 +23,15 @@ export function parseKernels(value: string | undefined, known: string[], fallbac
     if (part.startsWith('local:')) {
       const buildDir = parts[i + 1];
       if (part === 'local:' || !buildDir || buildDir.startsWith('local:') || buildDir.startsWith('buildroot:')) {
-        throw new UsageError(`'${part}' is not local:<bzImage>,<build dir>`, { fix: 'name the kernel image and its build dir, e.g. local:linux/arch/x86/boot/bzImage,linux' });
+        throw new UsageError(`'${part}' is not local:<bzImage>,<build dir>`, {
+          fix: 'name the kernel image and its build dir, e.g. local:linux/arch/x86/boot/bzImage,linux',
+        });
       }
       wanted.push(`${part},${buildDir}`);
       i++;
     } else if (part.startsWith('buildroot:')) {
-      if (part === 'buildroot:') throw new UsageError("'buildroot:' names no directory", { fix: "use buildroot:<output dir>, Buildroot's output dir (with images/, build/, target/)" });
+      if (part === 'buildroot:')
+        throw new UsageError("'buildroot:' names no directory", { fix: "use buildroot:<output dir>, Buildroot's output dir (with images/, build/, target/)" });
       wanted.push(part);
     } else if (known.includes(part) || buildable.includes(part)) wanted.push(part);
     else throw new UsageError(`unknown kernel series '${part}'`, { fix: `use one of: ${kinds}` });

@@ -32,13 +32,16 @@ export function rewriteMakefile(text: string, root: string): string {
   return text.replace(/(^|[\s=:'"])\/usr\/(src|lib)\//gm, (_m, lead: string, dir: string) => `${lead}${root}/usr/${dir}/`);
 }
 
-
 /** Relative target for an absolute symlink target inside `root`, as seen from `linkDir`. */
 export function relativeTarget(root: string, linkDir: string, absoluteTarget: string): string {
   return path.relative(path.join(root, linkDir), path.join(root, absoluteTarget));
 }
 
-const exists = (p: string): Promise<boolean> => lstat(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** dpkg-deb -x every .deb into `root`, a few at a time: the packages own disjoint files. */
 export async function extractDebs(debs: string[], root: string, signal?: AbortSignal): Promise<void> {
@@ -53,7 +56,11 @@ export async function extractDebs(debs: string[], root: string, signal?: AbortSi
       signal?.throwIfAborted();
       if (result.failed) {
         failed = true;
-        throw new KernelFetchError(`dpkg-deb could not unpack ${path.basename(deb)}`, { detail: result.all, cause: result, fix: 'check free disk space in the cache directory' });
+        throw new KernelFetchError(`dpkg-deb could not unpack ${path.basename(deb)}`, {
+          detail: result.all,
+          cause: result,
+          fix: 'check free disk space in the cache directory',
+        });
       }
     }
   };
@@ -102,7 +109,6 @@ export async function rewriteHeaders(root: string, finalRoot: string): Promise<v
   }
 }
 
-
 // Nothing a module build, an initramfs or a boot reads; dropping them keeps the cache small.
 const DISPOSABLE = ['usr/share/doc', 'usr/share/bug', 'usr/share/lintian', 'usr/share/man'];
 
@@ -124,10 +130,19 @@ export async function pruneForeignArches(root: string): Promise<void> {
  * Unpack `debs` into `root` (a fill directory that will be renamed to `finalRoot`), fix paths,
  * run depmod and check that everything a caller relies on is there.
  */
-export async function unpackKernel(debs: string[], root: string, finalRoot: string, release: string, layout: Layout, signal?: AbortSignal): Promise<UnpackedKernel> {
+export async function unpackKernel(
+  debs: string[],
+  root: string,
+  finalRoot: string,
+  release: string,
+  layout: Layout,
+  signal?: AbortSignal,
+): Promise<UnpackedKernel> {
   // The rewritten Makefiles name finalRoot; make cannot include a path with blanks in it.
   if (/\s/.test(finalRoot)) {
-    throw new KernelFetchError(`the cache path '${finalRoot}' contains white space, which kbuild cannot handle`, { fix: 'set KMOD_HARNESS_CACHE to a path without spaces' });
+    throw new KernelFetchError(`the cache path '${finalRoot}' contains white space, which kbuild cannot handle`, {
+      fix: 'set KMOD_HARNESS_CACHE to a path without spaces',
+    });
   }
   await extractDebs(debs, root, signal);
   await mergeUsrLib(root);
@@ -143,7 +158,15 @@ export async function unpackKernel(debs: string[], root: string, finalRoot: stri
       });
     }
   };
-  await mustExist([layout.vmlinuz, `${modulesRel}/kernel`, `${modulesRel}/modules.builtin`, `${modulesRel}/modules.order`, `${headersRel}/Makefile`, `${headersRel}/scripts/Makefile.build`, configRel]);
+  await mustExist([
+    layout.vmlinuz,
+    `${modulesRel}/kernel`,
+    `${modulesRel}/modules.builtin`,
+    `${modulesRel}/modules.order`,
+    `${headersRel}/Makefile`,
+    `${headersRel}/scripts/Makefile.build`,
+    configRel,
+  ]);
   await relativizeLinks(root, modulesRel);
   await rewriteHeaders(root, finalRoot);
   await runDepmod(root, release, signal);

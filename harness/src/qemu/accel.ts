@@ -41,7 +41,27 @@ async function probeKvm(kernel: string, timeoutMs: number): Promise<string | und
   const qemu = await requireTool('qemu-system-x86_64');
   const child = execa(
     qemu,
-    ['-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', '-machine', 'q35', '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1', '-serial', 'stdio'],
+    [
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-machine',
+      'q35',
+      '-accel',
+      'kvm',
+      '-cpu',
+      'host',
+      '-m',
+      '256',
+      '-kernel',
+      kernel,
+      '-append',
+      'console=ttyS0 panic=-1',
+      '-serial',
+      'stdio',
+    ],
     { stdin: 'ignore', reject: false, timeout: timeoutMs, buffer: true, cleanup: true },
   );
   let out = '';

@@ -30,12 +30,7 @@ export function bootArgs(kernel: string, initrd: string, append: string[]): stri
 
 export function networkArgs(sshPort: number): string[] {
   // restrict=on cuts the guest off from the host and the outside; hostfwd still works.
-  return [
-    '-netdev',
-    `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
-    '-device',
-    'virtio-net-pci,netdev=net0',
-  ];
+  return ['-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${sshPort}-:22`, '-device', 'virtio-net-pci,netdev=net0'];
 }
 
 export function serialArgs(): string[] {

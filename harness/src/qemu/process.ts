@@ -102,11 +102,14 @@ async function startOnce(options: VmOptions, sshPort: number, earlyMs: number): 
     await log.close();
     return { exitCode: r.exitCode, signal: r.signal, stderr: stderrCapture.text() };
   });
-  const removeTeardown = onTeardown(async () => {
-    if (!running) return;
-    child.kill('SIGKILL');
-    await exited;
-  }, { hardKill: () => void child.kill('SIGKILL') });
+  const removeTeardown = onTeardown(
+    async () => {
+      if (!running) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+    { hardKill: () => void child.kill('SIGKILL') },
+  );
   void exited.then(() => removeTeardown());
 
   // QEMU fails within milliseconds when it cannot bind the forwarded port.
@@ -137,7 +140,11 @@ async function startOnce(options: VmOptions, sshPort: number, earlyMs: number): 
             listeners.delete(check);
             const stderr = stderrCapture.text();
             const said = stderr.trim().split('\n')[0];
-            reject(new BootError(`QEMU exited before '${String(pattern)}' appeared on the console${said ? `: ${said}` : ''}`, { detail: `${stderr}\n${recent.slice(-4000)}` }));
+            reject(
+              new BootError(`QEMU exited before '${String(pattern)}' appeared on the console${said ? `: ${said}` : ''}`, {
+                detail: `${stderr}\n${recent.slice(-4000)}`,
+              }),
+            );
           }
         };
         listeners.add(check);

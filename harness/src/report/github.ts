@@ -43,7 +43,16 @@ export function stepSummary(results: KernelResult[]): string {
     line(['---', '---', '---', '---', '---:', '---:', '---:', '---']),
     ...results.map((r, i) => {
       const [kernel, outcome, subtests, boot, test, total, reason] = rows[i]!;
-      return line([markdownCell(kernel!), markdownCell(r.series), `${MARK[r.outcome] ?? '❌'} ${outcome}`, subtests!, boot!, test!, total!, markdownCell(reason!)]);
+      return line([
+        markdownCell(kernel!),
+        markdownCell(r.series),
+        `${MARK[r.outcome] ?? '❌'} ${outcome}`,
+        subtests!,
+        boot!,
+        test!,
+        total!,
+        markdownCell(reason!),
+      ]);
     }),
     '',
     ...list('Failing subtests', failingSubtests(results)),
@@ -84,18 +93,31 @@ export function annotations(results: KernelResult[], workspace: string | undefin
     for (const d of r.diagnostics) {
       if (d.severity !== 'error') continue;
       const file = workspacePath(d.file, workspace);
-      add(['cc', file, d.line, d.column, d.message].join('\0'), { file, line: d.line, ...(d.column === undefined ? {} : { col: d.column }), title: 'compile error', message: d.message }, r.kernel);
+      add(
+        ['cc', file, d.line, d.column, d.message].join('\0'),
+        { file, line: d.line, ...(d.column === undefined ? {} : { col: d.column }), title: 'compile error', message: d.message },
+        r.kernel,
+      );
     }
     for (const e of r.kernelErrors) {
       const at = e.source?.[0];
       if (!at) continue;
       const file = workspacePath(at.file, workspace);
       // Traces differ between kernels in their offsets: one per kind of report and line.
-      add(['kernel', file, at.line, e.kind, at.func].join('\0'), { file, line: at.line, title: `kernel ${e.kind} in ${at.func}`, message: [e.title, ...e.trace.map((t) => `  ${t}`)].join('\n') }, r.kernel);
+      add(
+        ['kernel', file, at.line, e.kind, at.func].join('\0'),
+        { file, line: at.line, title: `kernel ${e.kind} in ${at.func}`, message: [e.title, ...e.trace.map((t) => `  ${t}`)].join('\n') },
+        r.kernel,
+      );
     }
   }
   return [...found.values()].map((a) => {
-    const props = [`file=${escapeProperty(a.file)}`, `line=${a.line}`, ...(a.col === undefined ? [] : [`col=${a.col}`]), `title=${escapeProperty(`${a.title} (${a.kernels.join(', ')})`)}`];
+    const props = [
+      `file=${escapeProperty(a.file)}`,
+      `line=${a.line}`,
+      ...(a.col === undefined ? [] : [`col=${a.col}`]),
+      `title=${escapeProperty(`${a.title} (${a.kernels.join(', ')})`)}`,
+    ];
     return `::error ${props.join(',')}::${escapeData(a.message)}`;
   });
 }
@@ -107,7 +129,11 @@ export function onGithub(env: NodeJS.ProcessEnv): boolean {
 }
 
 /** On GitHub Actions: append the summary to $GITHUB_STEP_SUMMARY and print the annotations. */
-export async function emitGithub(results: KernelResult[], env: NodeJS.ProcessEnv = process.env, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<void> {
+export async function emitGithub(
+  results: KernelResult[],
+  env: NodeJS.ProcessEnv = process.env,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<void> {
   if (!onGithub(env)) return;
   if (env.GITHUB_STEP_SUMMARY) await appendFile(env.GITHUB_STEP_SUMMARY, stepSummary(results));
   for (const line of annotations(results, env.GITHUB_WORKSPACE)) write(`${line}\n`);

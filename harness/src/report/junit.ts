@@ -82,7 +82,15 @@ function stageMs(r: KernelResult, stage: JunitStage): number | undefined {
 const isStage = (s: string | undefined): s is JunitStage => (JUNIT_STAGES as readonly string[]).includes(s ?? '');
 
 /** Where each harness stage is reported among the JUnit stages. */
-const JUNIT_STAGE_OF: Record<string, JunitStage> = { kernel: 'build', toolchain: 'build', 'test-build': 'build', upload: 'load', settle: 'unload', 'after-unload': 'unload', reload: 'unload' };
+const JUNIT_STAGE_OF: Record<string, JunitStage> = {
+  kernel: 'build',
+  toolchain: 'build',
+  'test-build': 'build',
+  upload: 'load',
+  settle: 'unload',
+  'after-unload': 'unload',
+  reload: 'unload',
+};
 
 function junitStage(stage: string | undefined): JunitStage | undefined {
   const mapped = stage === undefined ? undefined : (JUNIT_STAGE_OF[stage] ?? stage);
@@ -127,11 +135,7 @@ export function failedStages(r: KernelResult): JunitStage[] {
 
 /** A kernel error as the kernel printed it: title, call trace, and the module's source lines. */
 function kernelReport(e: KernelResult['kernelErrors'][number]): string {
-  return [
-    e.title,
-    ...e.trace.map((line) => `  ${line}`),
-    ...(e.source ?? []).map((s) => `  at ${s.file}:${s.line} (${s.frame})`),
-  ].join('\n');
+  return [e.title, ...e.trace.map((line) => `  ${line}`), ...(e.source ?? []).map((s) => `  at ${s.file}:${s.line} (${s.frame})`)].join('\n');
 }
 
 function testStatus(r: KernelResult): string | undefined {
@@ -153,7 +157,10 @@ function stageFailure(r: KernelResult, stage: JunitStage): Failure {
     const errors = r.kernelErrors.filter((e) => kernelErrorStage(r, e) === stage);
     // The reports, then what else the verdict said (a new taint), not each title twice.
     const others = r.reasons.filter((x) => !r.kernelErrors.some((e) => x.startsWith(e.title)));
-    return { message: errors[0]?.title ?? r.reasons[0] ?? r.outcome, body: [...errors.map(kernelReport), ...(others.length > 0 ? [others.join('\n')] : [])].join('\n\n') };
+    return {
+      message: errors[0]?.title ?? r.reasons[0] ?? r.outcome,
+      body: [...errors.map(kernelReport), ...(others.length > 0 ? [others.join('\n')] : [])].join('\n\n'),
+    };
   }
   const message = r.reasons[0] ?? r.outcome;
   switch (stage) {
@@ -167,7 +174,12 @@ function stageFailure(r: KernelResult, stage: JunitStage): Failure {
     case 'test':
       return {
         message,
-        body: [reasons, ...(testStatus(r) ? [testStatus(r)!] : []), ...tail(r.logs.test, 'test output'), ...(r.outcome === 'timeout' ? tail(r.logs.console, 'console') : [])].join('\n'),
+        body: [
+          reasons,
+          ...(testStatus(r) ? [testStatus(r)!] : []),
+          ...tail(r.logs.test, 'test output'),
+          ...(r.outcome === 'timeout' ? tail(r.logs.console, 'console') : []),
+        ].join('\n'),
       };
     default:
       // load, unload: insmod/rmmod's complaint is in the reasons, the kernel's in its log.
@@ -221,7 +233,10 @@ function subtestCases(r: KernelResult): Case[] {
 function caseXml(c: Case, classname: string): string {
   const open = `    <testcase name="${xmlAttr(c.name)}" classname="${xmlAttr(classname)}" time="${seconds(c.ms)}"`;
   const inner: string[] = [];
-  for (const [tag, f] of [['failure', c.failure], ['error', c.error]] as const) {
+  for (const [tag, f] of [
+    ['failure', c.failure],
+    ['error', c.error],
+  ] as const) {
     if (f) inner.push(`      <${tag} message="${xmlAttr(f.message)}" type="${xmlAttr(f.type)}">${xmlText(f.body)}</${tag}>`);
   }
   if (c.skipped !== undefined) inner.push(`      <skipped message="${xmlAttr(c.skipped)}"/>`);
@@ -236,7 +251,12 @@ export function suiteName(r: KernelResult): string {
 
 function suiteXml(r: KernelResult): { xml: string; tests: number; failures: number; errors: number; skipped: number } {
   const all = cases(r);
-  const count = { tests: all.length, failures: all.filter((c) => c.failure).length, errors: all.filter((c) => c.error).length, skipped: all.filter((c) => c.skipped !== undefined).length };
+  const count = {
+    tests: all.length,
+    failures: all.filter((c) => c.failure).length,
+    errors: all.filter((c) => c.error).length,
+    skipped: all.filter((c) => c.skipped !== undefined).length,
+  };
   const properties: Array<[string, string]> = [
     ['series', r.series],
     ['outcome', r.outcome],

@@ -23,7 +23,10 @@ const STREAMS = [
  * What the output limit dropped, in words ('1.0 GiB of test stdout dropped (output limit: head
  * and tail kept)'), or undefined when nothing was. `only` restricts it to some streams.
  */
-export function droppedNote(r: Pick<KernelResult, 'dropped'>, only: ReadonlyArray<'stdout' | 'stderr' | 'console'> = ['stdout', 'stderr', 'console']): string | undefined {
+export function droppedNote(
+  r: Pick<KernelResult, 'dropped'>,
+  only: ReadonlyArray<'stdout' | 'stderr' | 'console'> = ['stdout', 'stderr', 'console'],
+): string | undefined {
   const parts = STREAMS.filter(([s]) => only.includes(s) && (r.dropped?.[s] ?? 0) > 0).map(([s, name]) => `${formatBytes(r.dropped![s]!)} of ${name}`);
   return parts.length === 0 ? undefined : `${parts.join(', ')} dropped (output limit: head and tail kept)`;
 }

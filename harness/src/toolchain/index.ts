@@ -96,7 +96,11 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
     },
   );
   const description = `${root.gccPackage} ${root.gccVersion} in a ${root.suite} root`;
-  emit({ type: 'info', kernel: kernel.release, message: `compiler: ${description} (${root.hit ? 'cached' : 'made'} at ${root.dir}): ${plan.reason}; the kernel's: ${compiler.text}` });
+  emit({
+    type: 'info',
+    kernel: kernel.release,
+    message: `compiler: ${description} (${root.hit ? 'cached' : 'made'} at ${root.dir}): ${plan.reason}; the kernel's: ${compiler.text}`,
+  });
   // Debian's headers name their compiler (CC in .kernelvariables); a tree the harness built from
   // source does not, and a suite root has gcc-N under its own name only, no `gcc`.
   const makeVars = kernel.source === 'built' ? compilerVars(compiler.command) : [];

@@ -78,7 +78,10 @@ export function mmdebstrapError(spec: RootSpec, mirror: ArchiveSource, output: s
   const detail = errorLines(output) || output.slice(-3000);
   const options = { detail, cause };
   if (/No space left on device|ENOSPC/i.test(output)) {
-    return new ToolchainError(`${what}: the disk is full`, { ...options, fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room' });
+    return new ToolchainError(`${what}: the disk is full`, {
+      ...options,
+      fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room',
+    });
   }
   if (/Unable to locate package|has no installation candidate|unable to locate/i.test(output)) {
     return new ToolchainError(`${what}: ${spec.suite} on ${mirror.uri} has no ${spec.gccPackage} (or not all of ${ROOT_PACKAGES.join(', ')})`, {
@@ -92,7 +95,11 @@ export function mmdebstrapError(spec: RootSpec, mirror: ArchiveSource, output: s
       fix: `set "checkValidUntil": false for ${spec.suite} in images/kernels.json, or use another mirror (KMOD_HARNESS_MIRROR)`,
     });
   }
-  if (/Failed to fetch|Could not resolve|Could not connect|Temporary failure|404\s+Not Found|does not have a Release file|Connection|timed out|release file|NO_PUBKEY|signature/i.test(output)) {
+  if (
+    /Failed to fetch|Could not resolve|Could not connect|Temporary failure|404\s+Not Found|does not have a Release file|Connection|timed out|release file|NO_PUBKEY|signature/i.test(
+      output,
+    )
+  ) {
     return new ToolchainError(`${what}: the mirror ${mirror.uri} (from ${mirror.from}) did not serve ${spec.suite}`, {
       ...options,
       fix: `check that the mirror is reachable and serves ${spec.suite}, or point KMOD_HARNESS_MIRROR at one that does`,
@@ -104,19 +111,30 @@ export function mmdebstrapError(spec: RootSpec, mirror: ArchiveSource, output: s
       fix: 'run as root (or with sudo); unprivileged: sudo apt-get install -y uidmap, and give your user a range in /etc/subuid and /etc/subgid',
     });
   }
-  return new ToolchainError(`${what}: mmdebstrap exited ${exitCode ?? 'on a signal'}`, { ...options, fix: 'read the detail (mmdebstrap output) for the cause' });
+  return new ToolchainError(`${what}: mmdebstrap exited ${exitCode ?? 'on a signal'}`, {
+    ...options,
+    fix: 'read the detail (mmdebstrap output) for the cause',
+  });
 }
 
 /** Unpack a root tarball as the calling user; device nodes are left out (the build binds the host's). */
 async function unpackAsUser(tarball: string, target: string, spec: RootSpec): Promise<void> {
   const tar = await requireTool('tar');
   await mkdir(target);
-  const result = await execa(tar, ['-x', '-f', tarball, '-C', target, '--exclude=./dev/*'], { all: true, reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
+  const result = await execa(tar, ['-x', '-f', tarball, '-C', target, '--exclude=./dev/*'], {
+    all: true,
+    reject: false,
+    stdin: 'ignore',
+    env: { LC_ALL: 'C' },
+  });
   await rm(tarball, { force: true });
   if (result.exitCode !== 0) {
     const output = result.all ?? '';
     throw /No space left/.test(output)
-      ? new ToolchainError(`cannot unpack the ${spec.suite} root: the disk is full`, { fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room', detail: output.slice(-2000) })
+      ? new ToolchainError(`cannot unpack the ${spec.suite} root: the disk is full`, {
+          fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room',
+          detail: output.slice(-2000),
+        })
       : new ToolchainError(`cannot unpack the ${spec.suite} root (tar exit ${result.exitCode})`, { detail: output.slice(-2000) });
   }
 }
@@ -232,22 +250,39 @@ async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<Too
         created: new Date().toISOString(),
       };
       await writeFile(path.join(tmp, TOOLCHAIN_METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
-      options.emit({ type: 'info', message: `toolchain: ${spec.suite} root with ${spec.gccPackage} ${metadata.gccVersion} ready in ${((performance.now() - start) / 1000).toFixed(1)} s` });
+      options.emit({
+        type: 'info',
+        message: `toolchain: ${spec.suite} root with ${spec.gccPackage} ${metadata.gccVersion} ready in ${((performance.now() - start) / 1000).toFixed(1)} s`,
+      });
     },
     options.cacheRoot,
     { what, ...wait },
   ).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException)?.code === 'ENOSPC') {
-      throw new ToolchainError(`cannot make the ${spec.suite} root with ${spec.gccPackage}: the disk is full`, { fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room', cause: error });
+      throw new ToolchainError(`cannot make the ${spec.suite} root with ${spec.gccPackage}: the disk is full`, {
+        fix: 'free space in the cache dir (a root takes ~300 MB), or point KMOD_HARNESS_CACHE at a disk with room',
+        cause: error,
+      });
     }
     if ((error as NodeJS.ErrnoException)?.code === 'EACCES') {
-      throw new ToolchainError(`cannot write the toolchain cache under ${options.cacheRoot}: ${(error as Error).message}`, { fix: 'make the cache dir writable, or set KMOD_HARNESS_CACHE', cause: error });
+      throw new ToolchainError(`cannot write the toolchain cache under ${options.cacheRoot}: ${(error as Error).message}`, {
+        fix: 'make the cache dir writable, or set KMOD_HARNESS_CACHE',
+        cause: error,
+      });
     }
     throw error;
   });
   const metadata = await readRootMetadata(dir);
   if (!metadata?.gccPackage) {
-    throw new ToolchainError(`the cached ${spec.suite} root at ${dir} has no readable ${TOOLCHAIN_METADATA_FILE}`, { fix: 'kmod-harness cache prune (it removes broken entries), then run again' });
+    throw new ToolchainError(`the cached ${spec.suite} root at ${dir} has no readable ${TOOLCHAIN_METADATA_FILE}`, {
+      fix: 'kmod-harness cache prune (it removes broken entries), then run again',
+    });
   }
-  return { dir: path.join(dir, ROOT_DIR), suite: metadata.suite ?? spec.suite, gccPackage: metadata.gccPackage, gccVersion: metadata.gccVersion ?? 'unknown', hit };
+  return {
+    dir: path.join(dir, ROOT_DIR),
+    suite: metadata.suite ?? spec.suite,
+    gccPackage: metadata.gccPackage,
+    gccVersion: metadata.gccVersion ?? 'unknown',
+    hit,
+  };
 }

@@ -143,7 +143,11 @@ export function enterFailure(result: ToolResult, tool: ToolName): ToolchainError
   });
 }
 
-async function execTool(file: string, args: string[], options: { signal?: AbortSignal; env?: Record<string, string>; onOutput?: (chunk: string) => void }): Promise<ToolResult> {
+async function execTool(
+  file: string,
+  args: string[],
+  options: { signal?: AbortSignal; env?: Record<string, string>; onOutput?: (chunk: string) => void },
+): Promise<ToolResult> {
   // Own process group (detached) so a teardown kills make and every compiler it started.
   const subprocess = execa(file, args, {
     all: true,
@@ -168,7 +172,10 @@ async function execTool(file: string, args: string[], options: { signal?: AbortS
  */
 export function hostToolchain(o: { description?: string; reason?: string; makeVars?: string[] } = {}): Toolchain {
   const run = async (tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult> =>
-    execTool(await requireTool(tool), args, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onOutput ? { onOutput: options.onOutput } : {}) });
+    execTool(await requireTool(tool), args, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    });
   return {
     kind: 'host',
     description: o.description ?? 'host gcc',
@@ -184,7 +191,14 @@ export function hostToolchain(o: { description?: string; reason?: string; makeVa
  * read-only: kbuild of an external module (M=) writes only into M=, and a whole kernel is
  * built in a bind of its own (kernel-build/), so no build has to write into a cache entry.
  */
-export function rootToolchain(o: { root: string; kernelDir: string; description: string; reason: string; unprivileged?: boolean; makeVars?: string[] }): Toolchain {
+export function rootToolchain(o: {
+  root: string;
+  kernelDir: string;
+  description: string;
+  reason: string;
+  unprivileged?: boolean;
+  makeVars?: string[];
+}): Toolchain {
   const run = async (tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult> => {
     const unshare = await requireTool('unshare');
     await requireTool('chroot');
@@ -199,7 +213,11 @@ export function rootToolchain(o: { root: string; kernelDir: string; description:
         command: [tool, ...args],
         unprivileged: o.unprivileged ?? process.getuid?.() !== 0,
       });
-      const result = await execTool(unshare, argv, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onOutput ? { onOutput: options.onOutput } : {}), env: { PATH: CHROOT_PATH } });
+      const result = await execTool(unshare, argv, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+        env: { PATH: CHROOT_PATH },
+      });
       const failure = enterFailure(result, tool);
       if (failure) throw failure;
       return result;

@@ -103,7 +103,11 @@ export function planToolchain(input: { compiler: CompilerId; host: HostGcc; hint
   if (host.major === compiler.major) {
     return host.hasKernelCommand
       ? { kind: 'host', makeVars: [], reason: `the kernel was built with ${wanted}, the host's gcc` }
-      : { kind: 'host', makeVars: ['CC=gcc', 'HOSTCC=gcc'], reason: `the kernel was built with gcc ${compiler.major}, the host's gcc (as 'gcc': no ${compiler.command} on PATH)` };
+      : {
+          kind: 'host',
+          makeVars: ['CC=gcc', 'HOSTCC=gcc'],
+          reason: `the kernel was built with gcc ${compiler.major}, the host's gcc (as 'gcc': no ${compiler.command} on PATH)`,
+        };
   }
   if (host.major !== undefined && hint?.gccAccepted.includes(host.major)) {
     return {

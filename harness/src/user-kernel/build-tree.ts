@@ -35,7 +35,11 @@ export const KBUILD_NEEDS: Needed[] = [
   { rel: 'Module.symvers', madeBy: 'a full `make` (vmlinux and modules): without it modules get no symbol versions and will not load' },
 ];
 
-const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** The release in utsrelease.h ('#define UTS_RELEASE "6.1.0-56-cloud-amd64"'). */
 export function parseUtsRelease(text: string): string | undefined {
@@ -113,7 +117,15 @@ export async function stageModules(tree: BuildTree, cacheRoot: string, signal?: 
       for (const name of extras) await copyFile(path.join(tree.dir, name), path.join(modules, name)).catch(() => undefined);
       // modules.builtin as modules_install writes it: kernel/-prefixed paths.
       const builtin = await readFile(path.join(modules, 'modules.builtin'), 'utf8').catch(() => '');
-      await writeFile(path.join(modules, 'modules.builtin'), builtin.split('\n').filter(Boolean).map((l) => (l.startsWith('kernel/') ? l : `kernel/${l}`)).map((l) => `${l}\n`).join(''));
+      await writeFile(
+        path.join(modules, 'modules.builtin'),
+        builtin
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (l.startsWith('kernel/') ? l : `kernel/${l}`))
+          .map((l) => `${l}\n`)
+          .join(''),
+      );
       await runDepmod(tmp, tree.release, signal);
     },
     cacheRoot,
@@ -130,5 +142,10 @@ export async function runDepmod(root: string, release: string, signal?: AbortSig
   const depmod = await requireTool('depmod');
   const result = await execa(depmod, ['-b', root, release], { reject: false, all: true, ...(signal ? { cancelSignal: signal } : {}) });
   signal?.throwIfAborted();
-  if (result.failed) throw new KernelFetchError(`depmod failed for ${release}`, { detail: result.all, cause: result, fix: 'install a newer kmod (depmod must read .ko.xz/.ko.zst)' });
+  if (result.failed)
+    throw new KernelFetchError(`depmod failed for ${release}`, {
+      detail: result.all,
+      cause: result,
+      fix: 'install a newer kmod (depmod must read .ko.xz/.ko.zst)',
+    });
 }

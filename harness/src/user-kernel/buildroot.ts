@@ -37,7 +37,10 @@ async function findRootfs(out: string): Promise<string> {
   }
   if (usable.length > 0) return usable.sort((a, b) => b.mtime - a.mtime)[0]!.file;
   const other = names.find((n) => n.startsWith('rootfs.cpio.'));
-  if (other) throw new UsageError(`${images}/${other} is compressed in a way the harness does not unpack`, { fix: `choose no, gzip, xz or zstd compression for the cpio image (BR2_TARGET_ROOTFS_CPIO_*), or decompress it to ${images}/rootfs.cpio` });
+  if (other)
+    throw new UsageError(`${images}/${other} is compressed in a way the harness does not unpack`, {
+      fix: `choose no, gzip, xz or zstd compression for the cpio image (BR2_TARGET_ROOTFS_CPIO_*), or decompress it to ${images}/rootfs.cpio`,
+    });
   throw new UsageError(`the Buildroot output dir ${out} has no images/rootfs.cpio or images/rootfs.cpio.gz`, { fix: CPIO_FIX });
 }
 
@@ -59,16 +62,22 @@ async function findKernelTree(out: string, release: string): Promise<BuildTree> 
   for (const name of (await readdir(build).catch(() => [] as string[])).sort()) {
     if (!name.startsWith('linux-')) continue;
     const dir = path.join(build, name);
-    if ((await statOf(path.join(dir, 'Makefile')))?.isFile() && (await statOf(path.join(dir, '.config')))?.isFile()) candidates.push({ dir, release: await treeRelease(dir) });
+    if ((await statOf(path.join(dir, 'Makefile')))?.isFile() && (await statOf(path.join(dir, '.config')))?.isFile())
+      candidates.push({ dir, release: await treeRelease(dir) });
   }
-  if (candidates.length === 0) throw new UsageError(`the Buildroot output dir ${out} has no build/linux-<version>/ kernel tree (with a Makefile and .config)`, { fix: TREE_FIX });
+  if (candidates.length === 0)
+    throw new UsageError(`the Buildroot output dir ${out} has no build/linux-<version>/ kernel tree (with a Makefile and .config)`, { fix: TREE_FIX });
   const chosen = candidates.find((c) => c.release === release) ?? (candidates.length === 1 ? candidates[0] : undefined);
-  const tree = chosen && (await readBuildTree(chosen.dir, 'the Buildroot kernel tree', (n) => `${n.rel} comes from ${n.madeBy}; in Buildroot: \`make linux-rebuild\``));
+  const tree =
+    chosen && (await readBuildTree(chosen.dir, 'the Buildroot kernel tree', (n) => `${n.rel} comes from ${n.madeBy}; in Buildroot: \`make linux-rebuild\``));
   if (tree?.release === release) return tree;
   const found = tree ? [tree] : candidates;
-  throw new UsageError(`images/bzImage is ${release}, but ${found.map((t) => `${path.relative(out, t.dir)} is ${t.release ?? 'of no known release'}`).join(', ')}: modules built there would not load`, {
-    fix: 'rebuild so the image and the tree match: `make linux-rebuild all`',
-  });
+  throw new UsageError(
+    `images/bzImage is ${release}, but ${found.map((t) => `${path.relative(out, t.dir)} is ${t.release ?? 'of no known release'}`).join(', ')}: modules built there would not load`,
+    {
+      fix: 'rebuild so the image and the tree match: `make linux-rebuild all`',
+    },
+  );
 }
 
 /** CROSS_COMPILE of Buildroot's own toolchain, when CONFIG_CC_VERSION_TEXT names one in host/bin. */
@@ -77,7 +86,10 @@ export async function buildrootCrossCompile(out: string, ccVersionText: string):
   const m = /^(\S+-)gcc(?:\.br_real)?\s/.exec(ccVersionText);
   if (!m) return undefined;
   const prefix = path.join(out, 'host/bin', path.basename(m[1]!));
-  return access(`${prefix}gcc`).then(() => prefix, () => undefined);
+  return access(`${prefix}gcc`).then(
+    () => prefix,
+    () => undefined,
+  );
 }
 
 export async function prepareBuildrootKernel(spec: string, options: SourceOptions): Promise<KernelArtifacts> {
@@ -86,7 +98,9 @@ export async function prepareBuildrootKernel(spec: string, options: SourceOption
   if (!given) throw new UsageError(`'${spec}' names no directory`, { fix: 'use buildroot:<output dir>, the dir holding images/, build/ and target/' });
   const out = path.resolve(given);
   if (!(await statOf(out))?.isDirectory()) {
-    throw new UsageError(`the Buildroot output dir ${out} does not exist`, { fix: "pass Buildroot's output dir (output/ by default, or the O= dir): the one holding images/, build/ and target/" });
+    throw new UsageError(`the Buildroot output dir ${out} does not exist`, {
+      fix: "pass Buildroot's output dir (output/ by default, or the O= dir): the one holding images/, build/ and target/",
+    });
   }
   const bzImage = path.join(out, 'images/bzImage');
   if (!(await statOf(bzImage))?.isFile()) throw new UsageError(`the Buildroot output dir ${out} has no images/bzImage`, { fix: KERNEL_FIX });

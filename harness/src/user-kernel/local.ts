@@ -30,9 +30,14 @@ export async function prepareLocalKernel(spec: string, options: SourceOptions): 
     throw new UsageError(`the kernel image ${bzImage} does not exist`, { fix: '`make bzImage` (or `make`) in the kernel tree writes arch/x86/boot/bzImage' });
   }
   const release = await bzImageRelease(bzImage);
-  if (!release) throw new UsageError(`${bzImage} is not an x86 bzImage (no boot setup header with a version string)`, { fix: 'pass arch/x86/boot/bzImage, not vmlinux' });
+  if (!release)
+    throw new UsageError(`${bzImage} is not an x86 bzImage (no boot setup header with a version string)`, { fix: 'pass arch/x86/boot/bzImage, not vmlinux' });
   if (!(await stat(buildDir).catch(() => undefined))?.isDirectory()) throw new UsageError(`the kernel build dir ${buildDir} does not exist`, { fix: SPEC_FIX });
-  const tree = await readBuildTree(buildDir, 'the kernel build dir', (n) => `${n.rel} comes from ${n.madeBy}, run in ${buildDir} (or in the source tree with O=${buildDir})`);
+  const tree = await readBuildTree(
+    buildDir,
+    'the kernel build dir',
+    (n) => `${n.rel} comes from ${n.madeBy}, run in ${buildDir} (or in the source tree with O=${buildDir})`,
+  );
   if (tree.release !== release) {
     throw new UsageError(`${bzImage} is ${release}, but ${buildDir} is ${tree.release}: modules built there would not load`, {
       fix: 'pass the bzImage and the build dir of the same build',

@@ -187,11 +187,22 @@ export class BoundedText {
     const dropped = this.droppedBytes;
     if (dropped === 0) {
       // Head and tail are one run of bytes: one decoder, so a character across them survives.
-      return head + this.tail.segments(0).map((s) => decoder.write(s)).join('') + decoder.end();
+      return (
+        head +
+        this.tail
+          .segments(0)
+          .map((s) => decoder.write(s))
+          .join('') +
+        decoder.end()
+      );
     }
     const headText = head + decoder.end();
     const tailDecoder = new StringDecoder('utf8');
-    const tail = this.tail.segments(this.tailSkip()).map((s) => tailDecoder.write(s)).join('') + tailDecoder.end();
+    const tail =
+      this.tail
+        .segments(this.tailSkip())
+        .map((s) => tailDecoder.write(s))
+        .join('') + tailDecoder.end();
     return joinDropped(headText, dropped, tail);
   }
 }

@@ -118,7 +118,9 @@ export function installSignalHandlers(): void {
     process.on(signal, () => {
       if (stopping) exitNow(`${signal} again: killed VMs and builds, exiting without waiting for the cleanup`, code);
       stopping = true;
-      process.stderr.write(`\nkmod-harness: ${signal}, stopping VMs and removing temporary files (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to kill at once)\n`);
+      process.stderr.write(
+        `\nkmod-harness: ${signal}, stopping VMs and removing temporary files (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to kill at once)\n`,
+      );
       void runAllTeardowns().finally(() => {
         runFinalSweeps();
         process.exit(code);
@@ -165,7 +167,10 @@ export function installCrashHandlers(teardownMs = CRASH_TEARDOWN_MS): void {
  * `detached: true` it leads its own process group, and the whole group goes: a build's make
  * and every compiler it started. The same kill is its hard kill.
  */
-export function killOnTeardown<T extends { pid?: number | undefined; kill(signal?: NodeJS.Signals): boolean } & PromiseLike<unknown>>(subprocess: T, signal?: AbortSignal): T {
+export function killOnTeardown<T extends { pid?: number | undefined; kill(signal?: NodeJS.Signals): boolean } & PromiseLike<unknown>>(
+  subprocess: T,
+  signal?: AbortSignal,
+): T {
   const kill = () => {
     try {
       if (subprocess.pid) process.kill(-subprocess.pid, 'SIGKILL');

@@ -40,7 +40,10 @@ export interface Deadline {
  */
 export function stageDeadline(stage: string, seconds: number, options: { parent?: AbortSignal; fix?: string } = {}): Deadline {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new TimeoutError(stage, seconds, { ...(options.fix ? { fix: options.fix } : {}) })), safeDelayMs(seconds * 1000));
+  const timer = setTimeout(
+    () => controller.abort(new TimeoutError(stage, seconds, { ...(options.fix ? { fix: options.fix } : {}) })),
+    safeDelayMs(seconds * 1000),
+  );
   // Never what keeps the process alive: the stage's own work does that.
   timer.unref();
   const fromParent = () => controller.abort(options.parent!.reason);
@@ -59,7 +62,12 @@ export function stageDeadline(stage: string, seconds: number, options: { parent?
  * Run `fn` with a stage deadline's signal; the clock stops when it settles. Expiry rejects at
  * once, even if `fn` does not heed the signal (its late result is dropped).
  */
-export async function withDeadline<T>(stage: string, seconds: number, fn: (signal: AbortSignal) => Promise<T>, options: { parent?: AbortSignal; fix?: string } = {}): Promise<T> {
+export async function withDeadline<T>(
+  stage: string,
+  seconds: number,
+  fn: (signal: AbortSignal) => Promise<T>,
+  options: { parent?: AbortSignal; fix?: string } = {},
+): Promise<T> {
   const deadline = stageDeadline(stage, seconds, options);
   const aborted = new Promise<never>((_, reject) => {
     const fail = () => reject(deadline.signal.reason);

@@ -40,7 +40,10 @@ export function findInOrder(lines: readonly string[], wanted: ReadonlyArray<stri
 
 /** Whether each expected substring occurs in some record, each after the previous one's record. */
 export function matchInOrder(records: readonly KmsgRecord[], expected: readonly string[]): MatchResult {
-  const matched = findInOrder(records.map((r) => r.text), expected).length;
+  const matched = findInOrder(
+    records.map((r) => r.text),
+    expected,
+  ).length;
   if (matched === expected.length) return { ok: true };
   const result: MatchResult = { ok: false, missing: expected[matched]!, matched };
   if (matched > 0) result.after = expected[matched - 1];

@@ -233,7 +233,10 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
   const kunit = loadTimedOut ? undefined : kunitInStage(records, `load:${jobId}`);
   const kunitReason = kunit?.reason === undefined ? undefined : `KUnit: ${kunit.reason}`;
   // They run again at each reload: a case that fails only then (state left from the first load) fails too.
-  const kunitAgain = kunit && !kunit.reason && raw.reloads.length > 0 && raw.timedOutStage?.split(':')[0] !== 'reload' ? kunitInStage(records, `reload:${jobId}`)?.reason : undefined;
+  const kunitAgain =
+    kunit && !kunit.reason && raw.reloads.length > 0 && raw.timedOutStage?.split(':')[0] !== 'reload'
+      ? kunitInStage(records, `reload:${jobId}`)?.reason
+      : undefined;
   const tapFailure = [tapResult?.reason, kunitReason, kunitAgain && `KUnit on reload: ${kunitAgain}`].filter((r) => r).join('; ');
   const subtests =
     tap || kunit
@@ -260,7 +263,15 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
     ...(raw.timedOutStage ? { timedOutStage: raw.timedOutStage } : {}),
   });
   if (raw.guestLost && verdict.outcome === 'pass') {
-    return { outcome: 'infra-error', reasons: ['the guest stopped answering during the job, with no kernel error found on the console'], kernelErrors, records, logSource, ...(taint ? { taint } : {}), ...subtests };
+    return {
+      outcome: 'infra-error',
+      reasons: ['the guest stopped answering during the job, with no kernel error found on the console'],
+      kernelErrors,
+      records,
+      logSource,
+      ...(taint ? { taint } : {}),
+      ...subtests,
+    };
   }
   return { ...verdict, kernelErrors, records, logSource, ...(taint ? { taint } : {}), ...subtests };
 }

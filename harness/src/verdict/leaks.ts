@@ -30,7 +30,12 @@ const HEADER = /^unreferenced object /;
  * The report's objects with a frame in one of `modules`, bare addresses symbolized. An object
  * is a block from its `unreferenced object` line up to the next one.
  */
-export function moduleLeaks(report: string, modules: readonly string[], sections: readonly ModuleSection[], symbols: ReadonlyMap<string, readonly FuncSymbol[]>): string[] {
+export function moduleLeaks(
+  report: string,
+  modules: readonly string[],
+  sections: readonly ModuleSection[],
+  symbols: ReadonlyMap<string, readonly FuncSymbol[]>,
+): string[] {
   const blocks: string[][] = [];
   for (const line of report.split('\n')) {
     if (HEADER.test(line)) blocks.push([]);

@@ -47,6 +47,14 @@ export function leftoverErrors(entries: readonly string[], modules: readonly str
     ...(module ? { module } : {}),
   }));
   const rest = entries.length - listed.length;
-  if (rest > 0) errors.push({ kind: 'leftover', title: `left behind after rmmod${who}: ${rest} more entries`, trace: [], recordIndex: -1, stage: 'after-unload', ...(module ? { module } : {}) });
+  if (rest > 0)
+    errors.push({
+      kind: 'leftover',
+      title: `left behind after rmmod${who}: ${rest} more entries`,
+      trace: [],
+      recordIndex: -1,
+      stage: 'after-unload',
+      ...(module ? { module } : {}),
+    });
   return errors;
 }

@@ -115,8 +115,7 @@ export const REPORT_PATTERNS: readonly ReportPattern[] = [
     // The oops line proper: x86 `Oops: 0000 [#1] PREEMPT SMP NOPTI`, `invalid opcode: 0000 [#1]`
     // (6.9+: `Oops: invalid opcode: ...`), arm64 `Internal error: Oops: 96000045 [#1] SMP`.
     kind: 'oops',
-    header:
-      /^(?:Oops: )?(?:Oops|Internal error|invalid opcode|divide error|stack segment|double fault|alignment check|int3)\b.*\[#\d+\].*/,
+    header: /^(?:Oops: )?(?:Oops|Internal error|invalid opcode|divide error|stack segment|double fault|alignment check|int3)\b.*\[#\d+\].*/,
     rank: 0,
   },
 ];

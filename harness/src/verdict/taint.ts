@@ -72,11 +72,7 @@ export function taintMeanings(letters: string): string[] {
 export const EXPECTED_TAINT = 'OEN';
 
 /** Bits set in `after` but not in `before`, other than the `allowed` letters. */
-export function newTaint(
-  before: number,
-  after: number,
-  allowed = EXPECTED_TAINT,
-): { mask: number; letters: string; meanings: string[] } {
+export function newTaint(before: number, after: number, allowed = EXPECTED_TAINT): { mask: number; letters: string; meanings: string[] } {
   const previously = new Set(setBits(before));
   const flags = setBits(after)
     .filter((bit) => !previously.has(bit))

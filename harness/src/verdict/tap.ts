@@ -191,7 +191,10 @@ function splitDescription(rest: string): { name: string; comment?: string } {
     if (rest[i] === '\\') i++;
     else if (rest[i] === '#') break;
   }
-  const desc = rest.slice(0, i).trim().replace(/^-(\s+|$)/, '');
+  const desc = rest
+    .slice(0, i)
+    .trim()
+    .replace(/^-(\s+|$)/, '');
   const name = clip(desc.replace(/\\([\\#])/g, '$1'));
   return i < rest.length ? { name, comment: rest.slice(i + 1).trim() } : { name };
 }
@@ -516,7 +519,10 @@ export function tapVerdict(result: TapResult): TapVerdict {
     const total = testCount(result.subtests, new Set(failed)) + (result.omitted?.subtests ?? 0);
     const named = failed.slice(0, MAX_NAMED).map(what);
     const rest = failures - named.length;
-    const tail = rest > 0 ? `${named.length > 0 ? ', ' : ''}and ${rest} more${omittedFailed > 0 ? ` (${omittedFailed} past the first ${TAP_LIMITS.subtests} results, not kept)` : ''}` : '';
+    const tail =
+      rest > 0
+        ? `${named.length > 0 ? ', ' : ''}and ${rest} more${omittedFailed > 0 ? ` (${omittedFailed} past the first ${TAP_LIMITS.subtests} results, not kept)` : ''}`
+        : '';
     reasons.push(`${failures} of ${total} subtests failed: ${named.join(', ')}${tail}`);
   }
 

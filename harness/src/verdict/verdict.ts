@@ -66,7 +66,8 @@ function commandFailure(name: string, result: CommandResult, signal?: string | n
   let what: string;
   if (signal) what = `${name} killed by ${signal}`;
   else if (result.exitCode === null) what = `${name} ended without an exit status`;
-  else if (result.exitCode === KSFT_SKIP && name === 'test') what = `test exited with status ${KSFT_SKIP}, kselftest's skip: it tested nothing, which is no pass`;
+  else if (result.exitCode === KSFT_SKIP && name === 'test')
+    what = `test exited with status ${KSFT_SKIP}, kselftest's skip: it tested nothing, which is no pass`;
   else if (result.exitCode !== 0) what = `${name} exited with status ${result.exitCode}`;
   else return undefined;
   const detail = lastLine(result.output);
@@ -116,8 +117,7 @@ export function decide(input: VerdictInput): Verdict {
   const timedOut = input.timedOutStage;
   add('timeout', timedOut?.split(':')[0], timedOut === undefined ? undefined : `timed out during ${timedOut}`);
   // The command the harness killed for running too long failed because of that; say it once.
-  const killed = (stage: string): boolean =>
-    timedOut !== undefined && (timedOut === stage || timedOut.startsWith(`${stage}:`));
+  const killed = (stage: string): boolean => timedOut !== undefined && (timedOut === stage || timedOut.startsWith(`${stage}:`));
 
   // An upload that ran out of time never got to insmod.
   const loadFailure = killed('load') || killed('upload') ? undefined : commandFailure('insmod', input.load);

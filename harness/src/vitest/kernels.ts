@@ -177,7 +177,9 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
       }
     },
     async exec(command, options = {}) {
-      const { value } = await lane.use({ job: false, waitMs: VM_LOCK_WAIT_MS }, (conn) => conn.exec(command, { timeoutMs: options.timeoutMs ?? 60_000, stage: 'exec' }));
+      const { value } = await lane.use({ job: false, waitMs: VM_LOCK_WAIT_MS }, (conn) =>
+        conn.exec(command, { timeoutMs: options.timeoutMs ?? 60_000, stage: 'exec' }),
+      );
       return value;
     },
   };
@@ -209,7 +211,12 @@ export async function useKernels(options: UseKernelsOptions = {}): Promise<Kerne
   const wanted =
     options.kernels === undefined
       ? settings.kernels
-      : parseKernels(Array.isArray(options.kernels) ? options.kernels.join(',') : options.kernels, knownSeries(), defaultSeries(), buildableNames(settings.kernelBuilds)).map((k) => absoluteKernelSpec(k, process.cwd()));
+      : parseKernels(
+          Array.isArray(options.kernels) ? options.kernels.join(',') : options.kernels,
+          knownSeries(),
+          defaultSeries(),
+          buildableNames(settings.kernelBuilds),
+        ).map((k) => absoluteKernelSpec(k, process.cwd()));
   const shared = new Map((provided?.slots ?? []).map((s) => [s.series, s]));
   if (wanted.every((k) => shared.has(k))) {
     const slots = wanted.map((k) => () => shared.get(k)!);

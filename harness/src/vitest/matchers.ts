@@ -4,7 +4,13 @@ import { findInOrder } from '../verdict/expect.js';
 
 /** What toHaveNoKernelErrors reads: a ModuleRun, a KernelResult or a JobOutcome will do. */
 export interface HasKernelErrors {
-  kernelErrors: ReadonlyArray<{ kind: string; title: string; module?: string; stage?: string; source?: ReadonlyArray<{ file: string; line: number; func?: string }> }>;
+  kernelErrors: ReadonlyArray<{
+    kind: string;
+    title: string;
+    module?: string;
+    stage?: string;
+    source?: ReadonlyArray<{ file: string; line: number; func?: string }>;
+  }>;
   reasons?: readonly string[];
   outcome?: string;
 }
@@ -45,7 +51,10 @@ export function containKernelLines(received: unknown, expected: ReadonlyArray<st
   if (i < expected.length) {
     const lastAt = found.at(-1) ?? -1;
     const from = lastAt + 1;
-    const around = lines.slice(from, from + TAIL).map((l) => `    ${l}`).join('\n');
+    const around = lines
+      .slice(from, from + TAIL)
+      .map((l) => `    ${l}`)
+      .join('\n');
     const after = i > 0 ? ` after ${show(expected[i - 1]!)} (line ${lastAt + 1})` : '';
     return {
       pass: false,
@@ -84,9 +93,13 @@ export function passAllSubtests(received: unknown): MatchOutcome {
   const { subtests, tapFailure } = received as HasSubtests;
   if (!subtests) return { pass: false, message: 'expected subtests, but the test printed no TAP or KTAP (a plan line `1..N` or a version line)' };
   const failed = subtests.filter((s) => s.status === 'fail');
-  if (failed.length === 0 && tapFailure === undefined) return { pass: true, message: `expected a failing subtest, but all ${subtests.length} passed (or were skipped)` };
+  if (failed.length === 0 && tapFailure === undefined)
+    return { pass: true, message: `expected a failing subtest, but all ${subtests.length} passed (or were skipped)` };
   const lines = [
-    ...failed.map((s) => `  subtest ${s.id}${s.name ? ` "${s.name}"` : ''} failed${s.diagnostics.length ? `:\n${s.diagnostics.map((d) => `      # ${d}`).join('\n')}` : ''}`),
+    ...failed.map(
+      (s) =>
+        `  subtest ${s.id}${s.name ? ` "${s.name}"` : ''} failed${s.diagnostics.length ? `:\n${s.diagnostics.map((d) => `      # ${d}`).join('\n')}` : ''}`,
+    ),
     ...(tapFailure ? [`  the TAP says: ${tapFailure}`] : []),
   ];
   return { pass: false, message: `expected every subtest to pass, ${failed.length} of ${subtests.length} failed:\n${lines.join('\n')}` };

@@ -20,24 +20,46 @@ export interface KernelSlot {
  * Boot every kernel, as many at once as the host takes. A kernel that cannot be fetched or
  * booted gets its error in its slot (its tests fail with it), the others boot on.
  */
-export async function bootSlots(settings: Pick<RunSettings, 'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts' | 'outputLimitBytes'>, log: Emit = silent): Promise<{ slots: KernelSlot[]; close: () => Promise<void> }> {
+export async function bootSlots(
+  settings: Pick<
+    RunSettings,
+    'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts' | 'outputLimitBytes'
+  >,
+  log: Emit = silent,
+): Promise<{ slots: KernelSlot[]; close: () => Promise<void> }> {
   const sessions: Session[] = [];
   const close = async () => {
     await Promise.all(sessions.map((s) => s.close()));
   };
-  const plan = planVmsHere(settings.kernels.length, { memoryMiB: settings.memoryMiB, ...(settings.cpus ? { cpus: settings.cpus } : {}), ...(settings.parallel ? { parallel: settings.parallel } : {}) });
+  const plan = planVmsHere(settings.kernels.length, {
+    memoryMiB: settings.memoryMiB,
+    ...(settings.cpus ? { cpus: settings.cpus } : {}),
+    ...(settings.parallel ? { parallel: settings.parallel } : {}),
+  });
   const slots: KernelSlot[] = settings.kernels.map((series) => ({ series }));
   const boot = async (slot: KernelSlot): Promise<void> => {
     try {
       const kernel = await acquireKernel(slot.series, { emit: (e) => log({ ...e, series: slot.series }), definitions: settings.kernelBuilds });
       // The kernel's compiler (a Debian root for 6.12/7.2) is made beside the boot, not in the first test.
       const [session] = await Promise.all([
-        openSession(kernel, { accel: settings.accel, cpus: plan.cpus, memoryMiB: settings.memoryMiB, bootParams: settings.bootParams, strict: settings.strict, bootTimeoutS: settings.timeouts.bootS, outputLimitBytes: settings.outputLimitBytes }),
+        openSession(kernel, {
+          accel: settings.accel,
+          cpus: plan.cpus,
+          memoryMiB: settings.memoryMiB,
+          bootParams: settings.bootParams,
+          strict: settings.strict,
+          bootTimeoutS: settings.timeouts.bootS,
+          outputLimitBytes: settings.outputLimitBytes,
+        }),
         prepareToolchain(kernel).catch(() => undefined),
       ]);
       sessions.push(session);
       slot.info = session.info;
-      log({ type: 'info', series: slot.series, message: `${kernel.release}: booted under ${session.info.accel} (${session.info.accelReason}) in ${session.info.stageMs.boot + session.info.stageMs.ssh} ms` });
+      log({
+        type: 'info',
+        series: slot.series,
+        message: `${kernel.release}: booted under ${session.info.accel} (${session.info.accelReason}) in ${session.info.stageMs.boot + session.info.stageMs.ssh} ms`,
+      });
     } catch (error) {
       const e = asHarnessError(error);
       slot.error = `${slot.series}: ${e.outcome}: ${e.message}${e.fix ? ` (fix: ${e.fix})` : ''}`;

@@ -25,11 +25,15 @@ export function vmFiles(info: Pick<SessionInfo, 'consoleLog'>): { lock: string; 
 export const VM_LOCK_WAIT_MS = 30 * 60_000;
 
 /** Why a job leaves its VM unfit for the next one; undefined when it does not. */
-export function spentReason(job: Pick<JobOutcome, 'outcome' | 'reasons'> & { raw: Pick<JobOutcome['raw'], 'timedOutStage' | 'guestLost'> }, modules: readonly string[] = []): string | undefined {
+export function spentReason(
+  job: Pick<JobOutcome, 'outcome' | 'reasons'> & { raw: Pick<JobOutcome['raw'], 'timedOutStage' | 'guestLost'> },
+  modules: readonly string[] = [],
+): string | undefined {
   const which = `the previous job on this VM${modules.length ? ` (${modules.join(', ')})` : ''}`;
   // The verdict's first reason names the report, or the new taint when no report was found.
   if (job.outcome === 'kernel-error') return `${which} ended in kernel-error: ${job.reasons[0] ?? 'a kernel error'}`;
-  if (job.outcome === 'timeout' || job.raw.timedOutStage) return `${which} ended in timeout${job.raw.timedOutStage ? ` (during ${job.raw.timedOutStage})` : ''}`;
+  if (job.outcome === 'timeout' || job.raw.timedOutStage)
+    return `${which} ended in timeout${job.raw.timedOutStage ? ` (during ${job.raw.timedOutStage})` : ''}`;
   if (job.raw.guestLost) return `the guest stopped answering during ${which}`;
   return undefined;
 }
@@ -90,7 +94,11 @@ export class VmLane {
    * clean check runs first (a VM that fails it is spent and replaced). When `spoilt` names a
    * reason for what fn returned, the VM is marked spent before the lock is dropped.
    */
-  async use<T>(what: { job: boolean; waitMs: number }, fn: (conn: GuestConnection, info: SessionInfo) => Promise<T>, spoilt: (value: T) => string | undefined = () => undefined): Promise<{ value: T; vm: VmUsed }> {
+  async use<T>(
+    what: { job: boolean; waitMs: number },
+    fn: (conn: GuestConnection, info: SessionInfo) => Promise<T>,
+    spoilt: (value: T) => string | undefined = () => undefined,
+  ): Promise<{ value: T; vm: VmUsed }> {
     for (;;) {
       const info = this.current();
       const replacement = this.replacement?.session.info === info ? this.replacement : undefined;
@@ -140,7 +148,11 @@ export class VmLane {
   async close(): Promise<void> {
     this.closed = true;
     const booting = await Promise.allSettled(this.booting.values());
-    const sessions = new Set([...this.retired, ...(this.replacement ? [this.replacement.session] : []), ...booting.flatMap((b) => (b.status === 'fulfilled' ? [b.value] : []))]);
+    const sessions = new Set([
+      ...this.retired,
+      ...(this.replacement ? [this.replacement.session] : []),
+      ...booting.flatMap((b) => (b.status === 'fulfilled' ? [b.value] : [])),
+    ]);
     this.replacement = undefined;
     await Promise.all([...sessions].map((s) => s.close()));
   }

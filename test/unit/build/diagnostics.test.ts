@@ -39,7 +39,13 @@ describe('parseDiagnostics on gcc output', () => {
   });
 
   it('ignores notes, context lines and make output', () => {
-    const log = ['x.c: In function ‘main’:', 'x.c:3:1: note: declared here', 'make[1]: *** [Makefile:4: x] Error 1', 'cc1: all warnings being treated as errors', ''].join('\n');
+    const log = [
+      'x.c: In function ‘main’:',
+      'x.c:3:1: note: declared here',
+      'make[1]: *** [Makefile:4: x] Error 1',
+      'cc1: all warnings being treated as errors',
+      '',
+    ].join('\n');
     expect(parseDiagnostics(log)).toEqual([]);
   });
 });

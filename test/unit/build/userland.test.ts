@@ -49,9 +49,9 @@ describe('buildTest include path', () => {
     expect(await buildAndRun(path.join(root, 'mine_test.c'))).toBe('1..1\nok 1 - built with gcc\n# Totals: pass:1 fail:0 skip:0');
   });
 
-  it("gives a Makefile that knows nothing of it the header through C_INCLUDE_PATH", async () => {
+  it('gives a Makefile that knows nothing of it the header through C_INCLUDE_PATH', async () => {
     const root = await tree({
-      'Makefile': 'O ?= .\nOUT ?= $(O)/t\n$(OUT): t.c\n\tgcc -static -Wall -Wextra -Werror -o $@ $<\n',
+      Makefile: 'O ?= .\nOUT ?= $(O)/t\n$(OUT): t.c\n\tgcc -static -Wall -Wextra -Werror -o $@ $<\n',
       't.c': `#define KTEST_WHO "make"\n${TAP_TEST}`,
     });
     expect(await buildAndRun(root)).toContain('ok 1 - built with make');
@@ -60,7 +60,7 @@ describe('buildTest include path', () => {
   it('names the directory in KMOD_HARNESS_INCLUDE for a Makefile that passes it itself', async () => {
     // Without C_INCLUDE_PATH the variable alone must find the header.
     const root = await tree({
-      'Makefile': 'O ?= .\nOUT ?= $(O)/t\n$(OUT): t.c\n\tenv -u C_INCLUDE_PATH gcc -static -I$(KMOD_HARNESS_INCLUDE) -o $@ $<\n',
+      Makefile: 'O ?= .\nOUT ?= $(O)/t\n$(OUT): t.c\n\tenv -u C_INCLUDE_PATH gcc -static -I$(KMOD_HARNESS_INCLUDE) -o $@ $<\n',
       't.c': `#define KTEST_WHO "KMOD_HARNESS_INCLUDE"\n${TAP_TEST}`,
     });
     expect(await buildAndRun(root)).toContain('ok 1 - built with KMOD_HARNESS_INCLUDE');
@@ -68,7 +68,7 @@ describe('buildTest include path', () => {
 
   it("lets a test's own -I directory win over the harness's header", async () => {
     const root = await tree({
-      'Makefile': 'O ?= .\nOUT ?= $(O)/t\n$(OUT): t.c\n\tgcc -static -Iinclude -o $@ $<\n',
+      Makefile: 'O ?= .\nOUT ?= $(O)/t\n$(OUT): t.c\n\tgcc -static -Iinclude -o $@ $<\n',
       'include/kmod-harness/ktest.h': '#include <stdio.h>\n#define OWN_KTEST "own"\n',
       't.c': '#include <kmod-harness/ktest.h>\nint main(void) { puts(OWN_KTEST); return 0; }\n',
     });

@@ -102,7 +102,9 @@ describe('acquireLock across processes', () => {
     const { child, locked } = holder('slow', path.join(dir, 'log'), -1);
     await locked;
     const events: HarnessEvent[] = [];
-    const error = await acquireLock(lockFile, { what: 'the 6.1 kernel 6.1.170-1', waitMs: 600, noticeMs: 100, emit: (e) => events.push(e) }).catch((e: unknown) => e);
+    const error = await acquireLock(lockFile, { what: 'the 6.1 kernel 6.1.170-1', waitMs: 600, noticeMs: 100, emit: (e) => events.push(e) }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(LockTimeoutError);
     expect(error).toBeInstanceOf(TimeoutError);
     const e = error as LockTimeoutError;

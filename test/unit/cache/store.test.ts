@@ -40,10 +40,15 @@ describe('cachedDir', () => {
   it('leaves neither an entry nor a .tmp directory when fill throws, and retries next time', async () => {
     const boom = new Error('download failed');
     await expect(
-      cachedDir('kernels', '6.1', async (dir) => {
-        await writeFile(path.join(dir, 'half'), 'x');
-        throw boom;
-      }, root),
+      cachedDir(
+        'kernels',
+        '6.1',
+        async (dir) => {
+          await writeFile(path.join(dir, 'half'), 'x');
+          throw boom;
+        },
+        root,
+      ),
     ).rejects.toBe(boom);
     expect(await readdir(path.join(root, 'kernels'))).toEqual(['.lock-6.1']);
     const fill = vi.fn(async (dir: string) => writeFile(path.join(dir, 'whole'), 'y'));

@@ -2,7 +2,16 @@ import { chmod, link, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeF
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatCache, formatPrune, listCache, mountinfoPaths, pathsInUse, planPrune, pruneCache, type CacheEntry } from '../../../harness/src/commands/cache.js';
+import {
+  formatCache,
+  formatPrune,
+  listCache,
+  mountinfoPaths,
+  pathsInUse,
+  planPrune,
+  pruneCache,
+  type CacheEntry,
+} from '../../../harness/src/commands/cache.js';
 import { entryLockFile, STALE_TEMP_MS } from '../../../harness/src/cache/store.js';
 import { acquireLock } from '../../../harness/src/cache/lock.js';
 import { UsageError } from '../../../harness/src/errors.js';
@@ -13,12 +22,24 @@ const DAY = 86_400_000;
 
 /** An entry as listCache would give it; `name` and `kind` are enough for most. */
 function entry(over: Partial<CacheEntry> & Pick<CacheEntry, 'kind' | 'name'>): CacheEntry {
-  const area = { kernel: 'kernels', image: 'images', 'image-memo': 'images', toolchain: 'toolchains', 'staged-modules': 'staged-modules', apt: 'apt', source: 'sources', 'accel-probe': '', temp: 'kernels', other: '' }[over.kind];
+  const area = {
+    kernel: 'kernels',
+    image: 'images',
+    'image-memo': 'images',
+    toolchain: 'toolchains',
+    'staged-modules': 'staged-modules',
+    apt: 'apt',
+    source: 'sources',
+    'accel-probe': '',
+    temp: 'kernels',
+    other: '',
+  }[over.kind];
   return { area, path: `/c/${area}/${over.name}`, bytes: 1000, lastWriteMs: NOW - 30 * DAY, what: over.kind, ...over };
 }
 const kernel = (series: string, version: string, release: string, over: Partial<CacheEntry> = {}): CacheEntry =>
   entry({ kind: 'kernel', name: `${series}_${version}`, series, version, release, ...over });
-const image = (release: string, hash: string, over: Partial<CacheEntry> = {}): CacheEntry => entry({ kind: 'image', name: `${release}-${hash}`, release, ...over });
+const image = (release: string, hash: string, over: Partial<CacheEntry> = {}): CacheEntry =>
+  entry({ kind: 'image', name: `${release}-${hash}`, release, ...over });
 
 const names = (decisions: { entry: CacheEntry }[]): string[] => decisions.map((d) => d.entry.name);
 const why = (decisions: { entry: CacheEntry; reason: string }[], name: string): string | undefined => decisions.find((d) => d.entry.name === name)?.reason;
@@ -64,7 +85,11 @@ describe('planPrune', () => {
 
   it('never removes an entry in use, which still counts as one of the kept', () => {
     const inUse = kernel('6.1', '6.1.176-1', '6.1.0-50-cloud-amd64', { inUse: 'pid 7 (make)' });
-    const plan = planPrune([kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64', { inUse: 'pid 8 (qemu)' }), inUse, image('6.1.0-50-cloud-amd64', 'c'.repeat(24))], { all: false }, NOW);
+    const plan = planPrune(
+      [kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64', { inUse: 'pid 8 (qemu)' }), inUse, image('6.1.0-50-cloud-amd64', 'c'.repeat(24))],
+      { all: false },
+      NOW,
+    );
     expect(plan.remove).toEqual([]);
     expect(why(plan.keep, '6.1_6.1.176-1')).toBe('in use by pid 7 (make)');
     expect(why(plan.keep, '6.1_6.1.192-2')).toBe('in use by pid 8 (qemu)');
@@ -87,7 +112,11 @@ describe('planPrune', () => {
 
   it('holds back removals by policy of what was written recently with olderThanDays, and the images of such kernels', () => {
     const recent = kernel('6.1', '6.1.176-1', '6.1.0-50-cloud-amd64', { lastWriteMs: NOW - 2 * DAY });
-    const plan = planPrune([kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64'), recent, image('6.1.0-50-cloud-amd64', 'c'.repeat(24))], { olderThanDays: 7 }, NOW);
+    const plan = planPrune(
+      [kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64'), recent, image('6.1.0-50-cloud-amd64', 'c'.repeat(24))],
+      { olderThanDays: 7 },
+      NOW,
+    );
     expect(plan.remove).toEqual([]);
     expect(why(plan.keep, '6.1_6.1.176-1')).toBe('superseded by 6.1 6.1.192-2, but written 2 days ago (--older-than 7)');
     expect(why(plan.keep, `6.1.0-50-cloud-amd64-${'c'.repeat(24)}`)).toBe('6.1.0-50-cloud-amd64 is cached');
@@ -99,7 +128,9 @@ describe('planPrune', () => {
     expect(all.keep).toEqual([{ entry: stranger, reason: 'not made by the harness: never removed' }]);
     expect(all.remove).toHaveLength(cache.length);
     const recent = entry({ kind: 'toolchain', name: 'sid-gcc-16', lastWriteMs: NOW - DAY });
-    expect(names(planPrune([recent, entry({ kind: 'toolchain', name: 'trixie-gcc-14' })], { all: true, olderThanDays: 7 }, NOW).remove)).toEqual(['trixie-gcc-14']);
+    expect(names(planPrune([recent, entry({ kind: 'toolchain', name: 'trixie-gcc-14' })], { all: true, olderThanDays: 7 }, NOW).remove)).toEqual([
+      'trixie-gcc-14',
+    ]);
   });
 
   it('rejects a bad keep count or age', () => {
@@ -132,8 +163,19 @@ describe('mountinfoPaths', () => {
 
 describe('formatting', () => {
   const entries = [
-    kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64', { what: 'kernel 6.1.0-56-cloud-amd64 (6.1, 6.1.192-2, bookworm-security)', bytes: 170_000_000, lastWriteMs: Date.UTC(2026, 10, 25, 2, 43) }),
-    entry({ kind: 'accel-probe', name: 'accel-probe.json', what: 'KVM probe result', bytes: 4096, lastWriteMs: Date.UTC(2026, 10, 25, 2, 43), inUse: 'pid 9 (cat)' }),
+    kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64', {
+      what: 'kernel 6.1.0-56-cloud-amd64 (6.1, 6.1.192-2, bookworm-security)',
+      bytes: 170_000_000,
+      lastWriteMs: Date.UTC(2026, 10, 25, 2, 43),
+    }),
+    entry({
+      kind: 'accel-probe',
+      name: 'accel-probe.json',
+      what: 'KVM probe result',
+      bytes: 4096,
+      lastWriteMs: Date.UTC(2026, 10, 25, 2, 43),
+      inUse: 'pid 9 (cat)',
+    }),
   ];
 
   it('formatCache aligns the entries and adds a total', () => {
@@ -150,7 +192,14 @@ describe('formatting', () => {
   });
 
   it('formatPrune says what would go and why', () => {
-    const text = formatPrune({ dryRun: true, removed: [{ entry: entries[0]!, reason: 'superseded by 6.1 6.1.200-1' }], kept: [], failed: [], memos: { files: 2, bytes: 8192 }, bytesFreed: 170_008_192 });
+    const text = formatPrune({
+      dryRun: true,
+      removed: [{ entry: entries[0]!, reason: 'superseded by 6.1 6.1.200-1' }],
+      kept: [],
+      failed: [],
+      memos: { files: 2, bytes: 8192 },
+      bytesFreed: 170_008_192,
+    });
     expect(text.split('\n')).toEqual([
       'Would remove:',
       '  ENTRY                       SIZE  WHY',
@@ -241,7 +290,13 @@ describe('on disk', () => {
       'accel-probe.json',
       'notes',
     ]);
-    expect(by['kernels/6.1_6.1.192-2']).toMatchObject({ kind: 'kernel', series: '6.1', version: '6.1.192-2', release: '6.1.0-56-cloud-amd64', what: 'kernel 6.1.0-56-cloud-amd64 (6.1, 6.1.192-2, bookworm)' });
+    expect(by['kernels/6.1_6.1.192-2']).toMatchObject({
+      kind: 'kernel',
+      series: '6.1',
+      version: '6.1.192-2',
+      release: '6.1.0-56-cloud-amd64',
+      what: 'kernel 6.1.0-56-cloud-amd64 (6.1, 6.1.192-2, bookworm)',
+    });
     expect(by['kernels/6.1_broken']).toMatchObject({ kind: 'kernel', broken: true });
     expect(by['kernels/.tmp-6.1_6.1.200-1-abcdef']).toMatchObject({ kind: 'temp', lastWriteMs: old.getTime() });
     expect(by['toolchains/trixie-gcc-14']).toMatchObject({ kind: 'toolchain', what: 'compiler root: gcc-14 14.2.0-19 of trixie' });
@@ -277,7 +332,10 @@ describe('on disk', () => {
       await symlink(path.join(dirs.superseded!, 'root/usr/src'), path.join(proc, '4242/cwd'));
       await symlink('/', path.join(proc, '4242/root'));
       await symlink('mnt:[1]', path.join(proc, '4242/ns/mnt'));
-      await writeFile(path.join(proc, '4242/mountinfo'), `40 35 0:50 / /s/new rw - overlay overlay rw,lowerdir=${root}/toolchains/trixie-gcc-14/root,upperdir=/s/u,workdir=/s/w\n`);
+      await writeFile(
+        path.join(proc, '4242/mountinfo'),
+        `40 35 0:50 / /s/new rw - overlay overlay rw,lowerdir=${root}/toolchains/trixie-gcc-14/root,upperdir=/s/u,workdir=/s/w\n`,
+      );
       const held = await pathsInUse(root, proc);
       expect([...held.values()]).toEqual(['pid 4242 (make)', 'pid 4242 (make)']);
       const entries = await listCache(root, { proc });
@@ -295,14 +353,23 @@ describe('on disk', () => {
     const result = await pruneCache(root, {});
     expect(result.dryRun).toBe(false);
     expect(result.failed).toEqual([]);
-    expect(result.removed.map((d) => d.entry.name).sort()).toEqual(['.tmp-6.1_6.1.200-1-abcdef', '6.1_6.1.176-1', '6.1_broken', `6.1.0-50-cloud-amd64-${hex('b', 24)}`].sort());
+    expect(result.removed.map((d) => d.entry.name).sort()).toEqual(
+      ['.tmp-6.1_6.1.200-1-abcdef', '6.1_6.1.176-1', '6.1_broken', `6.1.0-50-cloud-amd64-${hex('b', 24)}`].sort(),
+    );
     expect(await readdir(path.join(root, 'kernels'))).toEqual(['6.1_6.1.192-2']);
     expect(await readdir(path.join(root, 'images'))).toEqual([`6.1.0-56-cloud-amd64-${hex('a', 24)}`, 'memo'].sort());
     expect(await readdir(path.join(root, 'images/memo'))).toEqual(['1.json']);
     expect(result.memos.files).toBe(1);
     expect(result.bytesFreed).toBe(result.removed.reduce((s, d) => s + d.entry.bytes, 0) + result.memos.bytes);
     expect(result.bytesFreed).toBeGreaterThan(20_000 + 8000 + 5000);
-    for (const kept of [dirs.current!, dirs.keptImage!, path.join(root, 'toolchains/trixie-gcc-14'), path.join(root, 'apt/bookworm'), path.join(root, 'accel-probe.json'), path.join(root, 'notes')]) {
+    for (const kept of [
+      dirs.current!,
+      dirs.keptImage!,
+      path.join(root, 'toolchains/trixie-gcc-14'),
+      path.join(root, 'apt/bookworm'),
+      path.join(root, 'accel-probe.json'),
+      path.join(root, 'notes'),
+    ]) {
       expect((await stat(kept)).isDirectory() || (await stat(kept)).isFile()).toBe(true);
     }
     // Nothing left to prune the second time.

@@ -83,11 +83,16 @@ describe('configOwnershipProblem', () => {
   });
 
   it("refuses another user's file", () => {
-    expect(configOwnershipProblem('c.ts', { uid: 1001, gid: 1001, mode: 0o100644 }, me)?.problem).toBe('c.ts belongs to uid 1001, not to you (uid 1000) or root');
+    expect(configOwnershipProblem('c.ts', { uid: 1001, gid: 1001, mode: 0o100644 }, me)?.problem).toBe(
+      'c.ts belongs to uid 1001, not to you (uid 1000) or root',
+    );
   });
 
   it('refuses a file others can write, and one a shared group can write', () => {
-    expect(configOwnershipProblem('c.ts', { uid: me, gid: me, mode: 0o100666 }, me)).toEqual({ problem: 'c.ts is writable by others (mode 0666)', fix: 'a config is code the harness runs: chmod go-w c.ts' });
+    expect(configOwnershipProblem('c.ts', { uid: me, gid: me, mode: 0o100666 }, me)).toEqual({
+      problem: 'c.ts is writable by others (mode 0666)',
+      fix: 'a config is code the harness runs: chmod go-w c.ts',
+    });
     expect(configOwnershipProblem('c.ts', { uid: me, gid: 100, mode: 0o100664 }, me)?.problem).toBe('c.ts is writable by group 100 (mode 0664)');
   });
 

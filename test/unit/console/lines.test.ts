@@ -18,7 +18,7 @@ const progress = (done: number, total?: number, over: Partial<HarnessEvent> = {}
   ({ type: 'progress', stage: 'kernel', series: '6.1', kernel: '6.1', what: '6.1.0-37-amd64', done, ...(total ? { total } : {}), ...over }) as HarnessEvent;
 
 describe('formatLine', () => {
-  it("prints what printEvent printed, prefixed by the series the user named", () => {
+  it('prints what printEvent printed, prefixed by the series the user named', () => {
     expect(formatLine({ type: 'stage-start', stage: 'boot', series: '6.1', kernel: '6.1.0-37-amd64' })).toBe('[6.1] boot...');
     expect(formatLine({ type: 'stage-end', stage: 'boot', series: '6.1', kernel: '6.1.0-37-amd64', ms: 9812, detail: 'console ready 9500 ms' })).toBe(
       '[6.1] boot done in 9812 ms (console ready 9500 ms)',
@@ -64,7 +64,12 @@ describe('plainStep', () => {
   });
 
   it('prints a download of unknown size once, when its stage ends', () => {
-    const lines = printed([progress(1_000_000), progress(20_000_000), progress(61_000_000), { type: 'stage-end', stage: 'kernel', series: '6.1', kernel: '6.1', ms: 4000 }]);
+    const lines = printed([
+      progress(1_000_000),
+      progress(20_000_000),
+      progress(61_000_000),
+      { type: 'stage-end', stage: 'kernel', series: '6.1', kernel: '6.1', ms: 4000 },
+    ]);
     expect(lines).toEqual(['[6.1] downloaded 6.1.0-37-amd64: 61.0 MB', '[6.1] kernel done in 4000 ms']);
   });
 
@@ -93,14 +98,25 @@ describe('plainEmit', () => {
 
 describe('formatLine for kernel-end', () => {
   it("prints the kernel's outcome and wall time", () => {
-    expect(formatLine({ type: 'kernel-end', series: '7.2', kernel: '7.2.13+deb14-cloud-amd64', outcome: 'timeout', ms: 61_234 })).toBe('[7.2] timeout in 61.2 s');
+    expect(formatLine({ type: 'kernel-end', series: '7.2', kernel: '7.2.13+deb14-cloud-amd64', outcome: 'timeout', ms: 61_234 })).toBe(
+      '[7.2] timeout in 61.2 s',
+    );
   });
 });
 
 describe('kernel build progress', () => {
-  const built = (done: number, total?: number): HarnessEvent => ({ type: 'progress', stage: 'kernel', series: '6.1-debug', kernel: '6.1-debug', what: '6.1-debug', unit: 'objects', done, ...(total ? { total } : {}) });
+  const built = (done: number, total?: number): HarnessEvent => ({
+    type: 'progress',
+    stage: 'kernel',
+    series: '6.1-debug',
+    kernel: '6.1-debug',
+    what: '6.1-debug',
+    unit: 'objects',
+    done,
+    ...(total ? { total } : {}),
+  });
 
-  it('counts objects, of the last build\'s count when known', () => {
+  it("counts objects, of the last build's count when known", () => {
     expect(formatLine(built(120, 1195))).toBe('[6.1-debug] building 6.1-debug: 120/~1195 objects (10%)');
     expect(formatLine(built(120))).toBe('[6.1-debug] building 6.1-debug: 120 objects');
   });

@@ -26,7 +26,11 @@ describe('reduceRows', () => {
 
   it('shows the current stage with its elapsed time and the download in bytes', () => {
     const rows = fold(initialRows(['6.1', '5.10']), script);
-    expect(text(rows, '6.1', 3400)).toEqual(['6.1  kernel 3.4 s', 'downloading 38.2/61.0 MB (6.1.0-37-amd64)', 'downloading 6.1.0-37-amd64 (6.1.140-1) from bookworm']);
+    expect(text(rows, '6.1', 3400)).toEqual([
+      '6.1  kernel 3.4 s',
+      'downloading 38.2/61.0 MB (6.1.0-37-amd64)',
+      'downloading 6.1.0-37-amd64 (6.1.140-1) from bookworm',
+    ]);
     expect(viewRow(row(rows, '6.1'), 0).status).toBe('running');
     expect(text(rows, '5.10', 3400)).toEqual(['5.10  waiting']);
   });
@@ -88,10 +92,14 @@ describe('settleRows', () => {
   ]);
 
   it('ends each kernel by its outcome, with its wall time; warnings stay', () => {
-    const rows = settleRows(started, [
-      { series: '6.1', kernel: '6.1.0-37-amd64', outcome: 'pass' },
-      { series: '5.10', kernel: '5.10.0-35-amd64', outcome: 'boot-failed' },
-    ], 20_500);
+    const rows = settleRows(
+      started,
+      [
+        { series: '6.1', kernel: '6.1.0-37-amd64', outcome: 'pass' },
+        { series: '5.10', kernel: '5.10.0-35-amd64', outcome: 'boot-failed' },
+      ],
+      20_500,
+    );
     expect(viewRow(row(rows, '6.1'), 99_999)).toEqual({ status: 'passed', lines: [{ text: '6.1 (6.1.0-37-amd64)  pass in 20.5 s', tone: 'plain' }] });
     const failed = viewRow(row(rows, '5.10'), 99_999);
     expect(failed.status).toBe('failed');

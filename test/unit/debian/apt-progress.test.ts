@@ -65,8 +65,19 @@ describe('download with onProgress', () => {
     await writeFile(path.join(bin, 'apt-get'), script);
     await chmod(path.join(bin, 'apt-get'), 0o755);
     process.env.PATH = `${bin}:${savedPath}`;
-    const state = aptState(path.join(dir, 'cache'), { suite: 'bookworm', archive: 'debian', checkValidUntil: true }, { uri: 'http://mirror.example/debian', from: 'x' });
-    const pkg: IndexPackage = { name: 'linux-image', version: '1', depends: '', filename: 'pool/main/l/linux/linux-image_1_amd64.deb', size: 3000, sha256: undefined };
+    const state = aptState(
+      path.join(dir, 'cache'),
+      { suite: 'bookworm', archive: 'debian', checkValidUntil: true },
+      { uri: 'http://mirror.example/debian', from: 'x' },
+    );
+    const pkg: IndexPackage = {
+      name: 'linux-image',
+      version: '1',
+      depends: '',
+      filename: 'pool/main/l/linux/linux-image_1_amd64.deb',
+      size: 3000,
+      sha256: undefined,
+    };
     const calls: Array<[number, number]> = [];
     const failures = await download(state, [pkg], out, undefined, (done, total) => calls.push([done, total]));
     expect(failures).toEqual([]);

@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { aptOptions, aptState, parseFetchErrors, sourcesLine, updateError } from '../../../harness/src/debian/apt.js';
 
-const bookworm = aptState('/c', { suite: 'bookworm', archive: 'debian', checkValidUntil: true }, { uri: 'http://mirror.example/debian', from: 'debian.sources' });
+const bookworm = aptState(
+  '/c',
+  { suite: 'bookworm', archive: 'debian', checkValidUntil: true },
+  { uri: 'http://mirror.example/debian', from: 'debian.sources' },
+);
 const sid = aptState('/c', { suite: 'sid', archive: 'debian', checkValidUntil: false }, { uri: 'http://mirror.example/debian', from: 'debian.sources' });
-const security = aptState('/c', { suite: 'bullseye-security', archive: 'debian-security', checkValidUntil: true }, { uri: 'http://mirror.example/debian-security', from: 'x' });
+const security = aptState(
+  '/c',
+  { suite: 'bullseye-security', archive: 'debian-security', checkValidUntil: true },
+  { uri: 'http://mirror.example/debian-security', from: 'x' },
+);
 
 const optionMap = (argv: string[]): Map<string, string> => {
   const map = new Map<string, string>();
@@ -17,7 +25,12 @@ const optionMap = (argv: string[]): Map<string, string> => {
 
 describe('private apt state', () => {
   it('lives under <cacheRoot>/apt/<suite>', () => {
-    expect(bookworm).toMatchObject({ dir: '/c/apt/bookworm', sourcesFile: '/c/apt/bookworm/sources.list', listsDir: '/c/apt/bookworm/lists', cacheDir: '/c/apt/bookworm/cache' });
+    expect(bookworm).toMatchObject({
+      dir: '/c/apt/bookworm',
+      sourcesFile: '/c/apt/bookworm/sources.list',
+      listsDir: '/c/apt/bookworm/lists',
+      cacheDir: '/c/apt/bookworm/cache',
+    });
   });
 
   it('has a one-line source signed by the Debian keyring', () => {
@@ -82,7 +95,10 @@ describe('updateError', () => {
   });
 
   it('points at the catalogue when a Release file has expired', () => {
-    const error = updateError(bookworm, 'E: Release file for http://mirror.example/debian/dists/bookworm/InRelease is expired (invalid since 18d 18h 19min 30s). Updates for this repository will not be applied.');
+    const error = updateError(
+      bookworm,
+      'E: Release file for http://mirror.example/debian/dists/bookworm/InRelease is expired (invalid since 18d 18h 19min 30s). Updates for this repository will not be applied.',
+    );
     expect(error.fix).toContain('"checkValidUntil": false for bookworm');
   });
 });

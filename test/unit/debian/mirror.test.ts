@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { KernelFetchError } from '../../../harness/src/errors.js';
-import { archiveUri, findMirrors, parseSourcesFile, parseSourcesList, pickArchives, readAptSources, type SourcesReader } from '../../../harness/src/debian/mirror.js';
+import {
+  archiveUri,
+  findMirrors,
+  parseSourcesFile,
+  parseSourcesList,
+  pickArchives,
+  readAptSources,
+  type SourcesReader,
+} from '../../../harness/src/debian/mirror.js';
 
 // Shaped like a stock Debian 12 debian.sources, with a made-up host.
 const DEB822 = `Types: deb
@@ -26,7 +34,10 @@ Components: main
 function reader(files: Record<string, string>): SourcesReader {
   return {
     readFile: async (f) => files[f],
-    readDir: async (d) => Object.keys(files).filter((f) => f.startsWith(`${d}/`)).map((f) => f.slice(d.length + 1)),
+    readDir: async (d) =>
+      Object.keys(files)
+        .filter((f) => f.startsWith(`${d}/`))
+        .map((f) => f.slice(d.length + 1)),
   };
 }
 
@@ -34,7 +45,12 @@ describe('parsing apt sources', () => {
   it('reads deb822 stanzas', () => {
     const entries = parseSourcesFile(DEB822, 'debian.sources');
     expect(entries).toHaveLength(2);
-    expect(entries[0]).toMatchObject({ types: ['deb'], uris: ['http://mirror.example/debian'], suites: ['bookworm', 'bookworm-updates'], components: ['main'] });
+    expect(entries[0]).toMatchObject({
+      types: ['deb'],
+      uris: ['http://mirror.example/debian'],
+      suites: ['bookworm', 'bookworm-updates'],
+      components: ['main'],
+    });
   });
 
   it('drops disabled stanzas', () => {
@@ -91,7 +107,10 @@ describe('findMirrors', () => {
   });
 
   it('lets the environment override the sources', async () => {
-    const mirrors = await findMirrors({ KMOD_HARNESS_MIRROR: 'http://env.example/debian/', KMOD_HARNESS_SECURITY_MIRROR: 'http://env.example/sec' }, reader({ '/etc/apt/sources.list.d/debian.sources': DEB822 }));
+    const mirrors = await findMirrors(
+      { KMOD_HARNESS_MIRROR: 'http://env.example/debian/', KMOD_HARNESS_SECURITY_MIRROR: 'http://env.example/sec' },
+      reader({ '/etc/apt/sources.list.d/debian.sources': DEB822 }),
+    );
     expect(mirrors).toEqual({
       debian: { uri: 'http://env.example/debian', from: 'KMOD_HARNESS_MIRROR' },
       'debian-security': { uri: 'http://env.example/sec', from: 'KMOD_HARNESS_SECURITY_MIRROR' },

@@ -55,8 +55,14 @@ describe('cleanVerdict', () => {
   });
 
   it('names a module of an earlier job, with its state when it is not live', () => {
-    expect(cleanVerdict(parseGuestState(output([`${T} taint 0`, `${T} module virtio_net Live`, `${T} module kmh_x Live`])), base)).toEqual({ clean: false, why: 'module kmh_x was still loaded' });
-    expect(cleanVerdict(parseGuestState(output([`${T} taint 0`, `${T} module kmh_oops_load Loading`])), base)).toEqual({ clean: false, why: 'module kmh_oops_load was still loaded (Loading)' });
+    expect(cleanVerdict(parseGuestState(output([`${T} taint 0`, `${T} module virtio_net Live`, `${T} module kmh_x Live`])), base)).toEqual({
+      clean: false,
+      why: 'module kmh_x was still loaded',
+    });
+    expect(cleanVerdict(parseGuestState(output([`${T} taint 0`, `${T} module kmh_oops_load Loading`])), base)).toEqual({
+      clean: false,
+      why: 'module kmh_oops_load was still loaded (Loading)',
+    });
   });
 
   it('names a process left by an earlier test', () => {
@@ -67,7 +73,10 @@ describe('cleanVerdict', () => {
   it('names taint set since boot, beside the boot taint and O/E', () => {
     // Booted with W (512); now D (128) + W + O + E.
     const state = parseGuestState(output([`${T} taint ${128 + 512 + 4096 + 8192}`]));
-    expect(cleanVerdict(state, { baseModules: [], baseTaint: 512 })).toEqual({ clean: false, why: 'taint D (kernel died recently, i.e. there was an OOPS or BUG) was set since boot' });
+    expect(cleanVerdict(state, { baseModules: [], baseTaint: 512 })).toEqual({
+      clean: false,
+      why: 'taint D (kernel died recently, i.e. there was an OOPS or BUG) was set since boot',
+    });
   });
 
   it('lists every problem, and fails a check that did not run to its end', () => {
@@ -76,7 +85,10 @@ describe('cleanVerdict', () => {
       clean: false,
       why: 'module kmh_x was still loaded; process 9 (t) of an earlier test was still running (/tmp/kmod-harness/1-1); taint W (kernel issued a warning) was set since boot',
     });
-    expect(cleanVerdict(parseGuestState(`${T} taint 0\n${T} module kmh_x Live\n`), base)).toEqual({ clean: false, why: 'the guest did not answer the clean check to its end' });
+    expect(cleanVerdict(parseGuestState(`${T} taint 0\n${T} module kmh_x Live\n`), base)).toEqual({
+      clean: false,
+      why: 'the guest did not answer the clean check to its end',
+    });
   });
 });
 

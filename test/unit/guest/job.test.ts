@@ -37,7 +37,19 @@ describe('parseTaint', () => {
 describe('untag', () => {
   it('takes taint readings and still-loaded names out of the output, keeping the rest in order', () => {
     const raw = { taint: {}, stillLoaded: [] as string[], sections: [] as Array<{ module: string; section: string; address: bigint }> };
-    const own = untag(['kmod-harness-taint before 0', 'insmod: out of memory', 'kmod-harness-taint load 12288', 'kmod-harness-still-loaded kmh_x', 'kmod-harness-section kmh_x .text 0xffffffffc0a01000', 'kmod-harness-section kmh_x .init.text 0x0', 'kmod-harness-section kmh_x .bad garbage', 'done'].join('\n'), raw);
+    const own = untag(
+      [
+        'kmod-harness-taint before 0',
+        'insmod: out of memory',
+        'kmod-harness-taint load 12288',
+        'kmod-harness-still-loaded kmh_x',
+        'kmod-harness-section kmh_x .text 0xffffffffc0a01000',
+        'kmod-harness-section kmh_x .init.text 0x0',
+        'kmod-harness-section kmh_x .bad garbage',
+        'done',
+      ].join('\n'),
+      raw,
+    );
     expect(own).toBe('insmod: out of memory\nkmod-harness-section kmh_x .bad garbage\ndone');
     expect(raw.taint).toEqual({ before: 0, load: 12288 });
     expect(raw.stillLoaded).toEqual(['kmh_x']);

@@ -157,7 +157,10 @@ describe.skipIf(tools.skip)('composeOverlay and buildImage on a base root (host 
     await mkdir(path.join(modulesDir, 'kernel/drivers/net'), { recursive: true });
     await writeFile(path.join(modulesDir, 'kernel/drivers/net/virtio_net.ko'), 'virtio_net');
     await writeFile(path.join(modulesDir, 'kernel/drivers/net/net_failover.ko'), 'net_failover, not in the rootfs');
-    await writeFile(path.join(modulesDir, 'modules.dep'), 'kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko\nkernel/drivers/net/net_failover.ko:\n');
+    await writeFile(
+      path.join(modulesDir, 'modules.dep'),
+      'kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko\nkernel/drivers/net/net_failover.ko:\n',
+    );
     await writeFile(path.join(modulesDir, 'modules.builtin'), 'kernel/drivers/virtio/virtio_pci.ko\n');
   });
   afterAll(async () => {
@@ -168,22 +171,36 @@ describe.skipIf(tools.skip)('composeOverlay and buildImage on a base root (host 
     const base = await writeBase('rootfs.cpio.gz', baseEntries());
     const { entries, base: read, hostKeyPath, selection } = await composeOverlay({ release, modulesDir, baseInitramfs: base });
     const paths = entries.map((e) => e.path);
-    expect(paths.filter((p) => p === '/lib' || p.startsWith('/lib/') || p === '/lib64' || p === '/usr/lib' || p === '/bin' || p.startsWith('/etc/passwd'))).toEqual([]);
-    expect(paths.filter((p) => !p.startsWith('/kmod-harness')).sort()).toEqual(['/dev/null', '/etc/kmod-harness', '/etc/kmod-harness/modules', '/init', '/root', '/tmp', '/usr/lib/sftp-server']);
+    expect(
+      paths.filter((p) => p === '/lib' || p.startsWith('/lib/') || p === '/lib64' || p === '/usr/lib' || p === '/bin' || p.startsWith('/etc/passwd')),
+    ).toEqual([]);
+    expect(paths.filter((p) => !p.startsWith('/kmod-harness')).sort()).toEqual([
+      '/dev/null',
+      '/etc/kmod-harness',
+      '/etc/kmod-harness/modules',
+      '/init',
+      '/root',
+      '/tmp',
+      '/usr/lib/sftp-server',
+    ]);
     const byPath = new Map(entries.map((e) => [e.path, e]));
     const text = (p: string) => {
       const e = byPath.get(p);
       return e?.type === 'file' ? Buffer.from(e.data).toString() : undefined;
     };
     expect(text('/init')).toMatch(/^#!\/kmod-harness\/bin\/sh\n/);
-    expect(text('/usr/lib/sftp-server')).toBe(`#!/kmod-harness/bin/sh\nexec ${LOADER} --library-path /kmod-harness/lib /kmod-harness/libexec/sftp-server "$@"\n`);
+    expect(text('/usr/lib/sftp-server')).toBe(
+      `#!/kmod-harness/bin/sh\nexec ${LOADER} --library-path /kmod-harness/lib /kmod-harness/libexec/sftp-server "$@"\n`,
+    );
     const dropbear = byPath.get('/kmod-harness/bin/dropbear');
     expect(dropbear?.type === 'file' && elfInterpreter(Buffer.from(dropbear.data))).toBe(LOADER);
     expect(byPath.get(LOADER)?.type).toBe('file');
     expect(byPath.get('/kmod-harness/lib/libc.so.6')?.type).toBe('file');
     expect(byPath.get('/kmod-harness/bin/sh')).toEqual({ type: 'symlink', path: '/kmod-harness/bin/sh', target: 'busybox' });
     // net_failover first (virtio_net needs it), from the harness; virtio_net from the rootfs.
-    expect(text('/etc/kmod-harness/modules')).toBe(`/kmod-harness/modules/kernel/drivers/net/net_failover.ko\n/lib/modules/${release}/kernel/drivers/net/virtio_net.ko\n`);
+    expect(text('/etc/kmod-harness/modules')).toBe(
+      `/kmod-harness/modules/kernel/drivers/net/net_failover.ko\n/lib/modules/${release}/kernel/drivers/net/virtio_net.ko\n`,
+    );
     expect(text('/kmod-harness/modules/kernel/drivers/net/net_failover.ko')).toBe('net_failover, not in the rootfs');
     expect(selection.load).toEqual(['virtio_net']);
     expect(selection.builtin).toEqual(['virtio_pci']);
@@ -191,19 +208,33 @@ describe.skipIf(tools.skip)('composeOverlay and buildImage on a base root (host 
     expect(readCpio(read.archive).map((r) => r.path)).toContain('/lib/libc.so.0');
     // Directories come before what is in them.
     const firstFile = entries.findIndex((e) => e.type !== 'dir');
-    expect(entries.slice(firstFile).filter((e) => e.type === 'dir').map((e) => e.path)).toEqual(['/kmod-harness/etc']);
+    expect(
+      entries
+        .slice(firstFile)
+        .filter((e) => e.type === 'dir')
+        .map((e) => e.path),
+    ).toEqual(['/kmod-harness/etc']);
   });
 
   it('adds /etc/passwd only to a root that has none', async () => {
-    const base = await writeBase('no-passwd.cpio.gz', baseEntries().filter((e) => e.path !== '/etc/passwd'));
+    const base = await writeBase(
+      'no-passwd.cpio.gz',
+      baseEntries().filter((e) => e.path !== '/etc/passwd'),
+    );
     const { entries } = await composeOverlay({ release, modulesDir, baseInitramfs: base });
     expect(entries.map((e) => e.path)).toContain('/etc/passwd');
   });
 
   it("refuses a root without root's shell or without a root account", async () => {
-    const noShell = await writeBase('no-shell.cpio.gz', baseEntries().filter((e) => e.path !== '/usr/bin/sh'));
+    const noShell = await writeBase(
+      'no-shell.cpio.gz',
+      baseEntries().filter((e) => e.path !== '/usr/bin/sh'),
+    );
     await expect(composeOverlay({ release, modulesDir, baseInitramfs: noShell })).rejects.toThrow(/has no \/bin\/sh, root's login shell/);
-    const noRoot = await writeBase('no-root.cpio.gz', [...baseEntries().filter((e) => e.path !== '/etc/passwd'), file('/etc/passwd', 'daemon:x:1:1::/:/bin/false\n')]);
+    const noRoot = await writeBase('no-root.cpio.gz', [
+      ...baseEntries().filter((e) => e.path !== '/etc/passwd'),
+      file('/etc/passwd', 'daemon:x:1:1::/:/bin/false\n'),
+    ]);
     await expect(composeOverlay({ release, modulesDir, baseInitramfs: noRoot })).rejects.toThrow(UsageError);
   });
 

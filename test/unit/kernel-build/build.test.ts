@@ -10,7 +10,9 @@ describe('buildKey', () => {
     expect(buildKey({ name: '6.1-debug', source, rendered: 'CONFIG_A=y\n', compiler: 'gcc (Debian 12.2.0-14) 12.2.0' })).toBe(key);
     expect(buildKey({ name: '6.1-debug', source, rendered: 'CONFIG_A=m\n', compiler: 'gcc (Debian 12.2.0-14) 12.2.0' })).not.toBe(key);
     expect(buildKey({ name: '6.1-debug', source, rendered: 'CONFIG_A=y\n', compiler: 'gcc (Debian 12.3.0-1) 12.3.0' })).not.toBe(key);
-    expect(buildKey({ name: '6.1-debug', source: { ...source, version: '6.1.193-1' }, rendered: 'CONFIG_A=y\n', compiler: 'gcc (Debian 12.2.0-14) 12.2.0' })).not.toBe(key);
+    expect(
+      buildKey({ name: '6.1-debug', source: { ...source, version: '6.1.193-1' }, rendered: 'CONFIG_A=y\n', compiler: 'gcc (Debian 12.2.0-14) 12.2.0' }),
+    ).not.toBe(key);
   });
 });
 
@@ -20,22 +22,38 @@ describe('configProblems', () => {
   });
 
   it('names unknown and dropped options with what Kconfig made of them', () => {
-    const e = configProblems('mine', { unknown: ['CONFIG_KASAM'], dropped: [{ option: 'CONFIG_KCSAN', wanted: 'y', got: undefined }, { option: 'CONFIG_NR_CPUS', wanted: '8', got: '64' }] });
-    expect(e?.message).toBe("kernel 'mine': options of its fragments are not in the built .config: unknown to this kernel: CONFIG_KASAM; not kept by Kconfig: CONFIG_KCSAN=y (got unset), CONFIG_NR_CPUS=8 (got 64)");
+    const e = configProblems('mine', {
+      unknown: ['CONFIG_KASAM'],
+      dropped: [
+        { option: 'CONFIG_KCSAN', wanted: 'y', got: undefined },
+        { option: 'CONFIG_NR_CPUS', wanted: '8', got: '64' },
+      ],
+    });
+    expect(e?.message).toBe(
+      "kernel 'mine': options of its fragments are not in the built .config: unknown to this kernel: CONFIG_KASAM; not kept by Kconfig: CONFIG_KCSAN=y (got unset), CONFIG_NR_CPUS=8 (got 64)",
+    );
     expect(e?.outcome).toBe('infra-error');
     expect(e?.code).toBe('E_USAGE');
   });
 });
 
 describe('lastBuildError and countObjects', () => {
-  it('takes the last compiler or linker error, not make\'s own summary', () => {
-    const log = ['  CC      mm/slub.o', 'mm/slub.c:12:5: error: expected ; before }', 'make[2]: *** [scripts/Makefile.build:250: mm/slub.o] Error 1', 'make[1]: *** [Makefile:2012: mm] Error 2', 'make: *** [Makefile:234: __sub-make] Error 2'].join('\n');
+  it("takes the last compiler or linker error, not make's own summary", () => {
+    const log = [
+      '  CC      mm/slub.o',
+      'mm/slub.c:12:5: error: expected ; before }',
+      'make[2]: *** [scripts/Makefile.build:250: mm/slub.o] Error 1',
+      'make[1]: *** [Makefile:2012: mm] Error 2',
+      'make: *** [Makefile:234: __sub-make] Error 2',
+    ].join('\n');
     expect(lastBuildError(log)).toBe('mm/slub.c:12:5: error: expected ; before }');
     expect(lastBuildError('make: *** No rule to make target bzImage.  Stop.')).toBe('make: *** No rule to make target bzImage.  Stop.');
   });
 
   it('counts the objects kbuild announces', () => {
-    expect(countObjects('  CC      mm/slub.o\n  AS      arch/x86/entry/entry_64.o\n  LD      vmlinux.o\n  CC [M]  drivers/x.o\n  HOSTCC  scripts/basic/fixdep\n')).toBe(3);
+    expect(
+      countObjects('  CC      mm/slub.o\n  AS      arch/x86/entry/entry_64.o\n  LD      vmlinux.o\n  CC [M]  drivers/x.o\n  HOSTCC  scripts/basic/fixdep\n'),
+    ).toBe(3);
   });
 });
 

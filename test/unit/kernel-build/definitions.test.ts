@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../harness/src/errors.js';
-import { builtinDefinitions, DEBUG_FRAGMENT, GUEST_FRAGMENT, KCONFIG_DIR, readFragments, userDefinitions } from '../../../harness/src/kernel-build/definitions.js';
+import {
+  builtinDefinitions,
+  DEBUG_FRAGMENT,
+  GUEST_FRAGMENT,
+  KCONFIG_DIR,
+  readFragments,
+  userDefinitions,
+} from '../../../harness/src/kernel-build/definitions.js';
 
 const SERIES = ['5.10', '6.1', '6.12', '7.2'];
 const usage = (fn: () => unknown): UsageError => {
@@ -40,14 +47,42 @@ describe('userDefinitions', () => {
       '/repo',
       '/repo/kmod-harness.config.ts',
     );
-    expect(a).toEqual({ name: 'mine', series: '6.12', fragmentFiles: [GUEST_FRAGMENT, DEBUG_FRAGMENT, path.join(KCONFIG_DIR, 'debug-kfence.config'), path.join(KCONFIG_DIR, 'debug-info-none.config'), '/repo/k/extra.config'], config: { CONFIG_FOO: 'y' }, definedIn: '/repo/kmod-harness.config.ts' });
+    expect(a).toEqual({
+      name: 'mine',
+      series: '6.12',
+      fragmentFiles: [
+        GUEST_FRAGMENT,
+        DEBUG_FRAGMENT,
+        path.join(KCONFIG_DIR, 'debug-kfence.config'),
+        path.join(KCONFIG_DIR, 'debug-info-none.config'),
+        '/repo/k/extra.config',
+      ],
+      config: { CONFIG_FOO: 'y' },
+      definedIn: '/repo/kmod-harness.config.ts',
+    });
     expect(b!.fragmentFiles).toEqual([GUEST_FRAGMENT]);
   });
 
   it('refuses a taken name, a name with a comma or colon, and an unknown series, naming the field', () => {
-    expect(usage(() => userDefinitions([{ name: '6.1-debug', series: '6.1' }], SERIES, '/', 'c')).message).toBe("kernelBuilds[0].name: '6.1-debug' is already a kernel name");
-    expect(usage(() => userDefinitions([{ name: 'a', series: '6.1' }, { name: 'a', series: '6.1' }], SERIES, '/', 'c')).message).toBe("kernelBuilds[1].name: 'a' is already a kernel name");
-    expect(usage(() => userDefinitions([{ name: 'x,y', series: '6.1' }], SERIES, '/', 'c')).message).toMatch(/^kernelBuilds\[0\]\.name: 'x,y' is not a usable kernel name/);
+    expect(usage(() => userDefinitions([{ name: '6.1-debug', series: '6.1' }], SERIES, '/', 'c')).message).toBe(
+      "kernelBuilds[0].name: '6.1-debug' is already a kernel name",
+    );
+    expect(
+      usage(() =>
+        userDefinitions(
+          [
+            { name: 'a', series: '6.1' },
+            { name: 'a', series: '6.1' },
+          ],
+          SERIES,
+          '/',
+          'c',
+        ),
+      ).message,
+    ).toBe("kernelBuilds[1].name: 'a' is already a kernel name");
+    expect(usage(() => userDefinitions([{ name: 'x,y', series: '6.1' }], SERIES, '/', 'c')).message).toMatch(
+      /^kernelBuilds\[0\]\.name: 'x,y' is not a usable kernel name/,
+    );
     expect(usage(() => userDefinitions([{ name: 'buildroot:x', series: '6.1' }], SERIES, '/', 'c')).message).toMatch(/not a usable kernel name/);
     const e = usage(() => userDefinitions([{ name: 'mine', series: '9.9' }], SERIES, '/', 'c'));
     expect(e.message).toBe("kernelBuilds[0].series: unknown kernel series '9.9'");
@@ -68,7 +103,11 @@ describe('readFragments', () => {
     await writeFile(path.join(dir, 'a.config'), 'CONFIG_A=y\n');
     const [def] = userDefinitions([{ name: 'm', series: '6.1', fragments: ['a.config'], config: { B: 'm' }, debug: false }], SERIES, dir, 'c');
     const { fragments } = await readFragments(def!);
-    expect(fragments.map((f) => [...f].at(-1))).toEqual([['CONFIG_MAGIC_SYSRQ', 'y'], ['CONFIG_A', 'y'], ['CONFIG_B', 'm']]);
+    expect(fragments.map((f) => [...f].at(-1))).toEqual([
+      ['CONFIG_MAGIC_SYSRQ', 'y'],
+      ['CONFIG_A', 'y'],
+      ['CONFIG_B', 'm'],
+    ]);
   });
 
   it('a missing fragment file or a bad line is a usage error naming it, and where it was defined', async () => {
@@ -80,6 +119,8 @@ describe('readFragments', () => {
     await writeFile(path.join(dir, 'bad.config'), 'CONFIG_A=y\nKASAN=y\n');
     const [bad] = userDefinitions([{ name: 'm', series: '6.1', fragments: ['bad.config'] }], SERIES, dir, 'c');
     const e2 = (await readFragments(bad!).catch((error: unknown) => error)) as UsageError;
-    expect(e2.message).toBe(`kernel 'm': ${path.join(dir, 'bad.config')}:2: not a Kconfig line: 'KASAN=y' (expected CONFIG_NAME=value or '# CONFIG_NAME is not set')`);
+    expect(e2.message).toBe(
+      `kernel 'm': ${path.join(dir, 'bad.config')}:2: not a Kconfig line: 'KASAN=y' (expected CONFIG_NAME=value or '# CONFIG_NAME is not set')`,
+    );
   });
 });

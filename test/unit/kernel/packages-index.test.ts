@@ -15,7 +15,9 @@ const names = (packages: { name: string; version: string }[]): string[] => packa
 
 describe('parsePackages', () => {
   it('reads the fields the resolver uses', () => {
-    const [p] = parsePackages(readFileSync(path.join(import.meta.dirname, '../../fixtures/apt/bookworm.Packages'), 'utf8')).filter((x) => x.name === 'linux-headers-6.1.0-50-cloud-amd64');
+    const [p] = parsePackages(readFileSync(path.join(import.meta.dirname, '../../fixtures/apt/bookworm.Packages'), 'utf8')).filter(
+      (x) => x.name === 'linux-headers-6.1.0-50-cloud-amd64',
+    );
     expect(p).toMatchObject({
       version: '6.1.176-1',
       depends: 'linux-headers-6.1.0-50-common (= 6.1.176-1), linux-kbuild-6.1 (>= 6.1.176-1), linux-compiler-gcc-12-x86',

@@ -14,23 +14,30 @@ describe('rewriteMakefile', () => {
   });
 
   it('also rewrites KBUILD_OUTPUT (7.2 shape) and leaves other text alone', () => {
-    const text = 'KBUILD_OUTPUT=/usr/src/linux-headers-7.2.13+deb14-cloud-amd64\ninclude /usr/src/linux-headers-7.2.13+deb14-common/Makefile\n# see /usr/share/doc\n';
+    const text =
+      'KBUILD_OUTPUT=/usr/src/linux-headers-7.2.13+deb14-cloud-amd64\ninclude /usr/src/linux-headers-7.2.13+deb14-common/Makefile\n# see /usr/share/doc\n';
     const out = rewriteMakefile(text, '/r');
-    expect(out).toBe('KBUILD_OUTPUT=/r/usr/src/linux-headers-7.2.13+deb14-cloud-amd64\ninclude /r/usr/src/linux-headers-7.2.13+deb14-common/Makefile\n# see /usr/share/doc\n');
+    expect(out).toBe(
+      'KBUILD_OUTPUT=/r/usr/src/linux-headers-7.2.13+deb14-cloud-amd64\ninclude /r/usr/src/linux-headers-7.2.13+deb14-common/Makefile\n# see /usr/share/doc\n',
+    );
     expect(rewriteMakefile(out, '/r')).toBe(out);
   });
 });
 
 describe('ccVersionText', () => {
   it('reads CONFIG_CC_VERSION_TEXT', () => {
-    expect(ccVersionText('CONFIG_CC_IS_GCC=y\nCONFIG_CC_VERSION_TEXT="gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0"\n')).toBe('gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0');
+    expect(ccVersionText('CONFIG_CC_IS_GCC=y\nCONFIG_CC_VERSION_TEXT="gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0"\n')).toBe(
+      'gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0',
+    );
     expect(ccVersionText('CONFIG_CC_IS_GCC=y\n')).toBeUndefined();
   });
 });
 
 describe('relativeTarget', () => {
   it('turns lib/modules/KV/build -> /usr/src/... into a link inside the root', () => {
-    expect(relativeTarget('/r', 'lib/modules/6.1.0-50-cloud-amd64', '/usr/src/linux-headers-6.1.0-50-cloud-amd64')).toBe('../../../usr/src/linux-headers-6.1.0-50-cloud-amd64');
+    expect(relativeTarget('/r', 'lib/modules/6.1.0-50-cloud-amd64', '/usr/src/linux-headers-6.1.0-50-cloud-amd64')).toBe(
+      '../../../usr/src/linux-headers-6.1.0-50-cloud-amd64',
+    );
   });
 });
 
@@ -45,7 +52,10 @@ describe.skipIf(tools.skip)('unpackKernel', () => {
   async function deb(name: string, files: Record<string, string>, links: Record<string, string> = {}): Promise<string> {
     const dir = path.join(work, 'src', name);
     await mkdir(path.join(dir, 'DEBIAN'), { recursive: true });
-    await writeFile(path.join(dir, 'DEBIAN/control'), `Package: ${name}\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Test <test@invalid>\nDescription: test\n`);
+    await writeFile(
+      path.join(dir, 'DEBIAN/control'),
+      `Package: ${name}\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Test <test@invalid>\nDescription: test\n`,
+    );
     for (const [rel, text] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
       await writeFile(path.join(dir, rel), text);
@@ -105,7 +115,9 @@ describe.skipIf(tools.skip)('unpackKernel', () => {
       config: `${final}/usr/src/linux-headers-${release}/.config`,
       ccVersionText: 'gcc-99 (Test) 99.1',
     });
-    expect(await readFile(path.join(root, `usr/src/linux-headers-${release}/Makefile`), 'utf8')).toBe(`include ${final}/usr/src/linux-headers-1.0.0-1-common/Makefile\n`);
+    expect(await readFile(path.join(root, `usr/src/linux-headers-${release}/Makefile`), 'utf8')).toBe(
+      `include ${final}/usr/src/linux-headers-1.0.0-1-common/Makefile\n`,
+    );
     expect(await readFile(path.join(root, `lib/modules/${release}/modules.dep`), 'utf8')).toBe('kernel/drivers/net/a.ko:\n');
     expect(await readlink(path.join(root, `lib/modules/${release}/build`))).toBe(`../../../usr/src/linux-headers-${release}`);
     await expect(readFile(path.join(root, 'usr/share/doc/headers/copyright'))).rejects.toThrow();
@@ -122,7 +134,11 @@ describe.skipIf(tools.skip)('unpackKernel', () => {
     });
     const root = path.join(work, 'merged');
     const k = await unpackKernel(
-      [binary, modules, await headers('usr/lib/modules', `KBUILD_OUTPUT=/usr/src/linux-headers-${release}\ninclude /usr/src/linux-headers-1.0.0-1-common/Makefile\n`)],
+      [
+        binary,
+        modules,
+        await headers('usr/lib/modules', `KBUILD_OUTPUT=/usr/src/linux-headers-${release}\ninclude /usr/src/linux-headers-1.0.0-1-common/Makefile\n`),
+      ],
       root,
       root,
       release,
@@ -138,8 +154,8 @@ describe.skipIf(tools.skip)('unpackKernel', () => {
 
   it('fails naming the missing piece when the layout is wrong', async () => {
     const image = await deb('image-bare', { [`boot/vmlinuz-${release}`]: 'kernel' });
-    await expect(unpackKernel([image], path.join(work, 'bare'), '/x', release, { vmlinuz: `boot/vmlinuz-${release}`, modules: `lib/modules/${release}` })).rejects.toThrow(
-      /has no lib\/modules\/1.0.0-1-test\/kernel/,
-    );
+    await expect(
+      unpackKernel([image], path.join(work, 'bare'), '/x', release, { vmlinuz: `boot/vmlinuz-${release}`, modules: `lib/modules/${release}` }),
+    ).rejects.toThrow(/has no lib\/modules\/1.0.0-1-test\/kernel/);
   });
 });

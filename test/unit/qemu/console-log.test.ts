@@ -9,7 +9,10 @@ import { ConsoleLogFile } from '../../../harness/src/qemu/console-log.js';
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-async function fresh(limit: number, rewriteMs?: number): Promise<{ file: string; capture: BoundedText; log: ConsoleLogFile; feed: (s: string | Buffer) => void }> {
+async function fresh(
+  limit: number,
+  rewriteMs?: number,
+): Promise<{ file: string; capture: BoundedText; log: ConsoleLogFile; feed: (s: string | Buffer) => void }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'kmh-console-'));
   dirs.push(dir);
   const file = path.join(dir, 'console.log');
@@ -90,7 +93,9 @@ describe('ConsoleLogFile', () => {
 
   it('says which file it cannot create; a write that fails later stops the writing, not the run', async () => {
     await expect(ConsoleLogFile.open('/nonexistent-kmh-dir/console.log', new BoundedText(10))).rejects.toThrow(HarnessError);
-    await expect(ConsoleLogFile.open('/nonexistent-kmh-dir/console.log', new BoundedText(10))).rejects.toThrow(/cannot write the console log \/nonexistent-kmh-dir\/console.log/);
+    await expect(ConsoleLogFile.open('/nonexistent-kmh-dir/console.log', new BoundedText(10))).rejects.toThrow(
+      /cannot write the console log \/nonexistent-kmh-dir\/console.log/,
+    );
     const { file, log, feed } = await fresh(16);
     // A plain file where the directory was: the rewrite past the limit cannot land.
     await rm(path.dirname(file), { recursive: true, force: true });

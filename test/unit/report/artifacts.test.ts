@@ -20,7 +20,12 @@ describe('kernelDirs', () => {
       '6.1.0-56-cloud-amd64-2',
       '6.1.0-56-cloud-amd64-3',
     ]);
-    expect(kernelDirs([result({ kernel: '..' }), result({ kernel: '' }), result({ kernel: 'results.json' }), result({ kernel: 'a/../..' })])).toEqual(['_..', '_', 'results.json-2', 'a_.._..']);
+    expect(kernelDirs([result({ kernel: '..' }), result({ kernel: '' }), result({ kernel: 'results.json' }), result({ kernel: 'a/../..' })])).toEqual([
+      '_..',
+      '_',
+      'results.json-2',
+      'a_.._..',
+    ]);
   });
 });
 
@@ -38,7 +43,11 @@ describe('planArtifacts', () => {
       '6.12.48+deb13-cloud-amd64/result.json',
       'results.json',
     ]);
-    expect(planArtifacts([full], { junit: true }).map((f) => f.path).at(-1)).toBe('junit.xml');
+    expect(
+      planArtifacts([full], { junit: true })
+        .map((f) => f.path)
+        .at(-1),
+    ).toBe('junit.xml');
   });
 
   it('keeps logs byte for byte, and the results as the --json report has them', () => {

@@ -61,7 +61,15 @@ describe('workflow command escaping', () => {
 });
 
 describe('annotations', () => {
-  const lines = annotations([compileError('6.1.0-56-cloud-amd64', '6.1'), compileError('6.12.48+deb13-cloud-amd64', '6.12'), warned('5.10.0-35-cloud-amd64', '0x5/0xe'), warned('7.2.0-1-cloud-amd64', '0x9/0x20')], WS);
+  const lines = annotations(
+    [
+      compileError('6.1.0-56-cloud-amd64', '6.1'),
+      compileError('6.12.48+deb13-cloud-amd64', '6.12'),
+      warned('5.10.0-35-cloud-amd64', '0x5/0xe'),
+      warned('7.2.0-1-cloud-amd64', '0x9/0x20'),
+    ],
+    WS,
+  );
 
   it('gives one ::error per compile error and per symbolised kernel error, naming every kernel it happened on', () => {
     expect(lines).toHaveLength(2);
@@ -80,8 +88,14 @@ describe('annotations', () => {
   it('annotates a kernel error at its first module frame, with the report as the message', () => {
     const ke = parseCommand(lines[1]!);
     // Outside the workspace: kept absolute; its comma and colon escaped so they do not split properties.
-    expect(lines[1]).toContain('file=/elsewhere/a%2Cb%3Ac/warn_mmap.c,line=22,title=kernel warning in kmh_warn_read (5.10.0-35-cloud-amd64%2C 7.2.0-1-cloud-amd64)::');
-    expect(ke.props).toEqual({ file: '/elsewhere/a,b:c/warn_mmap.c', line: '22', title: 'kernel warning in kmh_warn_read (5.10.0-35-cloud-amd64, 7.2.0-1-cloud-amd64)' });
+    expect(lines[1]).toContain(
+      'file=/elsewhere/a%2Cb%3Ac/warn_mmap.c,line=22,title=kernel warning in kmh_warn_read (5.10.0-35-cloud-amd64%2C 7.2.0-1-cloud-amd64)::',
+    );
+    expect(ke.props).toEqual({
+      file: '/elsewhere/a,b:c/warn_mmap.c',
+      line: '22',
+      title: 'kernel warning in kmh_warn_read (5.10.0-35-cloud-amd64, 7.2.0-1-cloud-amd64)',
+    });
     expect(ke.message).toBe('WARNING at warn_mmap.c:22 kmh_warn_read+0x5/0xe [warn_mmap]\n  <TASK>\n  proc_reg_read+0x56/0xa0\n  </TASK>');
   });
 
@@ -102,7 +116,11 @@ describe('workspacePath', () => {
 });
 
 describe('stepSummary', () => {
-  const results = [result({ stages: { boot: 4250, test: 1234, total: 9249 } }), warned('6.12.48+deb13-cloud-amd64', '0x5/0xe'), result({ kernel: '7.2', series: '7.2', outcome: 'infra-error', reasons: ['no mirror'] })];
+  const results = [
+    result({ stages: { boot: 4250, test: 1234, total: 9249 } }),
+    warned('6.12.48+deb13-cloud-amd64', '0x5/0xe'),
+    result({ kernel: '7.2', series: '7.2', outcome: 'infra-error', reasons: ['no mirror'] }),
+  ];
   const md = stepSummary(results);
   const rows = md.split('\n').filter((l) => l.startsWith('|'));
 
@@ -115,7 +133,9 @@ describe('stepSummary', () => {
   });
 
   it('escapes a reason so that it stays in its cell and shows as text', () => {
-    expect(rows[3]).toBe('| 6.12.48+deb13-cloud-amd64 | 6.1 | ❌ kernel-error | - | 4.3s | 1.2s | 9.2s | WARNING at warn\\_mmap.c:22 kmh\\_warn\\_read \\[warn\\_mmap\\] \\| \\<TASK\\> \\& \\*bold\\* |');
+    expect(rows[3]).toBe(
+      '| 6.12.48+deb13-cloud-amd64 | 6.1 | ❌ kernel-error | - | 4.3s | 1.2s | 9.2s | WARNING at warn\\_mmap.c:22 kmh\\_warn\\_read \\[warn\\_mmap\\] \\| \\<TASK\\> \\& \\*bold\\* |',
+    );
     // Every row has the header's eight cells: no unescaped | inside one.
     for (const row of rows) expect(row.split(/(?<!\\)\|/).length).toBe(10);
     expect(markdownCell('a\r\n  b\nc')).toBe('a b c');

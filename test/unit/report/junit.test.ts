@@ -17,8 +17,10 @@ interface XmlElement {
   text: string;
 }
 
-const isXmlChar = (c: number): boolean => c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
-const isNameChar = (ch: string): boolean => (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch === '-' || ch === '_' || ch === ':' || ch === '.';
+const isXmlChar = (c: number): boolean =>
+  c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+const isNameChar = (ch: string): boolean =>
+  (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch === '-' || ch === '_' || ch === ':' || ch === '.';
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /** Parse a document or throw saying where it is not well-formed. Character by character, no regex. */
@@ -169,7 +171,7 @@ const buildFailed = result({
   exitCode: null,
   reasons: ["module build failed: kmh.c:17:19: error: 'kmh_no_such_symbol' undeclared", 'fix: fix kmh.c:17'],
   diagnostics: [
-    { file: '/src/kmh.c', line: 17, column: 19, severity: 'error', message: "‘kmh_no_such_symbol’ undeclared (first use in this function)" },
+    { file: '/src/kmh.c', line: 17, column: 19, severity: 'error', message: '‘kmh_no_such_symbol’ undeclared (first use in this function)' },
     { file: '/src/kmh.c', line: 9, severity: 'warning', message: 'unused variable <x>' },
   ],
   stages: { kernel: 14, build: 3669, teardown: 82, total: 7826 },
@@ -187,7 +189,13 @@ const testFailed = result({
   logs: { test: Array.from({ length: 100 }, (_, n) => `line ${n + 1}`).join('\n') },
 });
 
-const infra = result({ kernel: '7.2', series: '7.2', outcome: 'infra-error', exitCode: null, reasons: ['cannot read the package index of sid', 'fix: set KMOD_HARNESS_MIRROR'] });
+const infra = result({
+  kernel: '7.2',
+  series: '7.2',
+  outcome: 'infra-error',
+  exitCode: null,
+  reasons: ['cannot read the package index of sid', 'fix: set KMOD_HARNESS_MIRROR'],
+});
 
 const all = [passing, warned, buildFailed, testFailed, infra];
 const xml = junitReport(all);
@@ -201,10 +209,26 @@ afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force:
 
 describe('the XML reader used by these tests', () => {
   it('rejects what is not well-formed', () => {
-    for (const bad of ['<a>', '<a></b>', '<a x="1" x="2"/>', '<a>&nope;</a>', '<a>&#0;</a>', '<a>x < y</a>', '<a>\u0001</a>', '<a/><b/>', '<a x="""/>', '<a>]]></a>']) {
+    for (const bad of [
+      '<a>',
+      '<a></b>',
+      '<a x="1" x="2"/>',
+      '<a>&nope;</a>',
+      '<a>&#0;</a>',
+      '<a>x < y</a>',
+      '<a>\u0001</a>',
+      '<a/><b/>',
+      '<a x="""/>',
+      '<a>]]></a>',
+    ]) {
       expect(() => parseXml(bad), bad).toThrow(/not well-formed/);
     }
-    expect(parseXml('<a x="&lt;&#10;">t&amp;<b/></a>')).toEqual({ name: 'a', attrs: { x: '<\n' }, children: [{ name: 'b', attrs: {}, children: [], text: '' }], text: 't&' });
+    expect(parseXml('<a x="&lt;&#10;">t&amp;<b/></a>')).toEqual({
+      name: 'a',
+      attrs: { x: '<\n' },
+      children: [{ name: 'b', attrs: {}, children: [], text: '' }],
+      text: 't&',
+    });
   });
 });
 
@@ -234,7 +258,13 @@ describe('junitReport', () => {
   });
 
   it('has one testsuite per kernel, named by its release and series, with counts and seconds', () => {
-    expect(suites.map((s) => s.attrs.name)).toEqual(['6.1.0-56-cloud-amd64 (6.1)', '6.12.48+deb13-cloud-amd64 (6.12)', '5.10.0-35-cloud-amd64 (5.10)', '7.2.0-1-cloud-amd64 (7.2)', '7.2']);
+    expect(suites.map((s) => s.attrs.name)).toEqual([
+      '6.1.0-56-cloud-amd64 (6.1)',
+      '6.12.48+deb13-cloud-amd64 (6.12)',
+      '5.10.0-35-cloud-amd64 (5.10)',
+      '7.2.0-1-cloud-amd64 (7.2)',
+      '7.2',
+    ]);
     expect(suites[0]!.attrs).toMatchObject({ tests: '6', failures: '0', errors: '0', skipped: '0', time: '9.109' });
     expect(suites[1]!.attrs).toMatchObject({ tests: '6', failures: '2', errors: '0', skipped: '0' });
     expect(suites[2]!.attrs).toMatchObject({ failures: '2', skipped: '4' });
@@ -261,7 +291,9 @@ describe('junitReport', () => {
   it('puts a kernel error on the stage it happened in: its title, then its trace and source line', () => {
     const failure = child(testcase(1, 'test'), 'failure')!;
     expect(failure.attrs).toEqual({ type: 'kernel-error', message: 'WARNING at warn_mmap.c:22 kmh_warn_read+0x5/0xe [warn_mmap] <&>' });
-    expect(failure.text).toContain('WARNING at warn_mmap.c:22 kmh_warn_read+0x5/0xe [warn_mmap] <&>\n  <TASK>\n  proc_reg_read+0x56/0xa0\n  vfs_read+0xa5/0x310\n  </TASK>\n  at /src/warn_mmap.c:22 (kmh_warn_read+0x5/0xe [warn_mmap])');
+    expect(failure.text).toContain(
+      'WARNING at warn_mmap.c:22 kmh_warn_read+0x5/0xe [warn_mmap] <&>\n  <TASK>\n  proc_reg_read+0x56/0xa0\n  vfs_read+0xa5/0x310\n  </TASK>\n  at /src/warn_mmap.c:22 (kmh_warn_read+0x5/0xe [warn_mmap])',
+    );
     // The report first, then what else the verdict said; the title once.
     expect(failure.text.startsWith(warned.kernelErrors[0]!.title)).toBe(true);
     expect(failure.text.split(warned.kernelErrors[0]!.title)).toHaveLength(2);
@@ -273,8 +305,12 @@ describe('junitReport', () => {
   it('puts a build failure on build with its diagnostics, and skips the stages not reached', () => {
     const failure = child(testcase(2, 'build'), 'failure')!;
     expect(failure.attrs.message).toBe(buildFailed.reasons[0]);
-    expect(failure.text).toContain("/src/kmh.c:17:19: error: ‘kmh_no_such_symbol’ undeclared (first use in this function)\n/src/kmh.c:9: warning: unused variable <x>");
-    expect(['boot', 'load', 'test', 'unload'].map((s) => child(testcase(2, s), 'skipped')?.attrs.message)).toEqual(Array(4).fill('skipped: the run ended in build-failed'));
+    expect(failure.text).toContain(
+      '/src/kmh.c:17:19: error: ‘kmh_no_such_symbol’ undeclared (first use in this function)\n/src/kmh.c:9: warning: unused variable <x>',
+    );
+    expect(['boot', 'load', 'test', 'unload'].map((s) => child(testcase(2, s), 'skipped')?.attrs.message)).toEqual(
+      Array(4).fill('skipped: the run ended in build-failed'),
+    );
   });
 
   it("puts a test failure on test with the test's exit status and the tail of its output", () => {
@@ -336,7 +372,9 @@ describe('escaping', () => {
     const suite = parseXml(junitReport([lost])).children[0]!;
     const find = (name: string): XmlElement => suite.children.find((c) => c.name === 'testcase' && c.attrs.name === name)!;
     expect(child(find('test'), 'system-out')!.text).toBe('[kmod-harness: 1.0 MiB of test stdout dropped (output limit: head and tail kept)]\nok');
-    expect(child(find('verdict'), 'system-out')!.text).toBe('[kmod-harness: 1.0 MiB of test stdout, 10 B of console dropped (output limit: head and tail kept)]');
+    expect(child(find('verdict'), 'system-out')!.text).toBe(
+      '[kmod-harness: 1.0 MiB of test stdout, 10 B of console dropped (output limit: head and tail kept)]',
+    );
     expect(child(find('verdict'), 'failure')).toBeUndefined();
     // Nothing dropped: no note.
     expect(child(testcase(0, 'verdict'), 'system-out')).toBeUndefined();
@@ -385,7 +423,17 @@ describe('failedStages', () => {
     // The wording of a reason decides nothing: a reworded message cannot blame another stage.
     expect(failedStages(result({ outcome: 'timeout', timedOutStage: 'test', reasons: ['timed out during unload'] }))).toEqual(['test']);
     expect(failedStages(result({ outcome: 'kernel-error', reasons: ['new taint: D (kernel died recently) after load'] }))).toEqual(['test']);
-    expect(failedStages(result({ outcome: 'kernel-error', kernelErrors: [{ kind: 'oops', title: 'Oops', trace: [], stage: 'unload' }, { kind: 'bug', title: 'BUG', trace: [], stage: 'load' }] }))).toEqual(['load', 'unload']);
+    expect(
+      failedStages(
+        result({
+          outcome: 'kernel-error',
+          kernelErrors: [
+            { kind: 'oops', title: 'Oops', trace: [], stage: 'unload' },
+            { kind: 'bug', title: 'BUG', trace: [], stage: 'load' },
+          ],
+        }),
+      ),
+    ).toEqual(['load', 'unload']);
     expect(failedStages(passing)).toEqual([]);
   });
 });

@@ -21,7 +21,7 @@ describe('withLogExcerpts', () => {
 
   it('is what the JSON report holds, with the dropped counts beside', () => {
     const r = result({ logs: { test: big }, dropped: { stdout: 5_000_000 } });
-    const [parsed] = (JSON.parse(jsonReport([r])) as { results: typeof r[] }).results;
+    const [parsed] = (JSON.parse(jsonReport([r])) as { results: (typeof r)[] }).results;
     expect(parsed!.logs.test).toBe(withLogExcerpts(r).logs.test);
     expect(parsed!.dropped).toEqual({ stdout: 5_000_000 });
   });
@@ -31,7 +31,9 @@ describe('droppedNote', () => {
   it('names each stream that lost bytes, and nothing when none did', () => {
     expect(droppedNote(result({}))).toBeUndefined();
     expect(droppedNote(result({ dropped: {} }))).toBeUndefined();
-    expect(droppedNote(result({ dropped: { stdout: 2 ** 30, console: 1536 } }))).toBe('1.0 GiB of test stdout, 1.5 KiB of console dropped (output limit: head and tail kept)');
+    expect(droppedNote(result({ dropped: { stdout: 2 ** 30, console: 1536 } }))).toBe(
+      '1.0 GiB of test stdout, 1.5 KiB of console dropped (output limit: head and tail kept)',
+    );
     expect(droppedNote(result({ dropped: { stderr: 10 } }))).toBe('10 B of test stderr dropped (output limit: head and tail kept)');
     expect(droppedNote(result({ dropped: { console: 99 } }), ['stdout', 'stderr'])).toBeUndefined();
   });

@@ -11,7 +11,7 @@ const results = [
     reasons: ['WARNING in kmh_mmap (kmh_warn)', 'test exited 0'],
     stages: { boot: 61000, total: 61020 },
   }),
-  result({ kernel: '7.2', series: '7.2', outcome: 'infra-error', reasons: ["cannot read the package index of sid", 'fix: set KMOD_HARNESS_MIRROR'] }),
+  result({ kernel: '7.2', series: '7.2', outcome: 'infra-error', reasons: ['cannot read the package index of sid', 'fix: set KMOD_HARNESS_MIRROR'] }),
 ];
 
 describe('resultRows', () => {
@@ -39,13 +39,20 @@ describe('resultRows and the output limit', () => {
 describe('subtests in the table', () => {
   const sub = (id: string, status: 'pass' | 'fail' | 'skip' | 'todo', name = `t${id}`, diagnostics: string[] = []) => ({ id, name, status, diagnostics });
   const a = result({ kernel: '6.1.0-56-cloud-amd64', series: '6.1', subtests: [sub('1', 'pass'), sub('2', 'pass'), sub('3', 'skip')] });
-  const b = result({ kernel: '7.2.13+deb14-cloud-amd64', series: '7.2', outcome: 'test-failed', subtests: [sub('1', 'pass'), sub('2', 'fail', 't2', ['got 0, want 1']), sub('3', 'skip')] });
+  const b = result({
+    kernel: '7.2.13+deb14-cloud-amd64',
+    series: '7.2',
+    outcome: 'test-failed',
+    subtests: [sub('1', 'pass'), sub('2', 'fail', 't2', ['got 0, want 1']), sub('3', 'skip')],
+  });
 
   it('counts passes of all, then failures, skips and todos; - without TAP; a nested suite by its cases', () => {
     expect(subtestCounts(a)).toBe('2/3 ok, 1 skipped');
     expect(subtestCounts(b)).toBe('1/3 ok, 1 failed, 1 skipped');
     expect(subtestCounts(result({}))).toBe('-');
-    expect(subtestCounts(result({ subtests: [sub('1', 'fail', 'suite'), sub('1.1', 'pass'), sub('1.2', 'fail'), sub('2', 'todo')] }))).toBe('1/3 ok, 1 failed, 1 todo');
+    expect(subtestCounts(result({ subtests: [sub('1', 'fail', 'suite'), sub('1.1', 'pass'), sub('1.2', 'fail'), sub('2', 'todo')] }))).toBe(
+      '1/3 ok, 1 failed, 1 todo',
+    );
   });
 
   it('lists the failing subtests by kernel, with their first diagnostic', () => {

@@ -59,7 +59,9 @@ describe('mmdebstrapError', () => {
     expect(e.fix).toMatch(/KMOD_HARNESS_CACHE/);
     expect(error(OUTPUT.nopkg).message).toMatch(/trixie on http:\/\/mirror.example\/debian has no gcc-14/);
     expect(error(OUTPUT.expired).fix).toMatch(/checkValidUntil/);
-    expect(error(OUTPUT.mirror).message).toMatch(/mirror http:\/\/mirror.example\/debian \(from \/etc\/apt\/sources.list.d\/debian.sources\) did not serve trixie/);
+    expect(error(OUTPUT.mirror).message).toMatch(
+      /mirror http:\/\/mirror.example\/debian \(from \/etc\/apt\/sources.list.d\/debian.sources\) did not serve trixie/,
+    );
     expect(error(OUTPUT.permission).message).toMatch(/not permitted/);
     expect(error(OUTPUT.permission).fix).toMatch(/uidmap/);
     expect(error('something else').message).toMatch(/mmdebstrap exited 25/);
@@ -76,7 +78,10 @@ describe('installedVersion', () => {
     const root = await mkdtemp(path.join(tmpdir(), 'kmh-root-test-'));
     try {
       await mkdir(path.join(root, 'var/lib/dpkg'), { recursive: true });
-      await writeFile(path.join(root, 'var/lib/dpkg/status'), 'Package: make\nVersion: 4.4.1-2\n\nPackage: gcc-14\nStatus: install ok installed\nVersion: 14.2.0-19\n\n');
+      await writeFile(
+        path.join(root, 'var/lib/dpkg/status'),
+        'Package: make\nVersion: 4.4.1-2\n\nPackage: gcc-14\nStatus: install ok installed\nVersion: 14.2.0-19\n\n',
+      );
       expect(await installedVersion(root, 'gcc-14')).toBe('14.2.0-19');
       expect(await installedVersion(root, 'gcc-16')).toBe('unknown');
     } finally {
@@ -92,7 +97,10 @@ describe('readRootMetadata', () => {
       expect(await readRootMetadata(dir)).toBeUndefined();
       await writeFile(path.join(dir, TOOLCHAIN_METADATA_FILE), '{"suite": "trixie"');
       expect(await readRootMetadata(dir)).toBeUndefined();
-      await writeFile(path.join(dir, 'toolchain.json'), JSON.stringify({ suite: 'trixie', gccPackage: 'gcc-14', gccVersion: '14.2.0-19', packages: ['gcc-14', 'make'] }));
+      await writeFile(
+        path.join(dir, 'toolchain.json'),
+        JSON.stringify({ suite: 'trixie', gccPackage: 'gcc-14', gccVersion: '14.2.0-19', packages: ['gcc-14', 'make'] }),
+      );
       expect(await readRootMetadata(dir)).toEqual({ suite: 'trixie', gccPackage: 'gcc-14', gccVersion: '14.2.0-19', packages: ['gcc-14', 'make'] });
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -15,7 +15,14 @@ describe('enterRootArgs', () => {
   const base = { root: '/c/toolchains/sid-gcc-16/root', stage: '/tmp/kmod-harness-root-x', command: ['make', '-C', HEADERS, 'M=/tmp/w/module', 'modules'] };
 
   it('as root: mount and pid namespaces, the script, its arguments, then the command', () => {
-    const args = enterRootArgs({ ...base, binds: [{ path: '/tmp/w/module', readOnly: false }, { path: KERNEL, readOnly: true }], unprivileged: false });
+    const args = enterRootArgs({
+      ...base,
+      binds: [
+        { path: '/tmp/w/module', readOnly: false },
+        { path: KERNEL, readOnly: true },
+      ],
+      unprivileged: false,
+    });
     expect(args).toEqual([
       '--mount',
       '--propagation',
@@ -102,7 +109,9 @@ kmod-harness: cannot enter the toolchain root: overlay over /nonexistent/root`;
     expect(e).toBeInstanceOf(ToolchainError);
     expect(e?.outcome).toBe('infra-error');
     expect(e?.message).toBe('cannot run make in the toolchain root: kmod-harness: cannot enter the toolchain root: overlay over /nonexistent/root');
-    expect(enterFailure({ exitCode: 127, all: 'chroot: failed to run command ‘strip’: No such file or directory' }, 'strip')?.message).toMatch(/chroot: failed to run command/);
+    expect(enterFailure({ exitCode: 127, all: 'chroot: failed to run command ‘strip’: No such file or directory' }, 'strip')?.message).toMatch(
+      /chroot: failed to run command/,
+    );
   });
 
   it('says what is needed when namespaces are refused', () => {
@@ -137,7 +146,11 @@ describe.skipIf(!canEnter)('rootToolchain binds (a busybox root)', () => {
     await copyFile(busybox, path.join(root, 'bin/busybox'));
     await chmod(path.join(root, 'bin/busybox'), 0o755);
     await symlink('busybox', path.join(root, 'bin/sh'));
-    await writeFile(path.join(root, 'usr/bin/make'), '#!/bin/sh\necho built > "$2/out" && echo wrote-build\necho x > "$1/stray" || echo kernel-dir-read-only\n', { mode: 0o755 });
+    await writeFile(
+      path.join(root, 'usr/bin/make'),
+      '#!/bin/sh\necho built > "$2/out" && echo wrote-build\necho x > "$1/stray" || echo kernel-dir-read-only\n',
+      { mode: 0o755 },
+    );
     await mkdir(path.join(work, 'kernel/headers'), { recursive: true });
     await mkdir(path.join(work, 'build'));
   });
@@ -150,7 +163,13 @@ describe.skipIf(!canEnter)('rootToolchain binds (a busybox root)', () => {
     ['in a user namespace (unprivileged)', true],
   ] as const) {
     it.skipIf(!unprivileged && process.getuid?.() !== 0)(`${how}: the build dir is writable, the kernel entry is not`, async () => {
-      const toolchain = rootToolchain({ root: path.join(work, 'root'), kernelDir: path.join(work, 'kernel'), description: 'busybox root', reason: 'test', unprivileged });
+      const toolchain = rootToolchain({
+        root: path.join(work, 'root'),
+        kernelDir: path.join(work, 'kernel'),
+        description: 'busybox root',
+        reason: 'test',
+        unprivileged,
+      });
       const r = await toolchain.make([path.join(work, 'kernel/headers'), path.join(work, 'build')], { binds: [path.join(work, 'build')] });
       expect(r.all).toContain('wrote-build');
       expect(r.all).toMatch(/Read-only file system/);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../../harness/src/kernel/catalogue.js';
-import { baseSuite, kernelSuite, parseCcVersionText, parseDumpVersion, planToolchain, ToolchainError, type CompilerId } from '../../../harness/src/toolchain/select.js';
+import {
+  baseSuite,
+  kernelSuite,
+  parseCcVersionText,
+  parseDumpVersion,
+  planToolchain,
+  ToolchainError,
+  type CompilerId,
+} from '../../../harness/src/toolchain/select.js';
 
 // CONFIG_CC_VERSION_TEXT of the Debian kernels in images/kernels.json, as their headers have it.
 const TEXTS = {
@@ -99,21 +107,41 @@ describe('planToolchain', () => {
   });
 
   it('6.12 (trixie, gcc-14) and 7.2 (sid, gcc-16): a root of the base suite', () => {
-    expect(planToolchain({ compiler: cc('6.12'), host: bookworm, hint: hint('6.12'), suite: 'trixie-security' })).toMatchObject({ kind: 'root', suite: 'trixie', gccPackage: 'gcc-14', key: 'trixie-gcc-14' });
-    expect(planToolchain({ compiler: cc('7.2'), host: bookworm, hint: hint('7.2'), suite: 'sid' })).toMatchObject({ kind: 'root', suite: 'sid', gccPackage: 'gcc-16', key: 'sid-gcc-16' });
+    expect(planToolchain({ compiler: cc('6.12'), host: bookworm, hint: hint('6.12'), suite: 'trixie-security' })).toMatchObject({
+      kind: 'root',
+      suite: 'trixie',
+      gccPackage: 'gcc-14',
+      key: 'trixie-gcc-14',
+    });
+    expect(planToolchain({ compiler: cc('7.2'), host: bookworm, hint: hint('7.2'), suite: 'sid' })).toMatchObject({
+      kind: 'root',
+      suite: 'sid',
+      gccPackage: 'gcc-16',
+      key: 'sid-gcc-16',
+    });
   });
 
   it('the same major on a host without the gcc-N name: CC=gcc', () => {
-    expect(planToolchain({ compiler: cc('6.12'), host: { major: 14, hasKernelCommand: false }, suite: 'trixie' })).toMatchObject({ kind: 'host', makeVars: ['CC=gcc', 'HOSTCC=gcc'] });
+    expect(planToolchain({ compiler: cc('6.12'), host: { major: 14, hasKernelCommand: false }, suite: 'trixie' })).toMatchObject({
+      kind: 'host',
+      makeVars: ['CC=gcc', 'HOSTCC=gcc'],
+    });
     expect(planToolchain({ compiler: cc('6.12'), host: { major: 14, hasKernelCommand: true }, suite: 'trixie' })).toMatchObject({ kind: 'host', makeVars: [] });
   });
 
   it('no host gcc at all: a root', () => {
-    expect(planToolchain({ compiler: cc('6.1'), host: { major: undefined, hasKernelCommand: false }, hint: hint('6.1'), suite: 'bookworm' })).toMatchObject({ kind: 'root', key: 'bookworm-gcc-12' });
+    expect(planToolchain({ compiler: cc('6.1'), host: { major: undefined, hasKernelCommand: false }, hint: hint('6.1'), suite: 'bookworm' })).toMatchObject({
+      kind: 'root',
+      key: 'bookworm-gcc-12',
+    });
   });
 
   it('another gcc and no Debian suite (a kernel built elsewhere) is an error naming both compilers', () => {
-    expect(() => planToolchain({ compiler: parseCcVersionText('gcc (GCC) 13.2.1 20230801'), host: bookworm, suite: undefined })).toThrow(/built with gcc 13 .* host has gcc 12.*only for Debian kernels/);
-    expect(planToolchain({ compiler: parseCcVersionText('gcc (Debian 12.2.0-14) 12.2.0'), host: { major: 12, hasKernelCommand: true }, suite: undefined })).toMatchObject({ kind: 'host', makeVars: [] });
+    expect(() => planToolchain({ compiler: parseCcVersionText('gcc (GCC) 13.2.1 20230801'), host: bookworm, suite: undefined })).toThrow(
+      /built with gcc 13 .* host has gcc 12.*only for Debian kernels/,
+    );
+    expect(
+      planToolchain({ compiler: parseCcVersionText('gcc (Debian 12.2.0-14) 12.2.0'), host: { major: 12, hasKernelCommand: true }, suite: undefined }),
+    ).toMatchObject({ kind: 'host', makeVars: [] });
   });
 });

@@ -123,7 +123,7 @@ describe('prepareBuildrootKernel', () => {
   });
 
   // prepare() stages the tree's modules with depmod.
-  it.skipIf(depmod.skip)('picks, of several trees, the one whose release is the bzImage\'s (linux-custom too)', async () => {
+  it.skipIf(depmod.skip)("picks, of several trees, the one whose release is the bzImage's (linux-custom too)", async () => {
     depmod.require();
     await makeBuildrootDir(out, release);
     const custom = await makeBuildrootDir(path.join(work, 'other'), '6.6.1-custom');
@@ -155,7 +155,7 @@ describe('prepareBuildrootKernel', () => {
     expect((await prepare()).crossCompile).toBe(path.join(out, 'host/bin/x86_64-buildroot-linux-gnu-'));
   });
 
-  it.skipIf(depmod.skip)('stages the tree\'s modules with depmod when target/ has none', async () => {
+  it.skipIf(depmod.skip)("stages the tree's modules with depmod when target/ has none", async () => {
     depmod.require();
     await makeBuildrootDir(out, release);
     await rm(path.join(out, 'target'), { recursive: true });

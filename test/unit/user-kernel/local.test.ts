@@ -17,7 +17,8 @@ describe('parseLocalSpec', () => {
   });
 
   it('rejects a spec without both paths', () => {
-    for (const bad of ['local:', 'local:/k/bzImage', 'local:/k/bzImage,', 'local:,/k', 'local:a,b,c']) expect(() => parseLocalSpec(bad), bad).toThrow(UsageError);
+    for (const bad of ['local:', 'local:/k/bzImage', 'local:/k/bzImage,', 'local:,/k', 'local:a,b,c'])
+      expect(() => parseLocalSpec(bad), bad).toThrow(UsageError);
   });
 });
 
@@ -49,7 +50,15 @@ describe('prepareLocalKernel', () => {
   it.skipIf(depmod.skip)('stages the modules of modules.order with depmod, and points kbuild at the tree', async () => {
     depmod.require();
     const k = await prepareLocalKernel(spec(), { cacheRoot });
-    expect(k).toMatchObject({ series: spec(), release, packages: [], vmlinuz: `${tree}/arch/x86/boot/bzImage`, headersDir: tree, config: `${tree}/.config`, source: 'local' });
+    expect(k).toMatchObject({
+      series: spec(),
+      release,
+      packages: [],
+      vmlinuz: `${tree}/arch/x86/boot/bzImage`,
+      headersDir: tree,
+      config: `${tree}/.config`,
+      source: 'local',
+    });
     expect(k.baseInitramfs).toBeUndefined();
     expect(await readFile(path.join(k.modulesDir, 'modules.dep'), 'utf8')).toBe('kernel/drivers/net/virtio_net.ko:\n');
     expect(await readFile(path.join(k.modulesDir, 'modules.order'), 'utf8')).toBe('kernel/drivers/net/virtio_net.ko\n');

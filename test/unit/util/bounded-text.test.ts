@@ -23,7 +23,7 @@ function random(seed: number): () => number {
 /** `data` cut into chunks of random sizes up to `max`. */
 function chunked(data: Buffer, max: number, next: () => number): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const n = 1 + Math.floor(next() * max);
     out.push(data.subarray(at, at + n));
     at += n;
@@ -121,7 +121,10 @@ describe('BoundedText', () => {
       for (const max of [1, 7, 5000, 70_000]) {
         const c = capture(limit, ...chunked(data, max, next));
         const headCap = Math.floor(limit / 2);
-        const expected = data.length <= limit ? text : `${text.slice(0, headCap)}${headCap ? '\n' : ''}${droppedLine(data.length - limit)}\n${text.slice(data.length - (limit - headCap))}`;
+        const expected =
+          data.length <= limit
+            ? text
+            : `${text.slice(0, headCap)}${headCap ? '\n' : ''}${droppedLine(data.length - limit)}\n${text.slice(data.length - (limit - headCap))}`;
         expect(c.text()).toBe(expected);
         expect(c.droppedBytes).toBe(Math.max(0, data.length - limit));
       }

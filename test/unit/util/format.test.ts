@@ -3,7 +3,15 @@ import { alignColumns, decimalAmount, formatBytes, formatDecimal, octalMode, utc
 
 describe('formatBytes', () => {
   it('gives bytes, then KiB, MiB, GiB with one decimal', () => {
-    expect([0, 1023, 1024, 1536, 16 * 2 ** 20, 2 ** 30 - 2 ** 20, 3 * 2 ** 30].map(formatBytes)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '16.0 MiB', '1023.0 MiB', '3.0 GiB']);
+    expect([0, 1023, 1024, 1536, 16 * 2 ** 20, 2 ** 30 - 2 ** 20, 3 * 2 ** 30].map(formatBytes)).toEqual([
+      '0 B',
+      '1023 B',
+      '1.0 KiB',
+      '1.5 KiB',
+      '16.0 MiB',
+      '1023.0 MiB',
+      '3.0 GiB',
+    ]);
   });
 
   it('uses binary units, up to TiB', () => {
@@ -27,11 +35,26 @@ describe('formatDecimal', () => {
 
 describe('alignColumns', () => {
   it('pads each column to its widest cell, two spaces apart, and leaves the last column and line ends alone', () => {
-    expect(alignColumns([['A', 'BB', 'C'], ['aaaa', 'b', 'last column is long'], ['x', '', '']])).toEqual(['A     BB  C', 'aaaa  b   last column is long', 'x']);
+    expect(
+      alignColumns([
+        ['A', 'BB', 'C'],
+        ['aaaa', 'b', 'last column is long'],
+        ['x', '', ''],
+      ]),
+    ).toEqual(['A     BB  C', 'aaaa  b   last column is long', 'x']);
   });
 
   it('right-aligns the columns asked for', () => {
-    expect(alignColumns([['NAME', 'SIZE', 'WHAT'], ['a', '1.0 KiB', 'x'], ['bb', '162.1 MiB', 'y']], { right: [1] })).toEqual(['NAME       SIZE  WHAT', 'a       1.0 KiB  x', 'bb    162.1 MiB  y']);
+    expect(
+      alignColumns(
+        [
+          ['NAME', 'SIZE', 'WHAT'],
+          ['a', '1.0 KiB', 'x'],
+          ['bb', '162.1 MiB', 'y'],
+        ],
+        { right: [1] },
+      ),
+    ).toEqual(['NAME       SIZE  WHAT', 'a       1.0 KiB  x', 'bb    162.1 MiB  y']);
   });
 
   it('keeps minimum widths, and widens past them for a longer cell', () => {

@@ -77,7 +77,12 @@ describe('withDeadline', () => {
     const buildDir = await mkdtemp(path.join(tmpdir(), 'kmh-deadline-'));
     try {
       const started = performance.now();
-      const error = await withDeadline('test-build', 1.5, (signal) => buildTest({ source: path.resolve('test/fixtures/modules/endless-build/test'), buildDir, signal }), { fix: 'raise timeouts.testBuild' }).catch((e: unknown) => e);
+      const error = await withDeadline(
+        'test-build',
+        1.5,
+        (signal) => buildTest({ source: path.resolve('test/fixtures/modules/endless-build/test'), buildDir, signal }),
+        { fix: 'raise timeouts.testBuild' },
+      ).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TimeoutError);
       expect((error as TimeoutError).stage).toBe('test-build');
       expect((error as TimeoutError).message).toBe('test-build did not finish within 1.5 s');
@@ -96,7 +101,9 @@ describe('withDeadline', () => {
 
   it("is cancelled by its parent with the parent's reason", async () => {
     const parent = new AbortController();
-    const running = withDeadline('build', 60, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), { parent: parent.signal });
+    const running = withDeadline('build', 60, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), {
+      parent: parent.signal,
+    });
     parent.abort(new Error('the other build failed'));
     await expect(running).rejects.toThrow('the other build failed');
   });

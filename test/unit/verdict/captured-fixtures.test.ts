@@ -18,11 +18,17 @@ const logs = readdirSync(dir)
 describe('captured logs of the broken fixtures', () => {
   it('has logs from every catalogue kernel, and the debug-kernel fixtures from 6.1-debug', () => {
     expect(new Set(logs.map((l) => l.series))).toEqual(new Set(['5.10', '6.1', '6.12', '7.2', '6.1-debug']));
-    expect(new Set(logs.filter((l) => l.series === '6.1-debug').map((l) => l.fixture))).toEqual(new Set(['use-after-free', 'lock-order', 'sleep-in-rcu', 'ubsan-bounds']));
+    expect(new Set(logs.filter((l) => l.series === '6.1-debug').map((l) => l.fixture))).toEqual(
+      new Set(['use-after-free', 'lock-order', 'sleep-in-rcu', 'ubsan-bounds']),
+    );
   });
 
   it.each(logs)('$file', ({ file, fixture, format }) => {
-    const want = JSON.parse(readFileSync(path.join(fixtures, fixture, 'expect.json'), 'utf8')) as { kind: string | null; kindAlternatives?: string[]; outcome: string };
+    const want = JSON.parse(readFileSync(path.join(fixtures, fixture, 'expect.json'), 'utf8')) as {
+      kind: string | null;
+      kindAlternatives?: string[];
+      outcome: string;
+    };
     const text = readFileSync(path.join(dir, file), 'utf8').replace(/^#.*\n/, '');
     const errors = detectKernelErrors(format === 'dmesg' ? parseDmesg(text) : parseConsole(text));
     if (want.outcome === 'pass') {

@@ -29,7 +29,12 @@ interface Capture {
 
 /** One captured job of `module` on one kernel (`<series>-<fixture>`), as the harness held it. */
 function capture(name: string, module: string): Capture {
-  const saved = JSON.parse(file(`${name}.job.json`)) as { raw: Omit<JobRaw, 'sections' | 'entries' | 'dmesg' | 'kmemleak' | 'timedOutStage' | 'reloads'> & Partial<Pick<JobRaw, 'timedOutStage'>> & { reloads: Array<Omit<JobRaw['reloads'][number], 'unload'> & Partial<Pick<JobRaw['reloads'][number], 'unload'>>> } };
+  const saved = JSON.parse(file(`${name}.job.json`)) as {
+    raw: Omit<JobRaw, 'sections' | 'entries' | 'dmesg' | 'kmemleak' | 'timedOutStage' | 'reloads'> &
+      Partial<Pick<JobRaw, 'timedOutStage'>> & {
+        reloads: Array<Omit<JobRaw['reloads'][number], 'unload'> & Partial<Pick<JobRaw['reloads'][number], 'unload'>>>;
+      };
+  };
   const tagged = { taint: {}, stillLoaded: [] as string[], sections: [] as ModuleSection[], entries: {} as JobRaw['entries'] };
   untag(file(`${name}.sections`), tagged);
   // The .entries file keeps only what differs; its presence says both lists were read.
@@ -52,7 +57,8 @@ function capture(name: string, module: string): Capture {
 }
 
 /** What a test asserts of a judged error; fields absent are undefined. */
-const summary = (errors: readonly JudgedError[]) => errors.map((e) => ({ kind: e.kind, title: e.title, stage: e.stage, module: e.module, freedText: e.freedText, fromConsole: e.fromConsole }));
+const summary = (errors: readonly JudgedError[]) =>
+  errors.map((e) => ({ kind: e.kind, title: e.title, stage: e.stage, module: e.module, freedText: e.freedText, fromConsole: e.fromConsole }));
 
 const freed = (title: string, module: string, where: string) => `${title} (module ${module}: at ${where}, in the module's memory after it was unloaded)`;
 
@@ -75,10 +81,14 @@ describe('captured lifecycle runs', () => {
     expect(report.at(-1)).toBe('Kernel panic - not syncing: Fatal exception in interrupt');
     expect(e!.trace.slice(0, 3)).toEqual(['<IRQ>', '? call_timer_fn+0x27/0x130', '? __run_timers+0x222/0x2c0']);
     // Without the module's sections and symbols nothing names it.
-    expect(judgeJob(c.raw, JOB, c.console, { ...c.options, locate: () => undefined }).reasons).toEqual([`${title} (in the kernel itself: no frame of a module in the report)`]);
+    expect(judgeJob(c.raw, JOB, c.console, { ...c.options, locate: () => undefined }).reasons).toEqual([
+      `${title} (in the kernel itself: no frame of a module in the report)`,
+    ]);
 
     // judgeAfterPoweroff on the same console: found once, and not again once counted.
-    expect(summary(lateKernelErrors(c.console, JOB, [], c.locate))).toEqual([{ kind: 'bug', title, stage: 'after-unload', module: 'kmh_timer_unload', freedText: where, fromConsole: true }]);
+    expect(summary(lateKernelErrors(c.console, JOB, [], c.locate))).toEqual([
+      { kind: 'bug', title, stage: 'after-unload', module: 'kmh_timer_unload', freedText: where, fromConsole: true },
+    ]);
     expect(lateKernelErrors(c.console, JOB, v.kernelErrors, c.locate)).toEqual([]);
   });
 
@@ -97,9 +107,16 @@ describe('captured lifecycle runs', () => {
     expect(report.at(-1)).toBe('Kernel panic - not syncing: Fatal exception in interrupt');
     // The title and trace alone blame nothing: the RIP line does.
     expect(blameFreedText([e!.title, ...e!.trace], c.locate)).toBeUndefined();
-    expect(blameFreedText(report.filter((l) => l.startsWith('RIP: ')), c.locate)).toBe(where);
+    expect(
+      blameFreedText(
+        report.filter((l) => l.startsWith('RIP: ')),
+        c.locate,
+      ),
+    ).toBe(where);
 
-    expect(summary(lateKernelErrors(c.console, JOB, [], c.locate))).toEqual([{ kind: 'oops', title, stage: 'after-unload', module: 'kmh_timer_unload', freedText: where, fromConsole: true }]);
+    expect(summary(lateKernelErrors(c.console, JOB, [], c.locate))).toEqual([
+      { kind: 'oops', title, stage: 'after-unload', module: 'kmh_timer_unload', freedText: where, fromConsole: true },
+    ]);
     expect(lateKernelErrors(c.console, JOB, v.kernelErrors, c.locate)).toEqual([]);
   });
 
@@ -115,7 +132,10 @@ describe('captured lifecycle runs', () => {
     expect(v.outcome).toBe('kernel-error');
     expect(v.logSource).toBe('dmesg');
     expect(summary(v.kernelErrors)).toEqual([{ kind: 'bug', title, stage: 'after-unload', module: 'kmh_work_unload', freedText: where }]);
-    expect(v.reasons).toEqual([freed(title, 'kmh_work_unload', where), 'new taint: D (kernel died recently, i.e. there was an OOPS or BUG) after after-unload']);
+    expect(v.reasons).toEqual([
+      freed(title, 'kmh_work_unload', where),
+      'new taint: D (kernel died recently, i.e. there was an OOPS or BUG) after after-unload',
+    ]);
     expect(v.kernelErrors[0]!.trace).toContain('? process_one_work+0x1c7/0x380');
     // The report precedes the job's last marker: nothing is late, counted or not.
     expect(lateKernelErrors(c.console, JOB, v.kernelErrors, c.locate)).toEqual([]);
@@ -143,7 +163,10 @@ describe('captured lifecycle runs', () => {
     // The trace reader goes past the bare frame of the module's init, not yet in kallsyms.
     expect(v.kernelErrors[1]!.trace.slice(0, 3)).toEqual(['<TASK>', '? 0xffffffffc0400000', 'kmh_leftover_init+0x1f/0x1000 [kmh_leftover]']);
     // Without the registrations read after the settle there is no leftover, only the WARNs.
-    expect(judgeJob({ ...c.raw, entries: { before: c.raw.entries.before! } }, JOB, c.console, c.options).kernelErrors.map((e) => e.kind)).toEqual(['warning', 'warning']);
+    expect(judgeJob({ ...c.raw, entries: { before: c.raw.entries.before! } }, JOB, c.console, c.options).kernelErrors.map((e) => e.kind)).toEqual([
+      'warning',
+      'warning',
+    ]);
   });
 
   it("6.1 reload-collision: the sysfs duplicate's dump_stack on the second load is no kernel error; the outcome is load-failed on reload", () => {
@@ -159,7 +182,9 @@ describe('captured lifecycle runs', () => {
     const v = judgeJob(c.raw, JOB, c.console, c.options);
     expect(v.outcome).toBe('load-failed');
     expect(v.kernelErrors).toEqual([]);
-    expect(v.reasons).toEqual(["on reload (the first load and unload succeeded): insmod exited with status 12: insmod: can't insert '/tmp/kmod-harness/job1/kmh_reload.ko': Cannot allocate memory"]);
+    expect(v.reasons).toEqual([
+      "on reload (the first load and unload succeeded): insmod exited with status 12: insmod: can't insert '/tmp/kmod-harness/job1/kmh_reload.ko': Cannot allocate memory",
+    ]);
     expect(lateKernelErrors(c.console, JOB, [], c.locate)).toEqual([]);
   });
 

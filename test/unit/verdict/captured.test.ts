@@ -52,7 +52,8 @@ describe('captured 6.1 WARN_ON fixture run', () => {
 });
 
 describe('captured 6.1-debug runs (the harness-built debug kernel)', () => {
-  const errors = (name: string) => detectKernelErrors(parseDmesg(read(`6.1-debug-${name}.dmesg`))).map((e) => ({ kind: e.kind, title: e.title, module: e.module }));
+  const errors = (name: string) =>
+    detectKernelErrors(parseDmesg(read(`6.1-debug-${name}.dmesg`))).map((e) => ({ kind: e.kind, title: e.title, module: e.module }));
 
   it('KASAN names the read after free in the module', () => {
     expect(errors('use-after-free')).toEqual([{ kind: 'kasan', title: 'BUG: KASAN: use-after-free in kmh_uaf_read+0x178/0x1c2 [kmh_uaf]', module: 'kmh_uaf' }]);
@@ -72,7 +73,9 @@ describe('captured 6.1-debug runs (the harness-built debug kernel)', () => {
   });
 
   it('ODEBUG (a kfree of an object whose timer is armed) and the WARN that prints it are one report, blamed on the module', () => {
-    expect(errors('odebug')).toEqual([{ kind: 'odebug', title: 'ODEBUG: free active (active state 0) object type: timer_list hint: kmh_odebug_fn+0x0/0x10 [kmh_odebug]', module: 'kmh_odebug' }]);
+    expect(errors('odebug')).toEqual([
+      { kind: 'odebug', title: 'ODEBUG: free active (active state 0) object type: timer_list hint: kmh_odebug_fn+0x0/0x10 [kmh_odebug]', module: 'kmh_odebug' },
+    ]);
   });
 
   it('UBSAN names the out-of-bounds index', () => {

@@ -85,13 +85,23 @@ describe('detectKernelErrors', () => {
 
   it('keeps an unrelated later panic as its own report', () => {
     const errors = detectKernelErrors(
-      log(...['WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2 [m]', '---[ end trace 0000000000000000 ]---'], 'm: continuing', 'Kernel panic - not syncing: m: requested'),
+      log(
+        ...['WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2 [m]', '---[ end trace 0000000000000000 ]---'],
+        'm: continuing',
+        'Kernel panic - not syncing: m: requested',
+      ),
     );
     expect(errors.map((e) => e.kind)).toEqual(['warning', 'panic']);
   });
 
   it('counts two warnings twice', () => {
-    const warn = ['------------[ cut here ]------------', 'WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2 [m]', 'Call Trace:', ' f+0x1/0x2 [m]', '---[ end trace 0000000000000000 ]---'];
+    const warn = [
+      '------------[ cut here ]------------',
+      'WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2 [m]',
+      'Call Trace:',
+      ' f+0x1/0x2 [m]',
+      '---[ end trace 0000000000000000 ]---',
+    ];
     expect(detectKernelErrors(log(...warn, ...warn))).toHaveLength(2);
   });
 
@@ -138,10 +148,14 @@ describe('detectKernelErrors', () => {
   });
 
   it('reads 6.9+ Oops-prefixed lines', () => {
-    const gpf = detectKernelErrors(log('Oops: general protection fault, probably for non-canonical address 0xdead000000000122: 0000 [#1] PREEMPT SMP NOPTI', ...oopsBody('f', 'm')));
+    const gpf = detectKernelErrors(
+      log('Oops: general protection fault, probably for non-canonical address 0xdead000000000122: 0000 [#1] PREEMPT SMP NOPTI', ...oopsBody('f', 'm')),
+    );
     expect(gpf).toHaveLength(1);
     expect(gpf[0]).toMatchObject({ kind: 'gpf', title: 'general protection fault, probably for non-canonical address 0xdead000000000122' });
-    const bug = detectKernelErrors(log('------------[ cut here ]------------', 'kernel BUG at lib/list_debug.c:62!', 'Oops: invalid opcode: 0000 [#1] SMP KASAN PTI', ...oopsBody('f', 'm')));
+    const bug = detectKernelErrors(
+      log('------------[ cut here ]------------', 'kernel BUG at lib/list_debug.c:62!', 'Oops: invalid opcode: 0000 [#1] SMP KASAN PTI', ...oopsBody('f', 'm')),
+    );
     expect(bug.map((e) => e.kind)).toEqual(['kernel-bug']);
   });
 
@@ -181,7 +195,11 @@ describe('detectKernelErrors', () => {
         '    nvdimm_namespace_attach_btt+0xa9b/0xcc0 [nd_btt]',
       ),
     );
-    expect(leak[0]).toMatchObject({ kind: 'kmemleak', module: 'nd_btt', trace: ['__kmalloc_cache_noprof+0x331/0x410', 'nvdimm_namespace_attach_btt+0xa9b/0xcc0 [nd_btt]'] });
+    expect(leak[0]).toMatchObject({
+      kind: 'kmemleak',
+      module: 'nd_btt',
+      trace: ['__kmalloc_cache_noprof+0x331/0x410', 'nvdimm_namespace_attach_btt+0xa9b/0xcc0 [nd_btt]'],
+    });
 
     const arm = detectKernelErrors(
       log(
@@ -214,7 +232,11 @@ describe('detectKernelErrors', () => {
 
   it('keeps back-to-back soft lockups on two CPUs apart', () => {
     const errors = detectKernelErrors(
-      log('watchdog: BUG: soft lockup - CPU#0 stuck for 319s! [watchdogd:57]', 'watchdog: BUG: soft lockup - CPU#3 stuck for 348s! [repo2solv:1139]', 'Modules linked in: af_packet'),
+      log(
+        'watchdog: BUG: soft lockup - CPU#0 stuck for 319s! [watchdogd:57]',
+        'watchdog: BUG: soft lockup - CPU#3 stuck for 348s! [repo2solv:1139]',
+        'Modules linked in: af_packet',
+      ),
     );
     expect(errors.map((e) => e.title)).toEqual([
       'BUG: soft lockup - CPU#0 stuck for 319s! [watchdogd:57]',

@@ -61,9 +61,7 @@ const EXPECTED: Record<string, Expected[]> = {
       frame: 'vfs_write+0xc8/0x410',
     },
   ],
-  'kernel-bug.dmesg': [
-    { kind: 'kernel-bug', title: 'kernel BUG at /tmp/kmh/kmh_bug.c:31!', module: 'kmh_bug', frame: 'misc_open+0x11a/0x170' },
-  ],
+  'kernel-bug.dmesg': [{ kind: 'kernel-bug', title: 'kernel BUG at /tmp/kmh/kmh_bug.c:31!', module: 'kmh_bug', frame: 'misc_open+0x11a/0x170' }],
   'gpf.dmesg': [
     {
       kind: 'gpf',
@@ -113,18 +111,13 @@ const EXPECTED: Record<string, Expected[]> = {
   'list-corruption.dmesg': [
     {
       kind: 'list-corruption',
-      title:
-        'list_del corruption. prev->next should be ffff8e7f43c1a6c8, but was dead000000000100. (prev=ffff8e7f43c1a6c8)',
+      title: 'list_del corruption. prev->next should be ffff8e7f43c1a6c8, but was dead000000000100. (prev=ffff8e7f43c1a6c8)',
       module: 'kmh_list',
       frame: 'kmh_list_remove+0x2c/0x60 [kmh_list]',
     },
   ],
-  'refcount.dmesg': [
-    { kind: 'refcount', title: 'refcount_t: underflow; use-after-free.', module: 'kmh_ref', frame: '__fput+0xf6/0x290' },
-  ],
-  'slub.dmesg': [
-    { kind: 'slub', title: 'BUG kmalloc-64: Object already free', module: 'kmh_dfree', frame: '__slab_free+0x2c6/0x490' },
-  ],
+  'refcount.dmesg': [{ kind: 'refcount', title: 'refcount_t: underflow; use-after-free.', module: 'kmh_ref', frame: '__fput+0xf6/0x290' }],
+  'slub.dmesg': [{ kind: 'slub', title: 'BUG kmalloc-64: Object already free', module: 'kmh_dfree', frame: '__slab_free+0x2c6/0x490' }],
   'panic.console': [
     {
       kind: 'panic',

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_TRACE_LINES,
-  extractTrace,
-  parseFrame,
-  ripModule,
-  traceModule,
-  trailingModule,
-} from '../../../harness/src/verdict/frames.js';
+import { MAX_TRACE_LINES, extractTrace, parseFrame, ripModule, traceModule, trailingModule } from '../../../harness/src/verdict/frames.js';
 
 describe('parseFrame', () => {
   it.each([

@@ -35,7 +35,15 @@ describe('taintVerdict', () => {
 });
 
 describe('stageAt', () => {
-  const records = ['boot line', 'kmod-harness: mark load:j1 begin', 'insmod line', 'kmod-harness: mark load:j1 end', 'between', 'kmod-harness: mark test:j1 begin', 'WARNING: here'].map((text) => ({ text }));
+  const records = [
+    'boot line',
+    'kmod-harness: mark load:j1 begin',
+    'insmod line',
+    'kmod-harness: mark load:j1 end',
+    'between',
+    'kmod-harness: mark test:j1 begin',
+    'WARNING: here',
+  ].map((text) => ({ text }));
   it('names the stage whose begin marker encloses the record, nothing between stages or before the job', () => {
     expect(stageAt(records, 2)).toBe('load');
     expect(stageAt(records, 4)).toBeUndefined();
@@ -44,12 +52,20 @@ describe('stageAt', () => {
   });
 
   it("calls what comes after the job's last end marker after-unload: the module has left", () => {
-    const done = [...records, 'kmod-harness: mark test:j1 end', 'kmod-harness: mark unload:j1 begin', 'kmod-harness: mark unload:j1 end', 'BUG: late'].map((r) => (typeof r === 'string' ? { text: r } : r));
+    const done = [...records, 'kmod-harness: mark test:j1 end', 'kmod-harness: mark unload:j1 begin', 'kmod-harness: mark unload:j1 end', 'BUG: late'].map(
+      (r) => (typeof r === 'string' ? { text: r } : r),
+    );
     expect(stageAt(done, done.length - 1)).toBe('after-unload');
     // Between two stages of the job it is still no stage.
     expect(stageAt(done, 4)).toBeUndefined();
     // After the settle window ended and before the reload began (a work item late on a loaded host): the module is gone.
-    const late = ['kmod-harness: mark unload:j1 end', 'kmod-harness: mark after-unload:j1 begin', 'kmod-harness: mark after-unload:j1 end', 'BUG: late', 'kmod-harness: mark reload:j1 begin'].map((text) => ({ text }));
+    const late = [
+      'kmod-harness: mark unload:j1 end',
+      'kmod-harness: mark after-unload:j1 begin',
+      'kmod-harness: mark after-unload:j1 end',
+      'BUG: late',
+      'kmod-harness: mark reload:j1 begin',
+    ].map((text) => ({ text }));
     expect(stageAt(late, 3)).toBe('after-unload');
   });
 });
@@ -77,18 +93,40 @@ const asDmesg = (lines: string[]) => lines.map((l, i) => `<4>[   ${10 + i}.00000
 const asConsole = (lines: string[]) => lines.map((l, i) => `[   ${10 + i}.000000] ${l}`).join('\n');
 
 describe('judgeJob around the unload', () => {
-  const warn = ['------------[ cut here ]------------', 'WARNING: CPU: 0 PID: 97 at kmh_flood.c:30 kmh_flood_read+0x1d/0x80 [kmh_flood]', 'Call Trace:', ' <TASK>', ' kmh_flood_read+0x1d/0x80 [kmh_flood]', ' </TASK>', '---[ end trace 0000000000000000 ]---'];
-  const testWithWarn = [stageMarker('load:j', 'begin'), stageMarker('load:j', 'end'), stageMarker('test:j', 'begin'), ...warn, stageMarker('test:j', 'end'), ...marks('j', 'unload', 'after-unload')];
+  const warn = [
+    '------------[ cut here ]------------',
+    'WARNING: CPU: 0 PID: 97 at kmh_flood.c:30 kmh_flood_read+0x1d/0x80 [kmh_flood]',
+    'Call Trace:',
+    ' <TASK>',
+    ' kmh_flood_read+0x1d/0x80 [kmh_flood]',
+    ' </TASK>',
+    '---[ end trace 0000000000000000 ]---',
+  ];
+  const testWithWarn = [
+    stageMarker('load:j', 'begin'),
+    stageMarker('load:j', 'end'),
+    stageMarker('test:j', 'begin'),
+    ...warn,
+    stageMarker('test:j', 'end'),
+    ...marks('j', 'unload', 'after-unload'),
+  ];
 
   it('fails on a registration the module left behind, naming the path', () => {
-    const v = judgeJob(job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload')), entries: { before: ['/proc/cpuinfo'], after: ['/proc/cpuinfo', '/proc/kmh_leftover'] } }), 'j', '', { modules: ['kmh_leftover'] });
+    const v = judgeJob(
+      job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload')), entries: { before: ['/proc/cpuinfo'], after: ['/proc/cpuinfo', '/proc/kmh_leftover'] } }),
+      'j',
+      '',
+      { modules: ['kmh_leftover'] },
+    );
     expect(v.outcome).toBe('kernel-error');
     expect(v.reasons).toEqual(['left behind after rmmod of kmh_leftover: /proc/kmh_leftover']);
     expect(v.kernelErrors.map((e) => [e.kind, e.stage, e.module])).toEqual([['leftover', 'after-unload', 'kmh_leftover']]);
   });
 
   it('passes when the registrations after are those before', () => {
-    expect(judgeJob(job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload')), entries: { before: ['/proc/a'], after: ['/proc/a'] } }), 'j', '').outcome).toBe('pass');
+    expect(judgeJob(job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload')), entries: { before: ['/proc/a'], after: ['/proc/a'] } }), 'j', '').outcome).toBe(
+      'pass',
+    );
   });
 
   it('finds on the console a report that dmesg lost (the ring buffer wrapped), at its stage', () => {
@@ -115,18 +153,30 @@ describe('judgeJob around the unload', () => {
     const v = judgeJob(
       job({
         dmesg: asDmesg([...marks('j', 'load', 'test', 'unload', 'after-unload'), stageMarker('reload:j', 'begin')]),
-        reloads: [{ load: { exitCode: 1, signal: null, stdout: '', stderr: "insmod: can't insert '/tmp/kmod-harness/j/kmh_reload.ko': File exists" }, unload: undefined, stillLoaded: [] }],
+        reloads: [
+          {
+            load: { exitCode: 1, signal: null, stdout: '', stderr: "insmod: can't insert '/tmp/kmod-harness/j/kmh_reload.ko': File exists" },
+            unload: undefined,
+            stillLoaded: [],
+          },
+        ],
       }),
       'j',
       '',
     );
     expect(v.outcome).toBe('load-failed');
-    expect(v.reasons).toEqual(["on reload (the first load and unload succeeded): insmod exited with status 1: insmod: can't insert '/tmp/kmod-harness/j/kmh_reload.ko': File exists"]);
+    expect(v.reasons).toEqual([
+      "on reload (the first load and unload succeeded): insmod exited with status 1: insmod: can't insert '/tmp/kmod-harness/j/kmh_reload.ko': File exists",
+    ]);
   });
 
   it('fails a reload whose rmmod leaves the module loaded', () => {
     const ok = { exitCode: 0, signal: null, stdout: '', stderr: '' };
-    const v = judgeJob(job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload', 'after-unload', 'reload')), reloads: [{ load: ok, unload: ok, stillLoaded: ['kmh_x'] }] }), 'j', '');
+    const v = judgeJob(
+      job({ dmesg: asDmesg(marks('j', 'load', 'test', 'unload', 'after-unload', 'reload')), reloads: [{ load: ok, unload: ok, stillLoaded: ['kmh_x'] }] }),
+      'j',
+      '',
+    );
     expect(v.outcome).toBe('unload-failed');
     expect(v.reasons).toEqual(['on reload: rmmod exited with status 1: still loaded: kmh_x']);
   });
@@ -146,13 +196,16 @@ describe('a fault in the freed text of an unloaded module', () => {
   ];
   const before = [...marks('j', 'load', 'test', 'unload'), stageMarker('after-unload:j', 'begin')];
   // The module's .text was at 0xffffffffc0a01000; kmh_timer_fn is its first 0x20 bytes.
-  const locate = (a: bigint) => (a >= 0xffffffffc0a01000n && a < 0xffffffffc0a01020n ? `kmh_timer_fn+0x${(a - 0xffffffffc0a01000n).toString(16)}/0x20 [kmh_timer]` : undefined);
+  const locate = (a: bigint) =>
+    a >= 0xffffffffc0a01000n && a < 0xffffffffc0a01020n ? `kmh_timer_fn+0x${(a - 0xffffffffc0a01000n).toString(16)}/0x20 [kmh_timer]` : undefined;
 
   it('is blamed on the module whose text held the address, in the settle window', () => {
     const v = judgeJob(job({ dmesg: undefined, guestLost: true, settled: false }), 'j', asConsole([...before, ...oops]), { locate });
     expect(v.outcome).toBe('kernel-error');
     expect(v.kernelErrors[0]).toMatchObject({ stage: 'after-unload', module: 'kmh_timer', freedText: 'kmh_timer_fn+0x10/0x20 [kmh_timer]' });
-    expect(v.reasons[0]).toBe('BUG: unable to handle page fault for address: ffffffffc0a01010 (module kmh_timer: at kmh_timer_fn+0x10/0x20 [kmh_timer], in the module\'s memory after it was unloaded)');
+    expect(v.reasons[0]).toBe(
+      "BUG: unable to handle page fault for address: ffffffffc0a01010 (module kmh_timer: at kmh_timer_fn+0x10/0x20 [kmh_timer], in the module's memory after it was unloaded)",
+    );
   });
 
   it('stays a kernel error of the kernel itself when no module held the address', () => {
@@ -217,7 +270,7 @@ describe('judgeJob reads the KTAP of KUnit suites run at load', () => {
   const rest = asDmesg(marks('job-kunit', 'test', 'unload', 'after-unload'));
   const tapOk = { exitCode: 0, signal: null, stdout: '1..1\nok 1 - loaded\n', stderr: '' };
 
-  it('fails the test at load for a failed case, with the cases as subtests after the test\'s own', () => {
+  it("fails the test at load for a failed case, with the cases as subtests after the test's own", () => {
     const v = judgeJob(job({ dmesg: `${loadLog}\n${rest}`, test: tapOk }), 'job-kunit', '');
     expect(v.outcome).toBe('test-failed');
     expect(v.failedStage).toBe('load');
@@ -238,29 +291,69 @@ describe('judgeJob reads the KTAP of KUnit suites run at load', () => {
   });
 
   it('passes a suite whose cases all pass, with a test that prints no TAP', () => {
-    const lines = ['    KTAP version 1', '    # Subtest: kmh_ok', '    1..2', '    ok 1 kmh_a', '    ok 2 kmh_b # SKIP not here', '# kmh_ok: pass:1 fail:0 skip:1 total:2', 'ok 1 kmh_ok'];
-    const dmesg = asDmesg([stageMarker('load:j', 'begin'), 'kmh_ok: loading out-of-tree module taints kernel.', ...lines, stageMarker('load:j', 'end'), ...marks('j', 'test', 'unload', 'after-unload')]);
+    const lines = [
+      '    KTAP version 1',
+      '    # Subtest: kmh_ok',
+      '    1..2',
+      '    ok 1 kmh_a',
+      '    ok 2 kmh_b # SKIP not here',
+      '# kmh_ok: pass:1 fail:0 skip:1 total:2',
+      'ok 1 kmh_ok',
+    ];
+    const dmesg = asDmesg([
+      stageMarker('load:j', 'begin'),
+      'kmh_ok: loading out-of-tree module taints kernel.',
+      ...lines,
+      stageMarker('load:j', 'end'),
+      ...marks('j', 'test', 'unload', 'after-unload'),
+    ]);
     const v = judgeJob(job({ dmesg, test: { exitCode: 0, signal: null, stdout: 'fine\n', stderr: '' } }), 'j', '');
     expect(v.outcome).toBe('pass');
     expect(v.tapFailure).toBeUndefined();
-    expect(v.subtests!.map((s) => [s.id, s.status])).toEqual([['kunit.1', 'pass'], ['kunit.1.1', 'pass'], ['kunit.1.2', 'skip']]);
+    expect(v.subtests!.map((s) => [s.id, s.status])).toEqual([
+      ['kunit.1', 'pass'],
+      ['kunit.1.1', 'pass'],
+      ['kunit.1.2', 'skip'],
+    ]);
   });
 
   it('reads no KUnit from a module whose own log merely looks like TAP, nor from the test stage', () => {
-    const dmesg = asDmesg([stageMarker('load:j', 'begin'), 'ok 1 device probed', 'not ok 2 nothing', stageMarker('load:j', 'end'), stageMarker('test:j', 'begin'), '    KTAP version 1', 'not ok 1 other', stageMarker('test:j', 'end'), ...marks('j', 'unload')]);
+    const dmesg = asDmesg([
+      stageMarker('load:j', 'begin'),
+      'ok 1 device probed',
+      'not ok 2 nothing',
+      stageMarker('load:j', 'end'),
+      stageMarker('test:j', 'begin'),
+      '    KTAP version 1',
+      'not ok 1 other',
+      stageMarker('test:j', 'end'),
+      ...marks('j', 'unload'),
+    ]);
     const v = judgeJob(job({ dmesg }), 'j', '');
     expect(v.outcome).toBe('pass');
     expect(v.subtests).toBeUndefined();
   });
 
   it('fails a case that fails only on the reload (state the first load left), at the reload', () => {
-    const suite = (ok: boolean) => ['    KTAP version 1', '    # Subtest: kmh_once', '    1..1', `    ${ok ? 'ok' : 'not ok'} 1 kmh_fresh_state`, `${ok ? 'ok' : 'not ok'} 1 kmh_once`];
+    const suite = (ok: boolean) => [
+      '    KTAP version 1',
+      '    # Subtest: kmh_once',
+      '    1..1',
+      `    ${ok ? 'ok' : 'not ok'} 1 kmh_fresh_state`,
+      `${ok ? 'ok' : 'not ok'} 1 kmh_once`,
+    ];
     const dmesg = asDmesg([
-      stageMarker('load:j', 'begin'), ...suite(true), stageMarker('load:j', 'end'),
+      stageMarker('load:j', 'begin'),
+      ...suite(true),
+      stageMarker('load:j', 'end'),
       ...marks('j', 'test', 'unload', 'after-unload'),
-      stageMarker('reload:j', 'begin'), ...suite(false), stageMarker('reload:j', 'end'),
+      stageMarker('reload:j', 'begin'),
+      ...suite(false),
+      stageMarker('reload:j', 'end'),
     ]);
-    const reloads = [{ load: { exitCode: 0, signal: null, stdout: '', stderr: '' }, unload: { exitCode: 0, signal: null, stdout: '', stderr: '' }, stillLoaded: [] }];
+    const reloads = [
+      { load: { exitCode: 0, signal: null, stdout: '', stderr: '' }, unload: { exitCode: 0, signal: null, stdout: '', stderr: '' }, stillLoaded: [] },
+    ];
     const v = judgeJob(job({ dmesg, reloads }), 'j', '');
     expect(v.outcome).toBe('test-failed');
     expect(v.failedStage).toBe('reload');

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  parseConsole,
-  parseDmesg,
-  sliceStage,
-  stageMarker,
-  type KmsgRecord,
-} from '../../../harness/src/verdict/kmsg.js';
+import { parseConsole, parseDmesg, sliceStage, stageMarker, type KmsgRecord } from '../../../harness/src/verdict/kmsg.js';
 
 describe('parseDmesg', () => {
   it('reads dmesg -r prefixes as level and facility', () => {
@@ -37,7 +31,9 @@ describe('parseDmesg', () => {
   });
 
   it('makes unprefixed lines records of their own with no time or level', () => {
-    const records = parseDmesg('<6>[    2.0] kmemleak: 1 new suspected memory leaks\nunreferenced object 0xffff888004b1c8a0 (size 32):\n  comm "insmod", pid 211');
+    const records = parseDmesg(
+      '<6>[    2.0] kmemleak: 1 new suspected memory leaks\nunreferenced object 0xffff888004b1c8a0 (size 32):\n  comm "insmod", pid 211',
+    );
     expect(records[1]).toEqual({ text: 'unreferenced object 0xffff888004b1c8a0 (size 32):' });
     expect(records[2]).toEqual({ text: '  comm "insmod", pid 211' });
   });

@@ -56,7 +56,12 @@ describe('symbolizeAddress', () => {
 // A real report of the harness's 6.1-debug kernel, read after rmmod (test/fixtures/kmemleak).
 const CAPTURED = path.resolve(import.meta.dirname, '../../fixtures/kmemleak');
 const captured = readFileSync(path.join(CAPTURED, '6.1-debug-leak.txt'), 'utf8');
-const realSymbols = new Map([['kmh_leak', parseFuncSymbols(readFileSync(path.join(CAPTURED, 'kmh_leak.readelf-s.txt'), 'utf8'), readFileSync(path.join(CAPTURED, 'kmh_leak.readelf-S.txt'), 'utf8'))]]);
+const realSymbols = new Map([
+  [
+    'kmh_leak',
+    parseFuncSymbols(readFileSync(path.join(CAPTURED, 'kmh_leak.readelf-s.txt'), 'utf8'), readFileSync(path.join(CAPTURED, 'kmh_leak.readelf-S.txt'), 'utf8')),
+  ],
+]);
 
 describe('moduleLeaks on a captured report', () => {
   const raw = { taint: {}, stillLoaded: [] as string[], sections: [] as ModuleSection[] };
@@ -75,7 +80,14 @@ describe('moduleLeaks on a captured report', () => {
   });
 
   it('keeps no object without a frame of the modules under test', () => {
-    expect(moduleLeaks(report, ['kmh_other'], raw.sections.map((s) => ({ ...s, module: 'kmh_other' })), new Map())).toEqual([]);
+    expect(
+      moduleLeaks(
+        report,
+        ['kmh_other'],
+        raw.sections.map((s) => ({ ...s, module: 'kmh_other' })),
+        new Map(),
+      ),
+    ).toEqual([]);
     expect(moduleLeaks(report, [], raw.sections, realSymbols)).toEqual([]);
   });
 

@@ -16,7 +16,14 @@ describe('newEntries', () => {
 describe('leftoverErrors', () => {
   it('is one leftover error per entry at after-unload, blamed on the lone module', () => {
     expect(leftoverErrors(['/proc/kmh_leftover'], ['kmh_leftover'])).toEqual([
-      { kind: 'leftover', title: 'left behind after rmmod of kmh_leftover: /proc/kmh_leftover', trace: [], recordIndex: -1, stage: 'after-unload', module: 'kmh_leftover' },
+      {
+        kind: 'leftover',
+        title: 'left behind after rmmod of kmh_leftover: /proc/kmh_leftover',
+        trace: [],
+        recordIndex: -1,
+        stage: 'after-unload',
+        module: 'kmh_leftover',
+      },
     ]);
   });
 
@@ -41,7 +48,8 @@ describe('leftoverErrors', () => {
 describe('snapshotCommand', () => {
   it('lists every place a module registers, and leaves out process dirs and the session ptys', () => {
     const cmd = snapshotCommand();
-    for (const place of ['/proc ', '/proc/sys', '/sys/class/*/*', '/sys/bus/*/drivers/*', '/sys/kernel/debug/*', '/dev ', '/proc/devices', '/proc/misc']) expect(cmd).toContain(place);
+    for (const place of ['/proc ', '/proc/sys', '/sys/class/*/*', '/sys/bus/*/drivers/*', '/sys/kernel/debug/*', '/dev ', '/proc/devices', '/proc/misc'])
+      expect(cmd).toContain(place);
     expect(cmd).toContain(`-path '/proc/[0-9]*'`);
     expect(cmd).toContain('-path /dev/pts -prune');
   });

@@ -24,7 +24,10 @@ describe('parseModuleFrame', () => {
 });
 
 describe('parseSymbols', () => {
-  const symbols = parseSymbols(readFileSync(path.join(dir, 'warn_mmap.readelf-s.txt'), 'utf8'), readFileSync(path.join(dir, 'warn_mmap.readelf-S.txt'), 'utf8'));
+  const symbols = parseSymbols(
+    readFileSync(path.join(dir, 'warn_mmap.readelf-s.txt'), 'utf8'),
+    readFileSync(path.join(dir, 'warn_mmap.readelf-S.txt'), 'utf8'),
+  );
 
   it('maps each function to its section and section-relative value', () => {
     expect(symbols.get('kmh_warn_read')).toEqual({ section: '.text', value: 0 });
@@ -43,11 +46,14 @@ describe('parseInlineChain and pickLocation', () => {
 
   it('reads the chain innermost first, and picks the line in the module, not the kernel header', () => {
     const chain = parseInlineChain(stdout);
-    expect(chain.map((c) => [c.func, c.line])).toEqual([['kmalloc', 563], ['kmh_leak_read', 35]]);
+    expect(chain.map((c) => [c.func, c.line])).toEqual([
+      ['kmalloc', 563],
+      ['kmh_leak_read', 35],
+    ]);
     expect(pickLocation(chain)).toEqual({ func: 'kmh_leak_read', file: '/work/main/test/fixtures/modules/leak/module/kmh_leak.c', line: 35 });
   });
 
-  it('keeps a helper inlined from the module\'s own sources, and skips unknown locations', () => {
+  it("keeps a helper inlined from the module's own sources, and skips unknown locations", () => {
     const own = parseInlineChain('helper\n/m/src/util.h:7\nkmh_read\n/m/src/main.c:20\n??\n??:0\n');
     expect(pickLocation(own)).toMatchObject({ func: 'helper', line: 7 });
     expect(pickLocation(parseInlineChain('??\n??:0\n'))).toBeUndefined();

@@ -38,7 +38,7 @@ describe('newTaint', () => {
     expect(newTaint(0, 12288)).toEqual({ mask: 0, letters: '', meanings: [] });
   });
 
-  it('ignores N, which KUnit sets when a module\'s suite runs (seen on 6.1-debug: 12288 + 262144)', () => {
+  it("ignores N, which KUnit sets when a module's suite runs (seen on 6.1-debug: 12288 + 262144)", () => {
     expect(newTaint(0, 12288 + 262144)).toEqual({ mask: 0, letters: '', meanings: [] });
     expect(newTaint(0, 12288 + 262144 + 512).letters).toBe('W');
   });

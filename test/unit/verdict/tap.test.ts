@@ -13,7 +13,11 @@ const FIXTURES = fileURLToPath(new URL('../../fixtures/tap/', import.meta.url));
 function fixture(name: string): string {
   const text = readFileSync(FIXTURES + name, 'utf8');
   expect(text.startsWith('fixture: ')).toBe(true);
-  return name.endsWith('.dmesg') ? parseDmesg(text).map((r) => r.text).join('\n') : text;
+  return name.endsWith('.dmesg')
+    ? parseDmesg(text)
+        .map((r) => r.text)
+        .join('\n')
+    : text;
 }
 
 function parsed(text: string): TapResult {
@@ -33,10 +37,21 @@ function shape(subtests: readonly Subtest[]): Array<[string, string, Subtest['st
 
 describe('parseTap on real outputs', () => {
   it('skips the fixture header line in every fixture', () => {
-    for (const name of ['seed-pass.stdout', 'vmalloc-pass.stdout', 'seed-fail-midway.stdout', 'kunit-debugfs.stdout', 'kunit-load.dmesg', 'kselftest-harness.stdout', 'kselftest-plain.stdout']) {
+    for (const name of [
+      'seed-pass.stdout',
+      'vmalloc-pass.stdout',
+      'seed-fail-midway.stdout',
+      'kunit-debugfs.stdout',
+      'kunit-load.dmesg',
+      'kselftest-harness.stdout',
+      'kselftest-plain.stdout',
+    ]) {
       const result = parsed(fixture(name));
       const text = [...result.diagnostics, ...all(result.subtests).flatMap((s) => [s.name, ...s.diagnostics])];
-      expect(text.filter((t) => t.includes('fixture:')), name).toEqual([]);
+      expect(
+        text.filter((t) => t.includes('fixture:')),
+        name,
+      ).toEqual([]);
     }
   });
 
@@ -64,10 +79,16 @@ describe('parseTap on real outputs', () => {
     expect(tapVerdict(result)).toEqual({ failed: [] });
   });
 
-  it('reads the seed test failing midway: the reason after `not ok` is the failed check\'s', () => {
+  it("reads the seed test failing midway: the reason after `not ok` is the failed check's", () => {
     const result = parsed(fixture('seed-fail-midway.stdout'));
     const failed = result.subtests[2]!;
-    expect(failed).toMatchObject({ id: '3', name: 'both mappings read asdf', status: 'fail', ok: false, diagnostics: ['mapping 1 holds "page", expected "asdf"'] });
+    expect(failed).toMatchObject({
+      id: '3',
+      name: 'both mappings read asdf',
+      status: 'fail',
+      ok: false,
+      diagnostics: ['mapping 1 holds "page", expected "asdf"'],
+    });
     expect(result.diagnostics).toEqual([]);
     expect(result.planMismatch).toEqual({ planned: 14, seen: 3, last: failed });
     expect(tapVerdict(result)).toEqual({
@@ -119,7 +140,11 @@ describe('parseTap on real outputs', () => {
     ]);
     const param = result.subtests[0]!.children![3]!;
     // Printed at the case's indent inside the parameters' block, before `not ok 2 value 1`.
-    expect(param.children![1]!.diagnostics).toEqual(['kmh_param: EXPECTATION FAILED at /tmp/tapfix/kunit-module/kmh_tap_demo.c:41', 'Expected *v != 1, but', '    *v == 1']);
+    expect(param.children![1]!.diagnostics).toEqual([
+      'kmh_param: EXPECTATION FAILED at /tmp/tapfix/kunit-module/kmh_tap_demo.c:41',
+      'Expected *v != 1, but',
+      '    *v == 1',
+    ]);
     expect(param.diagnostics).toEqual(['kmh_param: pass:1 fail:1 skip:1 total:3']);
     expect(result.diagnostics).toEqual([]);
     const verdict = tapVerdict(result);
@@ -127,7 +152,7 @@ describe('parseTap on real outputs', () => {
     expect(verdict.reason).toBe('2 of 6 subtests failed: 1.2 "kmh_fails", 1.4.2 "value 1"');
   });
 
-  it("reads kselftest_harness.h: RUN/OK lines on their test, a nameless SKIP, the totals on none", () => {
+  it('reads kselftest_harness.h: RUN/OK lines on their test, a nameless SKIP, the totals on none', () => {
     const result = parsed(fixture('kselftest-harness.stdout'));
     expect(result.version).toBe('tap13');
     expect(shape(result.subtests)).toEqual([
@@ -136,7 +161,11 @@ describe('parseTap on real outputs', () => {
       ['3', '', 'skip'],
       ['4', 'buffer.filled', 'pass'],
     ]);
-    expect(result.subtests[0]!.diagnostics).toEqual(['Starting 4 tests from 2 test cases.', ' RUN           global.sums_add_up ...', '           OK  global.sums_add_up']);
+    expect(result.subtests[0]!.diagnostics).toEqual([
+      'Starting 4 tests from 2 test cases.',
+      ' RUN           global.sums_add_up ...',
+      '           OK  global.sums_add_up',
+    ]);
     expect(result.subtests[1]!.diagnostics).toEqual([' RUN           global.sums_are_wrong ...', '         FAIL  global.sums_are_wrong']);
     expect(result.subtests[2]).toMatchObject({ keyword: 'SKIP', directive: 'no /dev/kmh_missing in the guest' });
     expect(result.diagnostics).toEqual(['FAILED: 3 / 4 tests passed.', 'Totals: pass:2 fail:1 xfail:0 xpass:0 skip:1 error:0']);
@@ -182,7 +211,7 @@ describe('parseTap: what is TAP', () => {
     expect(parsed('KTAP version 2\n').version).toBe('ktap2');
   });
 
-  it('ignores what comes before the version line, and the test\'s own prints', () => {
+  it("ignores what comes before the version line, and the test's own prints", () => {
     const result = parsed('ok 7 - not yet TAP\n1..9\nstarting\nTAP version 13\n1..2\nok 1 - a\nplain print\nnot okay, just text\nok, so\nok 2 - b\n');
     expect(result.plan).toEqual({ count: 2 });
     expect(shape(result.subtests)).toEqual([
@@ -242,14 +271,21 @@ describe('parseTap: directives', () => {
   it('reads 1..0 as skipping all', () => {
     expect(parsed('TAP version 13\n1..0 # SKIP no such hardware\n').plan).toEqual({ count: 0, skipAll: 'no such hardware' });
     expect(parsed('1..0\n').plan).toEqual({ count: 0, skipAll: '' });
-    expect(tapVerdict(parsed('1..0 # Skipped: no network\n'))).toEqual({ failed: [], reason: 'the test skipped everything (1..0 # SKIP no network): it tested nothing, which is no pass' });
+    expect(tapVerdict(parsed('1..0 # Skipped: no network\n'))).toEqual({
+      failed: [],
+      reason: 'the test skipped everything (1..0 # SKIP no network): it tested nothing, which is no pass',
+    });
   });
 
   it('fails a run whose every result is a SKIP, as kselftest exits 4 for it, but not one with a pass beside its skips', () => {
-    expect(tapVerdict(parsed('1..2\nok 1 # SKIP no device\nok 2 - b # SKIP no device\n')).reason).toBe('all 2 subtests were skipped: it tested nothing, which is no pass');
+    expect(tapVerdict(parsed('1..2\nok 1 # SKIP no device\nok 2 - b # SKIP no device\n')).reason).toBe(
+      'all 2 subtests were skipped: it tested nothing, which is no pass',
+    );
     expect(tapVerdict(parsed('1..2\nok 1 - a\nok 2 - b # SKIP no device\n'))).toEqual({ failed: [] });
     // KUnit: a suite whose one case skipped.
-    expect(tapVerdict(parsed('    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 c # SKIP no device\nok 1 s # SKIP\n')).reason).toBe('its one subtest was skipped: it tested nothing, which is no pass');
+    expect(tapVerdict(parsed('    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 c # SKIP no device\nok 1 s # SKIP\n')).reason).toBe(
+      'its one subtest was skipped: it tested nothing, which is no pass',
+    );
   });
 
   it('fails TIMEOUT and ERROR, naming them in the reason', () => {
@@ -354,7 +390,9 @@ describe('parseTap: nesting', () => {
   });
 
   it('reads the older KUnit form: # Subtest first, no nested version line', () => {
-    const result = parsed('TAP version 14\n1..1\n    # Subtest: example\n    1..2\n    ok 1 - example_simple_test\n    not ok 2 - example_fail\nnot ok 1 - example\n');
+    const result = parsed(
+      'TAP version 14\n1..1\n    # Subtest: example\n    1..2\n    ok 1 - example_simple_test\n    not ok 2 - example_fail\nnot ok 1 - example\n',
+    );
     expect(shape(result.subtests)).toEqual([
       ['1.1', 'example_simple_test', 'pass'],
       ['1.2', 'example_fail', 'fail'],
@@ -362,8 +400,10 @@ describe('parseTap: nesting', () => {
     ]);
   });
 
-  it("fails a block whose parent result line never came, named by its # Subtest line", () => {
-    const result = parsed('KTAP version 1\n1..2\n    KTAP version 1\n    # Subtest: first\n    1..1\n    ok 1 a\nok 1 first\n    KTAP version 1\n    # Subtest: second\n    1..3\n    ok 1 b\n    # about to crash\n');
+  it('fails a block whose parent result line never came, named by its # Subtest line', () => {
+    const result = parsed(
+      'KTAP version 1\n1..2\n    KTAP version 1\n    # Subtest: first\n    1..1\n    ok 1 a\nok 1 first\n    KTAP version 1\n    # Subtest: second\n    1..3\n    ok 1 b\n    # about to crash\n',
+    );
     const second = result.subtests[1]!;
     expect(second).toMatchObject({ id: '2', name: 'second', status: 'fail', incomplete: true, diagnostics: ['about to crash'] });
     expect(second.children!.map((s) => s.id)).toEqual(['2.1']);
@@ -375,7 +415,9 @@ describe('parseTap: nesting', () => {
   });
 
   it('starts a new block at a version line where the last one got no parent line', () => {
-    const result = parsed('KTAP version 1\n    KTAP version 1\n    # Subtest: a\n    1..1\n    ok 1 x\n    KTAP version 1\n    # Subtest: b\n    1..1\n    ok 1 y\nok 2 b\n');
+    const result = parsed(
+      'KTAP version 1\n    KTAP version 1\n    # Subtest: a\n    1..1\n    ok 1 x\n    KTAP version 1\n    # Subtest: b\n    1..1\n    ok 1 y\nok 2 b\n',
+    );
     expect(shape(result.subtests)).toEqual([
       ['1.1', 'x', 'pass'],
       ['1', 'a', 'fail'],
@@ -424,7 +466,10 @@ describe('parseTap: bail-out and plans', () => {
   });
 
   it('lists several failures, then counts the rest', () => {
-    const lines = ['1..14', ...Array.from({ length: 14 }, (_, i) => (i === 4 || i === 8 ? `not ok ${i + 1} - check ${i + 1}` : `ok ${i + 1} - check ${i + 1}`))];
+    const lines = [
+      '1..14',
+      ...Array.from({ length: 14 }, (_, i) => (i === 4 || i === 8 ? `not ok ${i + 1} - check ${i + 1}` : `ok ${i + 1} - check ${i + 1}`)),
+    ];
     expect(tapVerdict(parsed(lines.join('\n'))).reason).toBe('2 of 14 subtests failed: 5 "check 5", 9 "check 9"');
     const many = ['1..8', ...Array.from({ length: 8 }, (_, i) => `not ok ${i + 1} - c${i + 1}`)];
     expect(tapVerdict(parsed(many.join('\n'))).reason).toBe('8 of 8 subtests failed: 1 "c1", 2 "c2", 3 "c3", 4 "c4", 5 "c5", and 3 more');
@@ -453,7 +498,12 @@ describe('parseTap: bounds', () => {
   });
 
   it(`keeps ${TAP_LIMITS.diagnostics} diagnostic lines per test, the first and the last`, () => {
-    const lines = ['1..1', ...Array.from({ length: 80 }, (_, i) => `# line ${i + 1}`), 'not ok 1 - a', ...Array.from({ length: 5 }, (_, i) => `# after ${i + 1}`)];
+    const lines = [
+      '1..1',
+      ...Array.from({ length: 80 }, (_, i) => `# line ${i + 1}`),
+      'not ok 1 - a',
+      ...Array.from({ length: 5 }, (_, i) => `# after ${i + 1}`),
+    ];
     const [sub] = parsed(lines.join('\n')).subtests;
     expect(sub!.diagnostics).toHaveLength(TAP_LIMITS.diagnostics);
     expect(sub!.diagnostics.slice(0, 2)).toEqual(['line 1', 'line 2']);

@@ -23,9 +23,7 @@ describe('decide', () => {
     const verdict = decide({
       ...base,
       test: { exitCode: null, signal: 'SIGKILL', output: 'writing 4 bytes\n' },
-      kernelErrors: [
-        { kind: 'bug', title: 'BUG: kernel NULL pointer dereference, address: 0000000000000000', trace: [], module: 'kmh_null', recordIndex: 0 },
-      ],
+      kernelErrors: [{ kind: 'bug', title: 'BUG: kernel NULL pointer dereference, address: 0000000000000000', trace: [], module: 'kmh_null', recordIndex: 0 }],
       taint: { letters: 'D' },
     });
     expect(verdict).toEqual({
@@ -114,9 +112,7 @@ describe('decide', () => {
   });
 
   it('fails the test on a missing expected kernel-log line', () => {
-    expect(
-      decide({ ...base, expectations: { ok: false, missing: 'lkmc_mmap: vm_close', matched: 1, after: 'lkmc_mmap: write' } }),
-    ).toEqual({
+    expect(decide({ ...base, expectations: { ok: false, missing: 'lkmc_mmap: vm_close', matched: 1, after: 'lkmc_mmap: write' } })).toEqual({
       outcome: 'test-failed',
       reasons: ["expected kernel-log line 'lkmc_mmap: vm_close' not found after 'lkmc_mmap: write'"],
       failedStage: 'test',

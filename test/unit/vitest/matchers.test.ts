@@ -32,7 +32,11 @@ describe('containKernelLines', () => {
 describe('noKernelErrors', () => {
   it('passes with none and fails listing each with module, stage and source line', () => {
     expect(noKernelErrors({ kernelErrors: [] }).pass).toBe(true);
-    const r = noKernelErrors({ kernelErrors: [{ kind: 'warning', title: 'WARNING: CPU: 0 PID: 1 at m.c:22 f+0x1/0x2 [m]', module: 'm', stage: 'test', source: [{ file: '/src/m.c', line: 22 }] }] });
+    const r = noKernelErrors({
+      kernelErrors: [
+        { kind: 'warning', title: 'WARNING: CPU: 0 PID: 1 at m.c:22 f+0x1/0x2 [m]', module: 'm', stage: 'test', source: [{ file: '/src/m.c', line: 22 }] },
+      ],
+    });
     expect(r.pass).toBe(false);
     expect(r.message).toBe('expected no kernel errors, found 1:\n  warning in m during test at /src/m.c:22: WARNING: CPU: 0 PID: 1 at m.c:22 f+0x1/0x2 [m]');
   });
@@ -57,7 +61,9 @@ describe('the registered matchers', () => {
 
   it('expect().toHaveNoKernelErrors', () => {
     expect({ kernelErrors: [] }).toHaveNoKernelErrors();
-    expect(() => expect({ kernelErrors: [{ kind: 'oops', title: 'BUG: kernel NULL pointer dereference' }] }).toHaveNoKernelErrors()).toThrow(/oops: BUG: kernel NULL/);
+    expect(() => expect({ kernelErrors: [{ kind: 'oops', title: 'BUG: kernel NULL pointer dereference' }] }).toHaveNoKernelErrors()).toThrow(
+      /oops: BUG: kernel NULL/,
+    );
   });
 });
 
@@ -69,9 +75,14 @@ describe('passAllSubtests', () => {
   });
 
   it('names each failed subtest with its diagnostics', () => {
-    const m = passAllSubtests({ subtests: [sub('1', 'pass'), sub('2', 'fail', 'read back', ['got 0x00, want 0x5a'])], tapFailure: 'subtest 2 "read back" failed' });
+    const m = passAllSubtests({
+      subtests: [sub('1', 'pass'), sub('2', 'fail', 'read back', ['got 0x00, want 0x5a'])],
+      tapFailure: 'subtest 2 "read back" failed',
+    });
     expect(m.pass).toBe(false);
-    expect(m.message).toBe('expected every subtest to pass, 1 of 2 failed:\n  subtest 2 "read back" failed:\n      # got 0x00, want 0x5a\n  the TAP says: subtest 2 "read back" failed');
+    expect(m.message).toBe(
+      'expected every subtest to pass, 1 of 2 failed:\n  subtest 2 "read back" failed:\n      # got 0x00, want 0x5a\n  the TAP says: subtest 2 "read back" failed',
+    );
   });
 
   it('fails a test that stopped midway, though no subtest says not ok', () => {

@@ -25,7 +25,8 @@ export async function settle<T>(fn: () => Promise<T>): Promise<Fact<T>> {
   }
 }
 
-export const check = (name: string, status: CheckStatus, summary: string, fix?: string): DoctorCheck => (fix === undefined ? { name, status, summary } : { name, status, summary, fix });
+export const check = (name: string, status: CheckStatus, summary: string, fix?: string): DoctorCheck =>
+  fix === undefined ? { name, status, summary } : { name, status, summary, fix };
 
 /** A fact that could not be gathered is a warning: the doctor cannot tell, the run may still work. */
 export const unknown = (name: string, fact: { error: string }): DoctorCheck => check(name, 'warn', `could not check: ${fact.error}`);

@@ -54,7 +54,8 @@ function usernsBlock(fact: CompilerFact): { why: string; fix: string } | undefin
   const u = fact.userns;
   if (u.unprivilegedClone === 0) return { why: 'kernel.unprivileged_userns_clone is 0', fix: 'sudo sysctl -w kernel.unprivileged_userns_clone=1' };
   if (u.maxUserNamespaces === 0) return { why: 'user.max_user_namespaces is 0', fix: 'sudo sysctl -w user.max_user_namespaces=15000' };
-  if (u.apparmorRestrict === 1) return { why: 'AppArmor restricts unprivileged user namespaces', fix: 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' };
+  if (u.apparmorRestrict === 1)
+    return { why: 'AppArmor restricts unprivileged user namespaces', fix: 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' };
   return undefined;
 }
 
@@ -73,7 +74,12 @@ export function diagnoseGcc(fact: CompilerFact, kernels: Fact<KernelsFact>): Doc
   let rootsToMake = 0;
   for (const k of kernels.value.cached) {
     try {
-      const plan = planToolchain({ compiler: parseCcVersionText(k.ccVersionText), host: { major, hasKernelCommand: true }, hint: { gccAccepted: k.gccAccepted }, suite: k.suite });
+      const plan = planToolchain({
+        compiler: parseCcVersionText(k.ccVersionText),
+        host: { major, hasKernelCommand: true },
+        hint: { gccAccepted: k.gccAccepted },
+        suite: k.suite,
+      });
       if (plan.kind === 'host') onHost.push(k.series);
       else {
         const cached = fact.roots.includes(plan.key);
@@ -89,7 +95,8 @@ export function diagnoseGcc(fact: CompilerFact, kernels: Fact<KernelsFact>): Doc
   if (roots.length > 0) parts.push(roots.join(', '));
   parts.push(...problems);
   const uncached = kernels.value.uncached;
-  if (uncached.length > 0) parts.push(`not cached yet: ${uncached.join(', ')} (one built with another gcc than the host's gets a gcc-N root of its suite, made with mmdebstrap)`);
+  if (uncached.length > 0)
+    parts.push(`not cached yet: ${uncached.join(', ')} (one built with another gcc than the host's gets a gcc-N root of its suite, made with mmdebstrap)`);
   if (rootsToMake > 0 || uncached.length > 0) parts.push(`mmdebstrap --mode=unshare: ${fact.mmdebstrap ? unshare : 'not installed'}`);
 
   const needRoot = rootsToMake > 0;

@@ -103,11 +103,21 @@ export function diagnoseKvm(fact: KvmFact): DoctorCheck {
   const noFlag = fact.cpuVirt === undefined;
   if (fact.accessError === 'ENOENT') {
     if (noFlag) {
-      return check('kvm', 'warn', `${fact.device} does not exist and the CPU lists no vmx/svm in /proc/cpuinfo; ${tcg}`, 'enable VT-x/AMD-V in the firmware, or nested virtualisation for this VM on its host');
+      return check(
+        'kvm',
+        'warn',
+        `${fact.device} does not exist and the CPU lists no vmx/svm in /proc/cpuinfo; ${tcg}`,
+        'enable VT-x/AMD-V in the firmware, or nested virtualisation for this VM on its host',
+      );
     }
     const module = fact.cpuVirt === 'vmx' ? 'kvm_intel' : 'kvm_amd';
     const why = fact.modules.includes(module) ? `${module} is loaded but made no device` : `the ${module} module is not loaded`;
-    return check('kvm', 'warn', `${fact.device} does not exist (${why}); ${tcg}`, `sudo modprobe ${module}; if it fails, 'sudo dmesg | grep -i kvm' says why (virtualisation disabled in the firmware?)`);
+    return check(
+      'kvm',
+      'warn',
+      `${fact.device} does not exist (${why}); ${tcg}`,
+      `sudo modprobe ${module}; if it fails, 'sudo dmesg | grep -i kvm' says why (virtualisation disabled in the firmware?)`,
+    );
   }
   if (fact.accessError) {
     const g = fact.group;

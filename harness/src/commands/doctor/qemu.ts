@@ -22,6 +22,12 @@ export async function gatherQemu(env: NodeJS.ProcessEnv): Promise<QemuFact> {
 
 export function diagnoseQemu(fact: QemuFact): DoctorCheck {
   if (!fact.path) return check('qemu', 'fail', 'qemu-system-x86_64 not found', aptInstallLine([HOST_TOOLS['qemu-system-x86_64']]));
-  if (!fact.version) return check('qemu', 'fail', `${fact.path} --version failed: ${fact.versionError ?? 'no output'}`, `reinstall QEMU: ${aptInstallLine(['--reinstall', HOST_TOOLS['qemu-system-x86_64']])}`);
+  if (!fact.version)
+    return check(
+      'qemu',
+      'fail',
+      `${fact.path} --version failed: ${fact.versionError ?? 'no output'}`,
+      `reinstall QEMU: ${aptInstallLine(['--reinstall', HOST_TOOLS['qemu-system-x86_64']])}`,
+    );
   return check('qemu', 'ok', fact.version);
 }

@@ -21,6 +21,9 @@ export function diagnoseTools(fact: ToolsFact): DoctorCheck {
   const total = Object.keys(HOST_TOOLS).length;
   if (fact.packages.length === 0) return check('host-tools', 'ok', `all ${total} tools present`);
   const fromTools = new Set(fact.missing.map((m) => m.package));
-  const parts = [...fact.missing.map((m) => `${m.tool} (${m.package})`), ...fact.packages.filter((p) => !fromTools.has(p)).map((p) => (p === 'libc6-dev' ? 'libc.a (libc6-dev)' : p))];
+  const parts = [
+    ...fact.missing.map((m) => `${m.tool} (${m.package})`),
+    ...fact.packages.filter((p) => !fromTools.has(p)).map((p) => (p === 'libc6-dev' ? 'libc.a (libc6-dev)' : p)),
+  ];
   return check('host-tools', 'fail', `missing: ${parts.join(', ')}`, aptInstallLine(fact.packages));
 }

@@ -38,12 +38,21 @@ async function builtEntries(root: string, name: string, rendered: string | undef
   for (const { dir, info } of await cachedBuilds(root, name)) {
     const meta = await readMetadata(dir).catch(() => undefined);
     if (!meta || meta.artifacts.series !== name) continue;
-    out.push({ dir, release: meta.artifacts.release, version: meta.version, current: rendered !== undefined && info.fragment === rendered, ...(info.objects ? { objects: info.objects } : {}) });
+    out.push({
+      dir,
+      release: meta.artifacts.release,
+      version: meta.version,
+      current: rendered !== undefined && info.fragment === rendered,
+      ...(info.objects ? { objects: info.objects } : {}),
+    });
   }
   return out;
 }
 
-export async function listBuiltKernels(defs: readonly KernelBuildDef[], options: { cacheRoot?: string; emit?: Emit; offline?: boolean } = {}): Promise<BuiltKernelRow[]> {
+export async function listBuiltKernels(
+  defs: readonly KernelBuildDef[],
+  options: { cacheRoot?: string; emit?: Emit; offline?: boolean } = {},
+): Promise<BuiltKernelRow[]> {
   const root = options.cacheRoot ?? defaultCacheRoot();
   const emit = options.emit ?? silent;
   const catalogue = loadCatalogue();
@@ -58,8 +67,14 @@ export async function listBuiltKernels(defs: readonly KernelBuildDef[], options:
       }
       const { best, errors } = await resolveSource(seriesSpec(catalogue, def.series), { cacheRoot: root, emit, ...(options.offline ? { offline: true } : {}) });
       for (const e of errors) problems.push(e.message);
-      if (!best && errors.length === 0) problems.push(`no linux-source-${def.series} in the ${options.offline ? 'cached ' : ''}package indexes of ${def.series}'s suites`);
-      const unpacked = best ? await stat(path.join(root, SOURCES_AREA, sourceKey(best.pkg))).then(() => true, () => false) : false;
+      if (!best && errors.length === 0)
+        problems.push(`no linux-source-${def.series} in the ${options.offline ? 'cached ' : ''}package indexes of ${def.series}'s suites`);
+      const unpacked = best
+        ? await stat(path.join(root, SOURCES_AREA, sourceKey(best.pkg))).then(
+            () => true,
+            () => false,
+          )
+        : false;
       return {
         name: def.name,
         series: def.series,
@@ -80,7 +95,9 @@ export function formatBuiltKernels(rows: readonly BuiltKernelRow[]): string {
       r.name,
       r.series,
       r.source ? `${r.source.package} ${r.source.version} (${r.source.suite})${r.source.unpacked ? '' : ', not downloaded'}` : 'unresolved (see below)',
-      r.cached.length ? r.cached.map((b) => `${b.release} ${b.version}${b.current ? ' (current)' : ' (other configuration or source)'}`).join(', ') : '- (built on first use, ~10-15 min)',
+      r.cached.length
+        ? r.cached.map((b) => `${b.release} ${b.version}${b.current ? ' (current)' : ' (other configuration or source)'}`).join(', ')
+        : '- (built on first use, ~10-15 min)',
       r.definedIn,
     ]);
   }

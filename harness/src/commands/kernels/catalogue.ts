@@ -134,10 +134,18 @@ async function resolveNewest(spec: SeriesSpec, root: string, mirrors: Mirrors | 
   };
   try {
     const resolution = await resolveSeries(spec, use, root, { emit: collect, ...(mirrors ? {} : { listsMaxAgeMs: Infinity }) });
-    const stamps = await Promise.all(spec.suites.map((s) => stat(aptState(root, s, { uri: '', from: '' }).stampFile).then((i) => i.mtimeMs, () => undefined)));
+    const stamps = await Promise.all(
+      spec.suites.map((s) =>
+        stat(aptState(root, s, { uri: '', from: '' }).stampFile).then(
+          (i) => i.mtimeMs,
+          () => undefined,
+        ),
+      ),
+    );
     const known = stamps.filter((s): s is number => s !== undefined);
     const newest = resolution.candidates[0];
-    if (!newest && resolution.errors.length === 0) problems.push(`no complete ${spec.series} ${spec.flavour} kernel in ${spec.suites.map((s) => s.suite).join(', ')} (check images/kernels.json)`);
+    if (!newest && resolution.errors.length === 0)
+      problems.push(`no complete ${spec.series} ${spec.flavour} kernel in ${spec.suites.map((s) => s.suite).join(', ')} (check images/kernels.json)`);
     const unreadable = !newest && resolution.errors.length > 0;
     return { ...(newest ? { newest } : { unreadable }), problems, ...(known.length ? { indexUpdatedMs: Math.min(...known) } : {}) };
   } catch (error) {
@@ -241,12 +249,15 @@ export function formatKernels(rows: KernelRow[], options: { userKernels?: string
   const lines = alignColumns(table);
   lines.push('', '* default series (used when --kernel names none)');
   const dates = rows.flatMap((r) => (r.indexUpdatedMs === undefined ? [] : [r.indexUpdatedMs]));
-  if (dates.length) lines.push(`Resolved from package indexes downloaded ${utcTime(Math.min(...dates))} UTC or later; a run downloads the resolved build if it is not cached.`);
+  if (dates.length)
+    lines.push(`Resolved from package indexes downloaded ${utcTime(Math.min(...dates))} UTC or later; a run downloads the resolved build if it is not cached.`);
   if (rows.some((r) => r.compiler.kind !== 'unknown' && r.compiler.from === 'package-index')) {
     lines.push("(per index): gcc named by the headers package's Depends; the exact compiler is known once the kernel is fetched.");
   }
   for (const row of rows) for (const problem of row.problems) lines.push(`${row.series}: ${problem}`);
-  lines.push('Kernels you build yourself (buildroot:<output dir>, local:<bzImage>,<build dir>) are not in the catalogue and not listed; name them with --kernel or KMOD_HARNESS_KERNELS.');
+  lines.push(
+    'Kernels you build yourself (buildroot:<output dir>, local:<bzImage>,<build dir>) are not in the catalogue and not listed; name them with --kernel or KMOD_HARNESS_KERNELS.',
+  );
   if (options.userKernels?.length) lines.push(`Selected now: ${options.userKernels.join(' ')}`);
   return `${lines.join('\n')}\n`;
 }

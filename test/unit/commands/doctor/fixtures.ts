@@ -23,7 +23,15 @@ export const kvmOk: KvmFact = {
 export const mirrorOk: MirrorFact = {
   missing: [],
   probes: [
-    { archive: 'debian', uri: 'http://mirror.example/debian', from: '/etc/apt/sources.list.d/debian.sources', suite: 'bookworm', url: 'http://mirror.example/debian/dists/bookworm/Release', status: 200, ms: 40 },
+    {
+      archive: 'debian',
+      uri: 'http://mirror.example/debian',
+      from: '/etc/apt/sources.list.d/debian.sources',
+      suite: 'bookworm',
+      url: 'http://mirror.example/debian/dists/bookworm/Release',
+      status: 200,
+      ms: 40,
+    },
     { archive: 'debian-security', uri: 'http://mirror.example/debian-security', from: 'derived', suite: 'bookworm-security', url: 'x', status: 200, ms: 50 },
   ],
 };
@@ -41,8 +49,22 @@ export const kernelsOk: KernelsFact = {
   defaultSeries: '6.1',
   uncached: [],
   cached: [
-    { series: '6.1', release: '6.1.0-56-cloud-amd64', vmlinuz: '/k/6.1/vmlinuz', ccVersionText: 'gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0', suite: 'bookworm-security', gccAccepted: [] },
-    { series: '6.12', release: '6.12.118+deb13-cloud-amd64', vmlinuz: '/k/6.12/vmlinuz', ccVersionText: 'x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0', suite: 'trixie-security', gccAccepted: [] },
+    {
+      series: '6.1',
+      release: '6.1.0-56-cloud-amd64',
+      vmlinuz: '/k/6.1/vmlinuz',
+      ccVersionText: 'gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0',
+      suite: 'bookworm-security',
+      gccAccepted: [],
+    },
+    {
+      series: '6.12',
+      release: '6.12.118+deb13-cloud-amd64',
+      vmlinuz: '/k/6.12/vmlinuz',
+      ccVersionText: 'x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0',
+      suite: 'trixie-security',
+      gccAccepted: [],
+    },
   ],
 };
 

@@ -4,7 +4,8 @@ import type { KernelsFact } from '../../../../harness/src/commands/doctor/kernel
 import { compilerOk, kernelsOk, ok } from './fixtures.js';
 
 describe('diagnoseGcc', () => {
-  const gcc = (compiler: Partial<CompilerFact>, kernels: Partial<KernelsFact> = {}) => diagnoseGcc({ ...compilerOk, ...compiler }, ok({ ...kernelsOk, ...kernels }));
+  const gcc = (compiler: Partial<CompilerFact>, kernels: Partial<KernelsFact> = {}) =>
+    diagnoseGcc({ ...compilerOk, ...compiler }, ok({ ...kernelsOk, ...kernels }));
 
   it('names the host gcc and which kernels it builds, and the roots the others use', () => {
     const c = gcc({});
@@ -40,7 +41,10 @@ describe('diagnoseGcc', () => {
   it('the host gcc matching a kernel needs no root; the catalogue hint counts', () => {
     const c = gcc({ gcc: { path: '/usr/bin/gcc', major: 14 } });
     expect(c.summary).toContain('host gcc builds 6.12');
-    const hinted = gcc({}, { cached: [{ ...kernelsOk.cached[0]!, series: '5.10', ccVersionText: 'gcc-10 (Debian 10.2.1-6) 10.2.1 20210110', gccAccepted: [12] }] });
+    const hinted = gcc(
+      {},
+      { cached: [{ ...kernelsOk.cached[0]!, series: '5.10', ccVersionText: 'gcc-10 (Debian 10.2.1-6) 10.2.1 20210110', gccAccepted: [12] }] },
+    );
     expect(hinted.summary).toBe('gcc 12, make; host gcc builds 5.10');
   });
 

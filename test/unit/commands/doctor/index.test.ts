@@ -19,8 +19,18 @@ describe('diagnose', () => {
 
 describe('doctorExitCode', () => {
   it('is 1 when any check fails, 0 with only ok and warn', () => {
-    expect(doctorExitCode([{ name: 'a', status: 'ok', summary: '' }, { name: 'b', status: 'warn', summary: '' }])).toBe(0);
-    expect(doctorExitCode([{ name: 'a', status: 'warn', summary: '' }, { name: 'b', status: 'fail', summary: '' }])).toBe(1);
+    expect(
+      doctorExitCode([
+        { name: 'a', status: 'ok', summary: '' },
+        { name: 'b', status: 'warn', summary: '' },
+      ]),
+    ).toBe(0);
+    expect(
+      doctorExitCode([
+        { name: 'a', status: 'warn', summary: '' },
+        { name: 'b', status: 'fail', summary: '' },
+      ]),
+    ).toBe(1);
   });
 });
 
@@ -40,6 +50,10 @@ describe('gatherHostFacts on this machine', () => {
       if (c.status === 'fail') expect(c.fix, c.name).toBeTruthy();
     }
     expect(byName(checks, 'kvm').status).not.toBe('fail');
-    expect(formatDoctor(checks).split('\n').filter((l) => /^(ok|warn|fail) /.test(l))).toHaveLength(6);
+    expect(
+      formatDoctor(checks)
+        .split('\n')
+        .filter((l) => /^(ok|warn|fail) /.test(l)),
+    ).toHaveLength(6);
   }, 30_000);
 });

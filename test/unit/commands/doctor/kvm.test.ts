@@ -50,7 +50,11 @@ describe('diagnoseKvm', () => {
   it('reports a cached probe failure in its own words, and why (no vmx/svm)', () => {
     const c = kvmCheck({
       cpuVirt: undefined,
-      probe: { failure: 'a probe boot under KVM failed: qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69', current: true, writtenMs: Date.UTC(2026, 0, 2, 3, 4, 5) },
+      probe: {
+        failure: 'a probe boot under KVM failed: qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69',
+        current: true,
+        writtenMs: Date.UTC(2026, 0, 2, 3, 4, 5),
+      },
     });
     expect(c.status).toBe('warn');
     expect(c.summary).toBe(
@@ -62,7 +66,9 @@ describe('diagnoseKvm', () => {
   it('a stale probe result (other host kernel or QEMU) says the next run probes again', () => {
     const failed = kvmCheck({ probe: { failure: 'a probe boot under KVM printed nothing within 8 s', current: false, writtenMs: Date.UTC(2026, 0, 2) } });
     expect(failed.status).toBe('warn');
-    expect(failed.summary).toMatch(/^the last KVM probe failed \(for another host kernel or QEMU: the next run probes again\): a probe boot under KVM printed nothing/);
+    expect(failed.summary).toMatch(
+      /^the last KVM probe failed \(for another host kernel or QEMU: the next run probes again\): a probe boot under KVM printed nothing/,
+    );
     const passed = kvmCheck({ probe: { failure: undefined, current: false, writtenMs: Date.UTC(2026, 0, 2) } });
     expect(passed.status).toBe('ok');
     expect(passed.summary).toContain('the next run probes again');
@@ -81,7 +87,11 @@ describe('diagnoseKvm', () => {
   });
 
   it('is never a failure: TCG still runs', () => {
-    for (const over of [{ accessError: 'ENOENT', cpuVirt: undefined }, { accessError: 'EACCES' }, { probe: { failure: 'x', current: true, writtenMs: Date.UTC(2026, 0, 1) } }] as Partial<KvmFact>[]) {
+    for (const over of [
+      { accessError: 'ENOENT', cpuVirt: undefined },
+      { accessError: 'EACCES' },
+      { probe: { failure: 'x', current: true, writtenMs: Date.UTC(2026, 0, 1) } },
+    ] as Partial<KvmFact>[]) {
       expect(kvmCheck(over).status).toBe('warn');
     }
   });

@@ -15,7 +15,14 @@ describe('formatBuiltKernels', () => {
           { dir: '/c/kernels/6.1-debug_6.1.192-3_bbb', release: '6.1.192-kmod-harness', version: '6.1.192-3', current: true },
         ],
       },
-      { name: 'mine', series: '6.12', definedIn: '/repo/kmod-harness.config.ts', problems: ["kernel 'mine': the Kconfig fragment /repo/x.config cannot be read (ENOENT)"], cached: [], source: { package: 'linux-source-6.12', version: '6.12.118-1', suite: 'trixie-security', unpacked: false } },
+      {
+        name: 'mine',
+        series: '6.12',
+        definedIn: '/repo/kmod-harness.config.ts',
+        problems: ["kernel 'mine': the Kconfig fragment /repo/x.config cannot be read (ENOENT)"],
+        cached: [],
+        source: { package: 'linux-source-6.12', version: '6.12.118-1', suite: 'trixie-security', unpacked: false },
+      },
     ]);
     expect(text.split('\n')).toEqual([
       'BUILT KERNEL  SERIES  SOURCE NOW                                                      CACHED BUILDS                                                                                             DEFINED IN',

@@ -9,11 +9,20 @@ import { compilerInfo, formatKernels, gccFromDepends, listKernels, type KernelRo
 import type { CompilerId } from '../../../../harness/src/toolchain/select.js';
 import { needs } from '../../../support/host-tools.js';
 
-const gcc = (major: number): CompilerId => ({ family: 'gcc', major, version: `${major}.2.0`, command: `gcc-${major}`, text: `gcc-${major} (Debian ${major}.2.0-1) ${major}.2.0` });
+const gcc = (major: number): CompilerId => ({
+  family: 'gcc',
+  major,
+  version: `${major}.2.0`,
+  command: `gcc-${major}`,
+  text: `gcc-${major} (Debian ${major}.2.0-1) ${major}.2.0`,
+});
 
 describe('gccFromDepends', () => {
   it("reads the gcc major from the headers package's Depends, in each Debian spelling", () => {
-    const headers = (depends: string) => [{ name: 'linux-image-x', depends: 'kmod, gcc-99' }, { name: 'linux-headers-x-cloud-amd64', depends }];
+    const headers = (depends: string) => [
+      { name: 'linux-image-x', depends: 'kmod, gcc-99' },
+      { name: 'linux-headers-x-cloud-amd64', depends },
+    ];
     expect(gccFromDepends(headers('linux-headers-6.1.0-56-common (= 6.1.192-2), linux-kbuild-6.1 (>= 6.1.192-2), linux-compiler-gcc-12-x86'))).toBe(12);
     expect(gccFromDepends(headers('linux-headers-6.12.118+deb13-common (= 6.12.118-1), gcc-14'))).toBe(14);
     expect(gccFromDepends(headers('linux-kbuild-7.2.13+deb14 (= 7.2.13-1), gcc-16-for-host (>= 16.1)'))).toBe(16);
@@ -29,13 +38,31 @@ describe('compilerInfo', () => {
   const base = { from: 'kernel-config' as const, hint: { gccAccepted: [12] }, suite: 'trixie-security', cachedToolchains: new Set(['trixie-gcc-14']) };
 
   it("is the host when its gcc is the kernel's or one the catalogue accepts", () => {
-    expect(compilerInfo({ ...base, compiler: gcc(12), host: { major: 12, hasKernelCommand: true } })).toEqual({ kind: 'host', kernelGcc: 12, hostGcc: 12, from: 'kernel-config' });
-    expect(compilerInfo({ ...base, compiler: gcc(10), host: { major: 12, hasKernelCommand: false } })).toEqual({ kind: 'host', kernelGcc: 10, hostGcc: 12, from: 'kernel-config' });
+    expect(compilerInfo({ ...base, compiler: gcc(12), host: { major: 12, hasKernelCommand: true } })).toEqual({
+      kind: 'host',
+      kernelGcc: 12,
+      hostGcc: 12,
+      from: 'kernel-config',
+    });
+    expect(compilerInfo({ ...base, compiler: gcc(10), host: { major: 12, hasKernelCommand: false } })).toEqual({
+      kind: 'host',
+      kernelGcc: 10,
+      hostGcc: 12,
+      from: 'kernel-config',
+    });
   });
 
   it('is a root of the base suite otherwise, saying whether it is cached', () => {
-    expect(compilerInfo({ ...base, compiler: gcc(14), host: { major: 13, hasKernelCommand: false } })).toEqual({ kind: 'root', kernelGcc: 14, key: 'trixie-gcc-14', cached: true, from: 'kernel-config' });
-    expect(compilerInfo({ ...base, from: 'package-index', suite: 'sid', compiler: gcc(16), host: { major: undefined, hasKernelCommand: false } })).toMatchObject({ kind: 'root', key: 'sid-gcc-16', cached: false, from: 'package-index' });
+    expect(compilerInfo({ ...base, compiler: gcc(14), host: { major: 13, hasKernelCommand: false } })).toEqual({
+      kind: 'root',
+      kernelGcc: 14,
+      key: 'trixie-gcc-14',
+      cached: true,
+      from: 'kernel-config',
+    });
+    expect(
+      compilerInfo({ ...base, from: 'package-index', suite: 'sid', compiler: gcc(16), host: { major: undefined, hasKernelCommand: false } }),
+    ).toMatchObject({ kind: 'root', key: 'sid-gcc-16', cached: false, from: 'package-index' });
   });
 
   it("is unknown, with planToolchain's reason, when no compiler can be provided", () => {
@@ -44,7 +71,14 @@ describe('compilerInfo', () => {
   });
 });
 
-const row = (over: Partial<KernelRow> & Pick<KernelRow, 'series'>): KernelRow => ({ isDefault: false, suites: ['trixie'], problems: [], cached: [], compiler: { kind: 'unknown', why: 'unknown until fetched' }, ...over });
+const row = (over: Partial<KernelRow> & Pick<KernelRow, 'series'>): KernelRow => ({
+  isDefault: false,
+  suites: ['trixie'],
+  problems: [],
+  cached: [],
+  compiler: { kind: 'unknown', why: 'unknown until fetched' },
+  ...over,
+});
 
 describe('formatKernels', () => {
   it('aligns one row per series, marks the default, and explains below', () => {
@@ -135,7 +169,11 @@ describe('listKernels (offline)', () => {
   }
 
   async function cacheIndex(suite: string): Promise<void> {
-    const state = aptState(root, { suite, archive: suite.endsWith('-security') ? 'debian-security' : 'debian', checkValidUntil: true }, { uri: 'file:///nonexistent', from: 'test' });
+    const state = aptState(
+      root,
+      { suite, archive: suite.endsWith('-security') ? 'debian-security' : 'debian', checkValidUntil: true },
+      { uri: 'file:///nonexistent', from: 'test' },
+    );
     await mkdir(state.listsDir, { recursive: true });
     await writeFile(state.sourcesFile, sourcesLine(`file:///nonexistent/${suite.endsWith('-security') ? 'debian-security' : 'debian'}`, suite));
     await copyFile(path.join(FIXTURES, `${suite}.Packages`), path.join(state.listsDir, `archive_dists_${suite}_main_binary-amd64_Packages`));
@@ -151,7 +189,9 @@ describe('listKernels (offline)', () => {
     expect(old.suites).toEqual(seriesSpec(loadCatalogue(), '5.10').suites.map((s) => s.suite));
     expect(old.resolved).toBeUndefined();
     expect(old.problems).toEqual(['offline: no complete package index of bullseye-security in the cache']);
-    expect(old.cached).toEqual([{ release: '5.10.0-46-cloud-amd64', version: '5.10.262-1', suite: 'bullseye-security', dir: entryDir(root, '5.10_5.10.262-1') }]);
+    expect(old.cached).toEqual([
+      { release: '5.10.0-46-cloud-amd64', version: '5.10.262-1', suite: 'bullseye-security', dir: entryDir(root, '5.10_5.10.262-1') },
+    ]);
     // With nothing resolved, the compiler shown is the newest cached build's, read from its config.
     expect(old.compiler).toMatchObject({ from: 'kernel-config', kernelGcc: 10 });
     expect(rows.find((r) => r.series === '6.12')!.compiler).toEqual({ kind: 'unknown', why: 'unknown until fetched' });
