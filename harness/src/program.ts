@@ -1,19 +1,16 @@
-// The kmod-harness command tree: flags and help here, each command's work in commands/.
+// The kmod-harness command tree: flags and help only; each command's work is in commands/.
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_OUTPUT_LIMIT_BYTES, MAX_OUTPUT_LIMIT_MIB } from './util/bounded-text.js';
 import { cacheRoot } from './cache/store.js';
-import { formatCache, formatPrune, listCache, pruneCache } from './commands/cache.js';
+import { cacheListCommand, cachePruneCommand } from './commands/cache.js';
 import { runCommand } from './commands/run.js';
-import { runSettings } from './config/settings.js';
 import { shellCommand, type ShellFlags } from './commands/shell.js';
 import type { RunFlags } from './config/settings.js';
 import { plainEmit } from './console/index.js';
-import { doctorExitCode, formatDoctor, runDoctor } from './commands/doctor/index.js';
-import { ensureHostPackages } from './host/setup.js';
+import { doctorCommand } from './commands/doctor/index.js';
+import { kernelsCommand } from './commands/kernels/index.js';
+import { setupCommand } from './commands/setup.js';
 import { knownSeries } from './kernel/index.js';
-import { formatKernels, listKernels } from './commands/kernels/catalogue.js';
-import { allDefinitions } from './kernel-build/index.js';
-import { formatBuiltKernels, listBuiltKernels } from './commands/kernels/built.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from './util/paths.js';
 import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS } from './run.js';
 import { timeoutProblem } from './util/timers.js';
@@ -140,30 +137,21 @@ export function program(): Command {
     .description('check the host: tools, QEMU, KVM (and why not), disk space, the Debian mirror, compilers; prints the fix for each problem')
     .option('--probe', 'boot a cached kernel under KVM now if no probe result is cached')
     .action(async (options: { probe?: boolean }) => {
-      const checks = await runDoctor({ ...(options.probe ? { probe: true } : {}) });
-      process.stdout.write(formatDoctor(checks));
-      process.exitCode = doctorExitCode(checks);
+      process.exitCode = await doctorCommand(options.probe ? { probe: true } : {});
     });
   cmd
     .command('kernels')
     .description('the catalogue series, the exact Debian build each resolves to now, what is cached, and the compiler each needs')
     .option('--offline', 'resolve from the package indexes already cached; do not update them')
     .action(async (options: { offline?: boolean }) => {
-      const rows = await listKernels({ emit: printEvent, ...(options.offline ? { offline: true } : {}) });
-      process.stdout.write(formatKernels(rows));
-      // The built-in <series>-debug and the config's kernelBuilds, if a config is found.
-      const settings = await runSettings({}).catch(
-        (error: Error) => void printEvent({ type: 'warn', message: `config not read, its kernelBuilds not listed: ${error.message}` }),
-      );
-      const built = await listBuiltKernels(allDefinitions(settings?.kernelBuilds ?? []), { emit: printEvent, ...(options.offline ? { offline: true } : {}) });
-      process.stdout.write(`\n${formatBuiltKernels(built)}`);
+      await kernelsCommand(options, printEvent);
     });
   const cache = cmd.command('cache').description(`the cache (${cacheRoot()}; KMOD_HARNESS_CACHE): list or prune it`);
   cache
     .command('list', { isDefault: true })
     .description('every entry with its size, last write and what it is')
     .action(async () => {
-      process.stdout.write(formatCache(await listCache(cacheRoot(), { scanProcesses: true })));
+      await cacheListCommand(cacheRoot());
     });
   cache
     .command('prune')
@@ -173,23 +161,14 @@ export function program(): Command {
     .option('--all', 'remove everything the harness made (compiler roots, package indexes, the KVM probe result too); do not run it beside a run')
     .option('--dry-run', 'say what would go, remove nothing')
     .action(async (options: { keep: number; olderThan?: number; all?: boolean; dryRun?: boolean }) => {
-      if (options.all && !options.dryRun) printEvent({ type: 'warn', message: 'removing the whole cache; a run going on now may lose what it needs' });
-      const result = await pruneCache(cacheRoot(), {
-        keepPerSeries: options.keep,
-        ...(options.olderThan !== undefined ? { olderThanDays: options.olderThan } : {}),
-        ...(options.all ? { all: true } : {}),
-        ...(options.dryRun ? { dryRun: true } : {}),
-      });
-      process.stdout.write(formatPrune(result));
-      process.exitCode = result.failed.length > 0 ? 1 : 0;
+      process.exitCode = await cachePruneCommand(cacheRoot(), options, printEvent);
     });
   cmd
     .command('setup')
     .description('install the Debian packages the harness needs (as root or with password-less sudo), or print the apt-get line')
     .option('--test', "also the tools this project's own test suite uses (cpio, xmllint)")
     .action(async (options: { test?: boolean }) => {
-      await ensureHostPackages(printEvent, { test: options.test === true });
-      process.stderr.write('host packages: all present\n');
+      await setupCommand(options, printEvent);
     });
   return cmd;
 }

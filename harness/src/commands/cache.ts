@@ -9,6 +9,7 @@ import path from 'node:path';
 import { entryLockFile, fillKeyOf, LOCK_PREFIX, PRUNE_PREFIX, STALE_TEMP_MS, TEMP_PREFIX } from '../cache/store.js';
 import { lockHolder, tryLock } from '../cache/lock.js';
 import { UsageError } from '../errors.js';
+import type { Emit } from '../events.js';
 import { isTempSibling, readJsonOr } from '../util/files.js';
 import { alignColumns, formatBytes, utcTime } from '../util/format.js';
 import { IMAGE_FILE, IMAGES_AREA, MEMO_DIR } from '../image/initramfs.js';
@@ -476,4 +477,27 @@ export function formatPrune(result: PruneResult): string {
     `${verb[0]!.toUpperCase()}${verb.slice(1)} ${result.removed.length} entries, ${formatBytes(result.bytesFreed)}${result.dryRun ? ' would be freed' : ' freed'}.`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** `kmod-harness cache list`. */
+export async function cacheListCommand(root: string, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  out.write(formatCache(await listCache(root, { scanProcesses: true })));
+}
+
+/** `kmod-harness cache prune`: the exit code (1 when something could not be removed). */
+export async function cachePruneCommand(
+  root: string,
+  options: { keep: number; olderThan?: number; all?: boolean; dryRun?: boolean },
+  emit: Emit,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  if (options.all && !options.dryRun) emit({ type: 'warn', message: 'removing the whole cache; a run going on now may lose what it needs' });
+  const result = await pruneCache(root, {
+    keepPerSeries: options.keep,
+    ...(options.olderThan !== undefined ? { olderThanDays: options.olderThan } : {}),
+    ...(options.all ? { all: true } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+  });
+  out.write(formatPrune(result));
+  return result.failed.length > 0 ? 1 : 0;
 }

@@ -12,6 +12,8 @@ import { diagnoseMirror, gatherMirror, type MirrorFact } from './mirror.js';
 import { diagnoseQemu, gatherQemu, type QemuFact } from './qemu.js';
 import { diagnoseTools, gatherTools, type ToolsFact } from './tools.js';
 
+import { formatDoctor } from './format.js';
+
 export { formatDoctor } from './format.js';
 
 export interface DoctorOptions {
@@ -68,4 +70,11 @@ export function doctorExitCode(checks: DoctorCheck[]): 0 | 1 {
 
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorCheck[]> {
   return diagnose(await gatherHostFacts(options));
+}
+
+/** `kmod-harness doctor`: every check, printed with its fix; the exit code (1 when any check failed). */
+export async function doctorCommand(options: DoctorOptions = {}, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const checks = await runDoctor(options);
+  out.write(formatDoctor(checks));
+  return doctorExitCode(checks);
 }
