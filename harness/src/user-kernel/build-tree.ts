@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { cachedDir } from '../cache/store.js';
 import { KernelFetchError, UsageError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
+import type { KernelArtifacts } from '../kernel-artifacts.js';
 
 export interface BuildTree {
   dir: string;
@@ -17,6 +18,24 @@ export interface BuildTree {
   config: string;
   /** CONFIG_CC_VERSION_TEXT; '' for kernels older than 5.8, whose .config does not name it. */
   ccVersionText: string;
+}
+
+/**
+ * What the pipeline gets for a kernel the user built: the tree is the kbuild dir, its .config
+ * and compiler; no Debian packages. The caller adds what only its kind has.
+ */
+export function treeArtifacts(spec: string, tree: BuildTree, vmlinuz: string, modulesDir: string, source: 'local' | 'buildroot'): KernelArtifacts {
+  return {
+    series: spec,
+    release: tree.release,
+    packages: [],
+    vmlinuz,
+    modulesDir,
+    headersDir: tree.dir,
+    config: tree.config,
+    ccVersionText: tree.ccVersionText,
+    source,
+  };
 }
 
 /** A file kbuild needs in the tree, and the step of the kernel build that makes it. */

@@ -5,7 +5,7 @@ import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
-import { parseUtsRelease, readBuildTree, stageModules, type BuildTree } from './build-tree.js';
+import { parseUtsRelease, readBuildTree, stageModules, treeArtifacts, type BuildTree } from './build-tree.js';
 import { bzImageRelease } from './bzimage.js';
 import type { KernelArtifacts } from '../kernel-artifacts.js';
 
@@ -119,17 +119,5 @@ export async function prepareBuildrootKernel(spec: string, options: SourceOption
     kernel: spec,
     message: `Buildroot kernel ${release}: ${path.relative(out, bzImage)}, ${path.relative(out, rootfs)}, kbuild ${path.relative(out, tree.dir)}, modules ${modulesDir === installed ? path.relative(out, installed) : modulesDir}${crossCompile ? `, toolchain ${crossCompile}` : ''}`,
   });
-  return {
-    series: spec,
-    release,
-    packages: [],
-    vmlinuz: bzImage,
-    modulesDir,
-    headersDir: tree.dir,
-    config: tree.config,
-    ccVersionText: tree.ccVersionText,
-    source: 'buildroot',
-    baseInitramfs: rootfs,
-    ...(crossCompile ? { crossCompile } : {}),
-  };
+  return { ...treeArtifacts(spec, tree, bzImage, modulesDir, 'buildroot'), baseInitramfs: rootfs, ...(crossCompile ? { crossCompile } : {}) };
 }

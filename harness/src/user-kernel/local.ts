@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { silent } from '../events.js';
-import { readBuildTree, stageModules } from './build-tree.js';
+import { readBuildTree, stageModules, treeArtifacts } from './build-tree.js';
 import type { SourceOptions } from './buildroot.js';
 import { bzImageRelease } from './bzimage.js';
 import type { KernelArtifacts } from '../kernel-artifacts.js';
@@ -45,15 +45,5 @@ export async function prepareLocalKernel(spec: string, options: SourceOptions): 
   }
   const modulesDir = await stageModules(tree, options.cacheRoot, options.signal);
   emit({ type: 'info', kernel: spec, message: `local kernel ${release}: ${bzImage}, kbuild ${buildDir}, modules staged at ${modulesDir}` });
-  return {
-    series: spec,
-    release,
-    packages: [],
-    vmlinuz: bzImage,
-    modulesDir,
-    headersDir: buildDir,
-    config: tree.config,
-    ccVersionText: tree.ccVersionText,
-    source: 'local',
-  };
+  return treeArtifacts(spec, tree, bzImage, modulesDir, 'local');
 }
