@@ -95,7 +95,7 @@ export function program(): Command {
     .description('build, boot, load, test, judge: settings from kmod-harness.config.ts, the environment and these flags (flags win)')
     .option(
       '--kernel <spec>',
-      `kernel series (${knownSeries().join(', ')}), comma-separated, or 'all'; also buildroot:<output dir> and local:<bzImage>,<build dir> (env KMOD_HARNESS_KERNELS)`,
+      `kernel series (${knownSeries().join(', ')}), comma-separated, or 'all'; another flavour as <series>/generic or <series>/rt; also buildroot:<output dir> and local:<bzImage>,<build dir> (env KMOD_HARNESS_KERNELS)`,
     )
     .option('--json <file>', 'write a JSON report')
     .option('--junit <file>', 'write a JUnit XML report: a testsuite per kernel, a testcase per stage and the verdict')

@@ -9,7 +9,7 @@ import { parseAccelChoice, type AccelChoice } from '../qemu/accel.js';
 import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from '../limits.js';
 import { HarnessError } from '../errors.js';
 import { loadConfig, type LoadedConfig } from './load.js';
-import { defaultSeries, knownSeries } from '../kernel/index.js';
+import { defaultSeries, knownSeries, knownVariants } from '../kernel/index.js';
 import { ConfigError } from './schema.js';
 
 /** The `run` flags the user actually gave (commander's defaults filtered out). */
@@ -72,6 +72,8 @@ export interface SettingsInput {
   /** Flags' paths are relative to this. */
   cwd: string;
   knownSeries: string[];
+  /** `<series>/<variant>` names of the catalogue (kernel/index.ts knownVariants). */
+  knownVariants?: string[];
   defaultSeries: string;
 }
 
@@ -105,7 +107,7 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
       throw new ConfigError(`${loaded.file}: ${error.message}`, { ...(error.fix ? { fix: error.fix } : {}), cause: error });
     }
   }
-  const buildable = [...builtinDefinitions(input.knownSeries), ...kernelBuilds].map((d) => d.name);
+  const buildable = [...(input.knownVariants ?? []), ...[...builtinDefinitions(input.knownSeries), ...kernelBuilds].map((d) => d.name)];
   let kernels: string[];
   if (flags.kernel !== undefined || env.KMOD_HARNESS_KERNELS) {
     kernels = parseKernels(flags.kernel ?? env.KMOD_HARNESS_KERNELS, input.knownSeries, input.defaultSeries, buildable).map((k) => absoluteKernelSpec(k, cwd));
@@ -170,5 +172,5 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
 /** The settings of a run started in `cwd` with these flags (and --config, if given). */
 export async function runSettings(flags: RunFlags & { config?: string }, cwd = process.cwd(), env = process.env): Promise<RunSettings> {
   const loaded = await loadConfig({ cwd, ...(flags.config ? { file: flags.config } : {}) });
-  return resolveRunSettings({ loaded, flags, env, cwd, knownSeries: knownSeries(), defaultSeries: defaultSeries() });
+  return resolveRunSettings({ loaded, flags, env, cwd, knownSeries: knownSeries(), knownVariants: knownVariants(), defaultSeries: defaultSeries() });
 }

@@ -8,8 +8,14 @@ import type { SuiteRef } from '../debian/mirror.js';
 export type { SuiteRef } from '../debian/mirror.js';
 
 export interface SeriesSpec {
+  /** The kernel's name: the catalogue series (`6.1`), or a variant of it (`6.1/generic`). */
   series: string;
+  /** The catalogue series it belongs to: `6.1` for `6.1/generic` too. */
+  base: string;
+  /** The Debian flavour of its packages: cloud-amd64 for the bare series, the variant's otherwise. */
   flavour: string;
+  /** Variant name -> Debian flavour: the series' other flavours (`generic` -> amd64, `rt` -> rt-amd64). */
+  variants: Record<string, string>;
   suites: SuiteRef[];
   /** Regular expression (source text) matching the ABI part of package names, e.g. 6.1.0-50. */
   abi: string;
@@ -57,6 +63,11 @@ export function parseCatalogue(data: unknown, file = CATALOGUE_FILE): Catalogue 
     for (const [k, v] of Object.entries(alternatives)) if (!isStringArray(v)) fail(file, `${where}: alternatives of "${k}" must be a string array`);
     const layout = raw.layout as { vmlinuz?: unknown; modules?: unknown } | undefined;
     if (typeof layout?.vmlinuz !== 'string' || typeof layout.modules !== 'string') fail(file, `${where}: "layout" needs "vmlinuz" and "modules"`);
+    const variants = (raw.variants ?? {}) as Record<string, unknown>;
+    if (typeof variants !== 'object' || variants === null || Array.isArray(variants)) fail(file, `${where}: "variants" must be an object`);
+    for (const [k, v] of Object.entries(variants)) {
+      if (!VARIANT_NAME.test(k) || typeof v !== 'string' || v === '') fail(file, `${where}: variant "${k}" must be a lower-case name and a Debian flavour`);
+    }
     const compiler = (raw.compiler ?? {}) as { gccAccepted?: unknown };
     if (typeof compiler !== 'object' || compiler === null || Array.isArray(compiler)) fail(file, `${where}: "compiler" must be an object`);
     const gccAccepted = compiler.gccAccepted ?? [];
@@ -64,7 +75,9 @@ export function parseCatalogue(data: unknown, file = CATALOGUE_FILE): Catalogue 
       fail(file, `${where}: "compiler.gccAccepted" must be an array of gcc major versions`);
     series[name] = {
       series: name,
+      base: name,
       flavour: raw.flavour as string,
+      variants: variants as Record<string, string>,
       suites: suites.map((s, i) => {
         if (typeof s.suite !== 'string') fail(file, `${where}: suites[${i}].suite must be a string`);
         if (s.archive !== 'debian' && s.archive !== 'debian-security') fail(file, `${where}: suites[${i}].archive must be "debian" or "debian-security"`);
@@ -102,10 +115,35 @@ export function seriesNames(catalogue: Catalogue): string[] {
   });
 }
 
-/** The spec of `series`, or a UsageError listing the known ones. */
-export function seriesSpec(catalogue: Catalogue, series: string): SeriesSpec {
+/** Between a series and its variant in a kernel's name: `6.1/generic`. */
+export const VARIANT_SEPARATOR = '/';
+const VARIANT_NAME = /^[a-z][a-z0-9-]*$/;
+
+/** Every variant name of the catalogue, series by series, oldest first: `5.10/generic`, `5.10/rt`, ... */
+export function variantNames(catalogue: Catalogue): string[] {
+  return seriesNames(catalogue).flatMap((s) => Object.keys(catalogue.series[s]!.variants).map((v) => `${s}${VARIANT_SEPARATOR}${v}`));
+}
+
+/** The spec of `series` (`6.1`) or of a variant of it (`6.1/rt`), undefined when the catalogue has neither. */
+export function findSeriesSpec(catalogue: Catalogue, name: string): SeriesSpec | undefined {
+  const [series, variant, ...rest] = name.split(VARIANT_SEPARATOR) as [string, string | undefined, ...string[]];
   const spec = Object.hasOwn(catalogue.series, series) ? catalogue.series[series] : undefined;
+  if (!spec || rest.length > 0) return undefined;
+  if (variant === undefined) return spec;
+  const flavour = Object.hasOwn(spec.variants, variant) ? spec.variants[variant] : undefined;
+  return flavour === undefined ? undefined : { ...spec, series: name, flavour };
+}
+
+/** The spec of `series` or of a variant, or a UsageError listing the known ones. */
+export function seriesSpec(catalogue: Catalogue, series: string): SeriesSpec {
+  const spec = findSeriesSpec(catalogue, series);
   if (spec) return spec;
+  const base = catalogue.series[series.split(VARIANT_SEPARATOR)[0]!];
+  if (base && series.includes(VARIANT_SEPARATOR)) {
+    throw new UsageError(`series ${base.series} has no variant '${series.slice(base.series.length + 1)}'`, {
+      fix: `use one of: ${[base.series, ...Object.keys(base.variants).map((v) => `${base.series}${VARIANT_SEPARATOR}${v}`)].join(', ')}`,
+    });
+  }
   throw new UsageError(`unknown kernel series '${series}'`, {
     fix: `use one of: ${seriesNames(catalogue).join(', ')} (or add it to ${CATALOGUE_FILE})`,
   });

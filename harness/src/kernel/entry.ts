@@ -51,8 +51,10 @@ export async function readMetadata(dir: string): Promise<{ artifacts: KernelArti
 export async function cachedEntries(cacheRoot: string, series: string): Promise<{ dir: string; version: string; artifacts: KernelArtifacts }[]> {
   const area = path.join(cacheRoot, KERNELS_AREA);
   const found = [];
+  // The key's spelling of the series: 6.1/generic is 6.1_generic_<version>.
+  const prefix = entryKey(series, '');
   for (const name of await readdir(area).catch(() => [] as string[])) {
-    if (name.startsWith('.') || !name.startsWith(`${series}_`)) continue;
+    if (name.startsWith('.') || !name.startsWith(prefix)) continue;
     const dir = path.join(area, name);
     const entry = await readMetadata(dir).catch(() => undefined);
     if (entry && entry.artifacts.series === series) found.push({ dir, ...entry });

@@ -4,7 +4,7 @@ import { KernelFetchError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
 import type { DownloadFailure } from '../debian/apt.js';
 import { BUILDROOT_PREFIX, prepareBuildrootKernel } from '../user-kernel/buildroot.js';
-import { loadCatalogue, seriesNames, seriesSpec, type SeriesSpec } from './catalogue.js';
+import { loadCatalogue, seriesNames, seriesSpec, variantNames, type SeriesSpec } from './catalogue.js';
 import { cachedEntries, entryDir, entryKey, KERNELS_AREA, readMetadata, type KernelArtifacts } from './entry.js';
 import { CandidatesUnavailable, fillEntry } from './fetch.js';
 import { LOCAL_PREFIX, prepareLocalKernel } from '../user-kernel/local.js';
@@ -28,6 +28,11 @@ export { LOCAL_PREFIX } from '../user-kernel/local.js';
 /** Series in images/kernels.json, oldest first (the Debian kernels; see also buildroot: and local:). */
 export function knownSeries(): string[] {
   return seriesNames(loadCatalogue());
+}
+
+/** The variants of the catalogue's series (`6.1/generic`, `6.1/rt`, ...): named, never part of 'all'. */
+export function knownVariants(): string[] {
+  return variantNames(loadCatalogue());
 }
 
 /** The series used when the user names none. */

@@ -6,15 +6,15 @@ import { LOCAL_PREFIX } from '../user-kernel/local.js';
 
 /**
  * The kernels of `--kernel`: comma-separated series from the catalogue, 'all' (those series),
- * kernels the harness builds (`buildable`: `<series>-debug`, a config's kernelBuilds), or kernels the
- * user built: `buildroot:<output dir>` and `local:<bzImage>,<build dir>`. The comma inside a
+ * other names (`named`: the series' variants `<series>/<variant>`, kernels the harness builds
+ * `<series>-debug` and a config's kernelBuilds), or kernels the user built: `buildroot:<output dir>` and `local:<bzImage>,<build dir>`. The comma inside a
  * local: spec is its own (so neither path may contain a comma): the item after `local:<bzImage>`
  * is always its build dir.
  */
-export function parseKernels(value: string | undefined, known: string[], fallback: string, buildable: readonly string[] = []): string[] {
+export function parseKernels(value: string | undefined, known: string[], fallback: string, named: readonly string[] = []): string[] {
   if (value === undefined || value.trim() === '') return [fallback];
   if (value.trim() === 'all') return known;
-  const kinds = `${known.join(', ')} (or 'all'), ${buildable.length > 0 ? `${buildable.join(', ')}, ` : ''}buildroot:<output dir>, local:<bzImage>,<build dir>`;
+  const kinds = `${known.join(', ')} (or 'all'), ${named.length > 0 ? `${named.join(', ')}, ` : ''}buildroot:<output dir>, local:<bzImage>,<build dir>`;
   const parts = value.split(',').map((s) => s.trim());
   const wanted: string[] = [];
   for (let i = 0; i < parts.length; i++) {
@@ -33,7 +33,7 @@ export function parseKernels(value: string | undefined, known: string[], fallbac
       if (part === 'buildroot:')
         throw new UsageError("'buildroot:' names no directory", { fix: "use buildroot:<output dir>, Buildroot's output dir (with images/, build/, target/)" });
       wanted.push(part);
-    } else if (known.includes(part) || buildable.includes(part)) wanted.push(part);
+    } else if (known.includes(part) || named.includes(part)) wanted.push(part);
     else throw new UsageError(`unknown kernel series '${part}'`, { fix: `use one of: ${kinds}` });
   }
   if (wanted.length === 0) throw new UsageError(`no kernel series in '${value}'`, { fix: `use one or more of: ${kinds}, comma-separated` });

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { cacheRoot as defaultCacheRoot } from '../cache/store.js';
 import { silent, type Emit } from '../events.js';
 import { findOnPath, findTool } from '../host/tools.js';
-import { loadCatalogue, type Catalogue } from '../kernel/catalogue.js';
+import { findSeriesSpec, loadCatalogue, type Catalogue } from '../kernel/catalogue.js';
 import { METADATA_FILE } from '../kernel/entry.js';
 import type { KernelArtifacts } from '../kernel/index.js';
 import { archiveUri, findMirrors } from '../debian/mirror.js';
@@ -76,7 +76,7 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
   const plan = planToolchain({
     compiler,
     host: await hostGcc(compiler.command),
-    hint: catalogue.series[kernel.series]?.compiler,
+    hint: findSeriesSpec(catalogue, kernel.series)?.compiler,
     // Only Debian kernels, and those built from Debian's source, have a suite to make a root of.
     suite: kernel.source === undefined || kernel.source === 'debian' || kernel.source === 'built' ? kernelSuite(kernel.packages) : undefined,
   });

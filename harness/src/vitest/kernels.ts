@@ -8,7 +8,7 @@ import { runSettings } from '../config/settings.js';
 import type { LifecycleConfig, TimeoutsConfig } from '../config/define.js';
 import type { RunSettings } from '../config/settings.js';
 import type { ExecResult } from '../guest/ssh.js';
-import { defaultSeries, knownSeries } from '../kernel/index.js';
+import { defaultSeries, knownSeries, knownVariants } from '../kernel/index.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import type { Outcome } from '../outcome.js';
 import { buildJob, consoleReader, runBuilt, summarizeJob, type JobOutcome, type JobSummary, type SessionInfo, type Timeouts } from '../session.js';
@@ -211,12 +211,10 @@ export async function useKernels(options: UseKernelsOptions = {}): Promise<Kerne
   const wanted =
     options.kernels === undefined
       ? settings.kernels
-      : parseKernels(
-          Array.isArray(options.kernels) ? options.kernels.join(',') : options.kernels,
-          knownSeries(),
-          defaultSeries(),
-          buildableNames(settings.kernelBuilds),
-        ).map((k) => absoluteKernelSpec(k, process.cwd()));
+      : parseKernels(Array.isArray(options.kernels) ? options.kernels.join(',') : options.kernels, knownSeries(), defaultSeries(), [
+          ...knownVariants(),
+          ...buildableNames(settings.kernelBuilds),
+        ]).map((k) => absoluteKernelSpec(k, process.cwd()));
   const shared = new Map((provided?.slots ?? []).map((s) => [s.series, s]));
   if (wanted.every((k) => shared.has(k))) {
     const slots = wanted.map((k) => () => shared.get(k)!);

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../harness/src/errors.js';
-import { abiCapture, expand, expandPattern, loadCatalogue, parseCatalogue, seriesNames, seriesSpec } from '../../../harness/src/kernel/catalogue.js';
+import {
+  abiCapture,
+  expand,
+  expandPattern,
+  findSeriesSpec,
+  loadCatalogue,
+  parseCatalogue,
+  seriesNames,
+  seriesSpec,
+  variantNames,
+} from '../../../harness/src/kernel/catalogue.js';
 import { knownSeries } from '../../../harness/src/kernel/index.js';
 
 describe('images/kernels.json', () => {
@@ -99,5 +109,51 @@ describe('parseCatalogue', () => {
   it('sorts series numerically', () => {
     const c = parseCatalogue({ default: '6.1', series: { '6.12': good.series['1.0'], '5.10': good.series['1.0'], '6.1': good.series['1.0'] } });
     expect(seriesNames(c)).toEqual(['5.10', '6.1', '6.12']);
+  });
+});
+
+describe('variants: <series>/<variant> is another Debian flavour of the series', () => {
+  const catalogue = loadCatalogue();
+
+  it('every series offers the generic and the rt kernel of amd64, beside its cloud one', () => {
+    for (const series of seriesNames(catalogue)) {
+      expect(catalogue.series[series]!.flavour).toBe('cloud-amd64');
+      expect(catalogue.series[series]!.variants).toEqual({ generic: 'amd64', rt: 'rt-amd64' });
+    }
+    expect(variantNames(catalogue).slice(0, 2)).toEqual(['5.10/generic', '5.10/rt']);
+    expect(variantNames(catalogue)).toHaveLength(2 * seriesNames(catalogue).length);
+  });
+
+  it("gives the variant its own name and flavour and the series' suites and packages", () => {
+    const base = seriesSpec(catalogue, '6.1');
+    const rt = seriesSpec(catalogue, '6.1/rt');
+    expect(rt).toEqual({ ...base, series: '6.1/rt', flavour: 'rt-amd64' });
+    expect(rt.base).toBe('6.1');
+    expect(expand(rt.roots[0]!, { abi: '6.1.0-57', flavour: rt.flavour })).toBe('linux-image-6.1.0-57-rt-amd64');
+    expect(abiCapture(rt.roots[1]!, rt).exec('linux-headers-6.1.0-57-rt-amd64')?.[1]).toBe('6.1.0-57');
+    // The cloud headers are not the rt kernel's.
+    expect(abiCapture(rt.roots[1]!, rt).exec('linux-headers-6.1.0-57-cloud-amd64')).toBeNull();
+  });
+
+  it('names the variants a series has when asked for one it has not, and knows no variant of a variant', () => {
+    expect(() => seriesSpec(catalogue, '6.1/arm64')).toThrow("series 6.1 has no variant 'arm64'");
+    try {
+      seriesSpec(catalogue, '6.1/arm64');
+    } catch (error) {
+      expect((error as UsageError).fix).toBe('use one of: 6.1, 6.1/generic, 6.1/rt');
+    }
+    expect(findSeriesSpec(catalogue, '6.1/rt/x')).toBeUndefined();
+    expect(findSeriesSpec(catalogue, '9.9/rt')).toBeUndefined();
+    expect(() => seriesSpec(catalogue, '9.9/rt')).toThrow(/unknown kernel series '9.9\/rt'/);
+  });
+
+  it('rejects a variant that is not a name and a flavour', () => {
+    const raw = JSON.parse(JSON.stringify({ default: '6.1', series: { '6.1': catalogue.series['6.1'] } })) as {
+      series: Record<string, Record<string, unknown>>;
+    };
+    raw.series['6.1']!.variants = { 'Generic!': 'amd64' };
+    expect(() => parseCatalogue(raw, 'k.json')).toThrow('k.json: series "6.1": variant "Generic!" must be a lower-case name and a Debian flavour');
+    raw.series['6.1']!.variants = { generic: '' };
+    expect(() => parseCatalogue(raw, 'k.json')).toThrow(/variant "generic"/);
   });
 });

@@ -52,6 +52,8 @@ describe('metadata', () => {
       ['6.1', '6.1.176-1', '6.1.0-50-cloud-amd64'],
       ['6.1', '6.1.192-2', '6.1.0-56-cloud-amd64'],
       ['6.12', '6.12.117-1', '6.12.117+deb13-cloud-amd64'],
+      // Another flavour of the same build: its own entry, never the cloud kernel's.
+      ['6.1/generic', '6.1.192-2', '6.1.0-56-amd64'],
     ] as const) {
       const dir = entryDir(root, entryKey(series, version));
       await mkdir(dir, { recursive: true });
@@ -64,6 +66,8 @@ describe('metadata', () => {
       ['6.1.176-1', '6.1.0-50-cloud-amd64'],
     ]);
     expect(await cachedEntries(path.join(root, 'none'), '6.1')).toEqual([]);
+    expect(entryKey('6.1/generic', '6.1.192-2')).toBe('6.1_generic_6.1.192-2');
+    expect((await cachedEntries(root, '6.1/generic')).map((e) => [e.version, e.artifacts.release])).toEqual([['6.1.192-2', '6.1.0-56-amd64']]);
   });
 });
 

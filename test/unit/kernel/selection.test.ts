@@ -106,3 +106,20 @@ describe('parseKernels with kernels the harness builds', () => {
     }
   });
 });
+
+describe('parseKernels with variants of the series', () => {
+  const known = ['5.10', '6.1'];
+  const variants = ['5.10/generic', '5.10/rt', '6.1/generic', '6.1/rt'];
+  it('takes <series>/<variant> beside the series, and keeps them out of all', () => {
+    expect(parseKernels('6.1,6.1/generic,6.1/rt', known, '6.1', variants)).toEqual(['6.1', '6.1/generic', '6.1/rt']);
+    expect(parseKernels('all', known, '6.1', variants)).toEqual(known);
+  });
+  it('names the variants it knows for one it does not', () => {
+    expect(() => parseKernels('6.1/arm64', known, '6.1', variants)).toThrow("unknown kernel series '6.1/arm64'");
+    try {
+      parseKernels('6.1/arm64', known, '6.1', variants);
+    } catch (error) {
+      expect((error as UsageError).fix).toContain('6.1/generic, 6.1/rt');
+    }
+  });
+});

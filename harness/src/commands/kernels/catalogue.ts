@@ -9,7 +9,7 @@ import { hostGcc } from '../../toolchain/index.js';
 import { TOOLCHAINS_AREA } from '../../toolchain/root.js';
 import { kernelSuite, parseCcVersionText, planToolchain, type CompilerHint, type CompilerId, type HostGcc } from '../../toolchain/select.js';
 import { aptState, listFiles, sourcesLine } from '../../debian/apt.js';
-import { loadCatalogue, seriesNames, type SeriesSpec } from '../../kernel/catalogue.js';
+import { loadCatalogue, seriesNames, VARIANT_SEPARATOR, type SeriesSpec } from '../../kernel/catalogue.js';
 import { cachedEntries } from '../../kernel/entry.js';
 import { findMirrors, parseSourcesList, type Mirrors } from '../../debian/mirror.js';
 import type { Candidate } from '../../kernel/packages-index.js';
@@ -36,6 +36,8 @@ export interface KernelRow {
   series: string;
   isDefault: boolean;
   suites: string[];
+  /** The series' other Debian flavours, asked for as `<series>/<name>` (resolved when first used). */
+  variants?: Array<{ name: string; flavour: string }>;
   /**
    * The newest complete build in the suites' indexes: what a run picks (only if its .debs
    * turn out to be gone does the run fall back to an older one). Undefined when unresolved.
@@ -205,6 +207,7 @@ export async function listKernels(options: ListKernelsOptions = {}): Promise<Ker
         series,
         isDefault: series === catalogue.default,
         suites: spec.suites.map((s) => s.suite),
+        variants: Object.entries(spec.variants).map(([name, flavour]) => ({ name: `${series}${VARIANT_SEPARATOR}${name}`, flavour })),
         ...(newest ? { resolved: { release: newest.release, version: newest.version, suite: newest.suite.suite, cached: inCache !== undefined } } : {}),
         problems: resolved.problems,
         ...(resolved.unreadable && cached[0] ? { fallback: cached[0] } : {}),
@@ -248,6 +251,8 @@ export function formatKernels(rows: KernelRow[], options: { userKernels?: string
   }
   const lines = alignColumns(table);
   lines.push('', '* default series (used when --kernel names none)');
+  const variants = rows.flatMap((r) => (r.variants ?? []).map((v) => `${v.name} (${v.flavour})`));
+  if (variants.length) lines.push(`Other flavours, as <series>/<variant> (resolved when a run first asks for one; not part of 'all'): ${variants.join(', ')}`);
   const dates = rows.flatMap((r) => (r.indexUpdatedMs === undefined ? [] : [r.indexUpdatedMs]));
   if (dates.length)
     lines.push(`Resolved from package indexes downloaded ${utcTime(Math.min(...dates))} UTC or later; a run downloads the resolved build if it is not cached.`);

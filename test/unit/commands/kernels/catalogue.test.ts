@@ -94,6 +94,10 @@ describe('formatKernels', () => {
           { release: '6.1.0-50-cloud-amd64', version: '6.1.176-1', suite: 'bookworm', dir: '/c/kernels/6.1_6.1.176-1' },
         ],
         compiler: { kind: 'host', kernelGcc: 12, hostGcc: 12, from: 'kernel-config' },
+        variants: [
+          { name: '6.1/generic', flavour: 'amd64' },
+          { name: '6.1/rt', flavour: 'rt-amd64' },
+        ],
       }),
       row({
         series: '6.12',
@@ -118,6 +122,7 @@ describe('formatKernels', () => {
       '7.2     sid                          unresolved (see below): runs use the cached 7.2.13-1                 7.2.13-1                        sid-gcc-16 root, cached',
       '',
       '* default series (used when --kernel names none)',
+      "Other flavours, as <series>/<variant> (resolved when a run first asks for one; not part of 'all'): 6.1/generic (amd64), 6.1/rt (rt-amd64)",
       'Resolved from package indexes downloaded 2026-11-25 02:43 UTC or later; a run downloads the resolved build if it is not cached.',
       "(per index): gcc named by the headers package's Depends; the exact compiler is known once the kernel is fetched.",
       '7.2: cannot read the package index of sid from file:///m (mirror from KMOD_HARNESS_MIRROR)',
