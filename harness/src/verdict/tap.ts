@@ -501,10 +501,11 @@ function testCount(subtests: readonly Subtest[], failed: ReadonlySet<Subtest>): 
  * The harness's rule: the test failed when a result at any level is a `fail` (TODO, XFAIL and
  * SKIP are not), when it bailed out, when the number of top-level results is not its plan's,
  * when a TAP 13/14 stream has no plan at all (KTAP allows none), or when it skipped every
- * test (`1..0`, or every result a SKIP). When the output was cut in
+ * test (`1..0`, or every result a SKIP; `skipsAreNoPass: false` leaves that to the caller,
+ * as KUnit's suites do). When the output was cut in
  * the middle, fewer results than planned is not held against it: they may be in the cut.
  */
-export function tapVerdict(result: TapResult): TapVerdict {
+export function tapVerdict(result: TapResult, options: { skipsAreNoPass?: boolean } = {}): TapVerdict {
   const failed = explainingFailures(result.subtests, []);
   const reasons: string[] = [];
   if (result.bailOut !== undefined) reasons.push(result.bailOut === '' ? 'bail out' : `bail out: ${result.bailOut}`);
@@ -538,15 +539,21 @@ export function tapVerdict(result: TapResult): TapVerdict {
   } else if (!result.plan && result.subtests.length === 0 && !result.omitted) {
     reasons.push('no test results after the KTAP version line');
   }
-  // As for kselftest's exit status 4: a run that tested nothing is no pass (a test that skips
-  // because the module never made its device would hide the bug).
-  if (reasons.length === 0 && result.plan?.skipAll !== undefined) {
-    reasons.push(`the test skipped everything (1..0${result.plan.skipAll ? ` # SKIP ${result.plan.skipAll}` : ''}): it tested nothing, which is no pass`);
-  } else if (reasons.length === 0 && result.subtests.length > 0 && !result.omitted && leaves(result.subtests).every((s) => s.status === 'skip')) {
-    const n = leaves(result.subtests).length;
-    reasons.push(`${n === 1 ? 'its one subtest was' : `all ${n} subtests were`} skipped: it tested nothing, which is no pass`);
-  }
+  const skipped = options.skipsAreNoPass === false || reasons.length > 0 ? undefined : skippedEverything(result);
+  if (skipped) reasons.push(skipped);
   return reasons.length > 0 ? { failed, reason: reasons.join('; ') } : { failed };
+}
+
+/**
+ * As for kselftest's exit status 4: a run that tested nothing is no pass (a test that skips
+ * because the module never made its device would hide the bug).
+ */
+function skippedEverything(result: TapResult): string | undefined {
+  if (result.plan?.skipAll !== undefined)
+    return `the test skipped everything (1..0${result.plan.skipAll ? ` # SKIP ${result.plan.skipAll}` : ''}): it tested nothing, which is no pass`;
+  const all = leaves(result.subtests);
+  if (all.length === 0 || result.omitted || !all.every((s) => s.status === 'skip')) return undefined;
+  return `${all.length === 1 ? 'its one subtest was' : `all ${all.length} subtests were`} skipped: it tested nothing, which is no pass`;
 }
 
 function leaves(subtests: readonly Subtest[]): Subtest[] {

@@ -317,6 +317,18 @@ describe('judgeJob reads the KTAP of KUnit suites run at load', () => {
     ]);
   });
 
+  it("takes a suite whose every case skipped as KUnit's SKIP: the userland test decides", () => {
+    const lines = ['    KTAP version 1', '    # Subtest: kmh_hw', '    1..1', '    ok 1 kmh_hw_probe # SKIP no such device', 'ok 1 kmh_hw # SKIP'];
+    const dmesg = asDmesg([stageMarker('load:j', 'begin'), ...lines, stageMarker('load:j', 'end'), ...marks('j', 'test', 'unload', 'after-unload')]);
+    const v = judgeJob(job({ dmesg, test: { exitCode: 0, signal: null, stdout: '1..1\nok 1 - device file works\n', stderr: '' } }), 'j', '');
+    expect(v.outcome).toBe('pass');
+    expect(v.subtests!.map((s) => [s.id, s.status])).toEqual([
+      ['1', 'pass'],
+      ['kunit.1', 'skip'],
+      ['kunit.1.1', 'skip'],
+    ]);
+  });
+
   it('reads no KUnit from a module whose own log merely looks like TAP, nor from the test stage', () => {
     const dmesg = asDmesg([
       stageMarker('load:j', 'begin'),

@@ -282,10 +282,14 @@ describe('parseTap: directives', () => {
       'all 2 subtests were skipped: it tested nothing, which is no pass',
     );
     expect(tapVerdict(parsed('1..2\nok 1 - a\nok 2 - b # SKIP no device\n'))).toEqual({ failed: [] });
-    // KUnit: a suite whose one case skipped.
+    // KTAP: a suite whose one case skipped.
     expect(tapVerdict(parsed('    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 c # SKIP no device\nok 1 s # SKIP\n')).reason).toBe(
       'its one subtest was skipped: it tested nothing, which is no pass',
     );
+    // Unless the caller judges skips itself (KUnit's suites, verdict/kunit.ts).
+    expect(
+      tapVerdict(parsed('    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 c # SKIP no device\nok 1 s # SKIP\n'), { skipsAreNoPass: false }),
+    ).toEqual({ failed: [] });
   });
 
   it('fails TIMEOUT and ERROR, naming them in the reason', () => {
