@@ -53,9 +53,12 @@ async function cliRun(kernel: string, env: Record<string, string> = {}, args: st
   return { wall, results };
 }
 
+/** The numbers the rows hold under `key` (a stage that did not run has none). */
+const numbers = (rows: readonly Row[], key: string): number[] => rows.map((r) => r[key]).filter((v): v is number => typeof v === 'number');
+
 function printMedians(rows: Row[], keys: string[]): void {
   for (const k of keys) {
-    const values = rows.map((s) => s[k]).filter((v): v is number => typeof v === 'number');
+    const values = numbers(rows, k);
     if (values.length) console.log(`  ${k.padEnd(10)} ${sec(median(values)).padStart(9)}   (min ${sec(Math.min(...values))}, max ${sec(Math.max(...values))})`);
   }
 }
@@ -124,7 +127,7 @@ async function lifecycle() {
   printMedians(on, ['settle', 'reload', 'job', 'wall']);
   console.log('without (--settle 0 --reloads 0 --no-leftovers):');
   printMedians(off, ['job', 'wall']);
-  const m = (rows: Row[], k: string): number => median(rows.map((r) => r[k]).filter((v): v is number => typeof v === 'number'));
+  const m = (rows: Row[], k: string): number => median(numbers(rows, k));
   console.log(`  job +${sec(m(on, 'job') - m(off, 'job'))}, wall ${(m(on, 'wall') / m(off, 'wall')).toFixed(2)}x`);
 }
 
@@ -146,7 +149,7 @@ async function matrix() {
   process.stderr.write('matrix: warm-up run on all kernels...\n');
   await cliRun('all');
   const walls: Row[] = [];
-  const perKernel = new Map<string, Array<{ boot?: number; cycle?: number; build?: number }>>();
+  const perKernel = new Map<string, Row[]>();
   for (let i = 1; i <= runs; i++) {
     const { wall, results } = await cliRun('all');
     walls.push({ wall });
@@ -159,7 +162,7 @@ async function matrix() {
   }
   console.log(`\nmatrix: seed on every catalogue kernel in one run, ${runs} runs, medians (cycle = that kernel's wall time)`);
   for (const [kernel, rows] of perKernel) {
-    const of = (k: 'boot' | 'build' | 'cycle'): number => median(rows.map((r) => r[k]).filter((v): v is number => v !== undefined));
+    const of = (k: string): number => median(numbers(rows, k));
     console.log(`  ${kernel.padEnd(28)} boot ${sec(of('boot'))}   build ${sec(of('build'))}   cycle ${sec(of('cycle'))}`);
   }
   printMedians(walls, ['wall']);
@@ -223,12 +226,7 @@ async function debug() {
   }
   console.log(`\ndebug kernel: the seed cycle on 6.1-debug vs stock 6.1, ${runs} alternating runs each, medians (boot: to the ready marker)`);
   for (const key of ['boot', 'load', 'test', 'unload', 'leak-scan', 'wall']) {
-    const m = kernels.map((k) =>
-      rows
-        .get(k)!
-        .map((r) => r[key])
-        .filter((v): v is number => typeof v === 'number'),
-    );
+    const m = kernels.map((k) => numbers(rows.get(k)!, key));
     if (m[0]!.length === 0) continue;
     const [d, s] = m.map((xs) => (xs.length ? median(xs) : undefined));
     console.log(

@@ -229,14 +229,11 @@ export function judgeJob(raw: JobRaw, jobId: string, consoleText: string, option
   const tap = raw.test && !raw.timedOutStage ? parseTap(raw.test.stdout) : undefined;
   const tapResult = tap ? tapVerdict(tap) : undefined;
   // KUnit's suites run inside insmod: a load cut short by its limit printed only part of them.
-  const loadTimedOut = raw.timedOutStage?.split(':')[0] === 'load';
-  const kunit = loadTimedOut ? undefined : kunitInStage(records, `load:${jobId}`);
+  const timedOutIn = raw.timedOutStage?.split(':')[0];
+  const kunit = timedOutIn === 'load' ? undefined : kunitInStage(records, `load:${jobId}`);
   const kunitReason = kunit?.reason === undefined ? undefined : `KUnit: ${kunit.reason}`;
   // They run again at each reload: a case that fails only then (state left from the first load) fails too.
-  const kunitAgain =
-    kunit && !kunit.reason && raw.reloads.length > 0 && raw.timedOutStage?.split(':')[0] !== 'reload'
-      ? kunitInStage(records, `reload:${jobId}`)?.reason
-      : undefined;
+  const kunitAgain = kunit && !kunit.reason && raw.reloads.length > 0 && timedOutIn !== 'reload' ? kunitInStage(records, `reload:${jobId}`)?.reason : undefined;
   const tapFailure = [tapResult?.reason, kunitReason, kunitAgain && `KUnit on reload: ${kunitAgain}`].filter((r) => r).join('; ');
   const subtests =
     tap || kunit
