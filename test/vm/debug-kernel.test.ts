@@ -93,9 +93,16 @@ describe.runIf(here)(`${DEBUG}: the bugs stock kernels miss fail the run`, () =>
   });
 });
 
+// The KUnit fixtures' tests are one C file each: the harness builds it with the ktest.h header.
+const kunitSource = (name: string, test: string) => ({
+  module: path.join(FIXTURES, name, 'module'),
+  test: path.join(FIXTURES, name, 'test', test),
+  timeouts: { test: 20 },
+});
+
 describe.runIf(here)(`${DEBUG}: a module's KUnit suites run at load and are judged`, () => {
   it('a failed KUnit case is test-failed at load, every case a subtest, though the userland test passed', async () => {
-    const r = await debug!.run(source('kunit-failing'));
+    const r = await debug!.run(kunitSource('kunit-failing', 'kunit_failing_test.c'));
     expect(r.outcome, explain(r)).toBe('test-failed');
     expect(r.failedStage).toBe('load');
     expect(r.reasons).toEqual(['KUnit: subtest kunit.1.2 "kmh_kunit_fail_rounds" failed']);
@@ -114,7 +121,7 @@ describe.runIf(here)(`${DEBUG}: a module's KUnit suites run at load and are judg
   });
 
   it('its twin, whose cases pass or skip, passes', async () => {
-    const r = await debug!.run(source('kunit-passing'));
+    const r = await debug!.run(kunitSource('kunit-passing', 'kunit_passing_test.c'));
     expect(r.outcome, explain(r)).toBe('pass');
     expect(r.subtests!.map((s) => [s.id, s.status])).toEqual([
       ['1', 'pass'],
@@ -126,7 +133,10 @@ describe.runIf(here)(`${DEBUG}: a module's KUnit suites run at load and are judg
   });
 
   it(`on stock ${STOCK}, which has no KUnit, the module cannot build, and the fix says why`, async () => {
-    const r = await runOnKernel(STOCK, { moduleDir: path.join(FIXTURES, 'kunit-failing', 'module'), test: path.join(FIXTURES, 'kunit-failing', 'test') });
+    const r = await runOnKernel(STOCK, {
+      moduleDir: path.join(FIXTURES, 'kunit-failing', 'module'),
+      test: path.join(FIXTURES, 'kunit-failing', 'test', 'kunit_failing_test.c'),
+    });
     expect(r.outcome, r.reasons.join('\n')).toBe('build-failed');
     expect(r.reasons.join('\n')).toContain('this kernel has no KUnit (CONFIG_KUNIT is not set)');
   });
