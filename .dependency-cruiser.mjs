@@ -8,7 +8,7 @@
  * import each other either. A path is a folder (`debian/`) or a file (`run.ts`) of harness/src.
  */
 export const LAYERS = [
-  { name: 'vocabulary', paths: ['errors.ts', 'events.ts', 'outcome.ts', 'limits.ts', 'job-raw.ts', 'kernel-artifacts.ts', 'util/'] },
+  { name: 'vocabulary', paths: ['errors.ts', 'events.ts', 'outcome.ts', 'limits.ts', 'job-raw.ts', 'kernel-artifacts.ts', 'arch.ts', 'util/'] },
   { name: 'host', paths: ['host/'] },
   { name: 'cache', paths: ['cache/'] },
   { name: 'debian', paths: ['debian/'] },

@@ -1,8 +1,12 @@
 // What the kernel stage hands the rest of the pipeline, whatever the kernel's kind: a Debian
 // package (kernel/), the user's own build (user-kernel/) or one built from Debian's source
 // (kernel-build/).
+import type { Arch } from './arch.js';
+
 export interface KernelArtifacts {
   series: string;
+  /** The kernel's architecture, and the guest's (absent: amd64; entries made before arm64 lack it). */
+  arch?: Arch;
   /** uname -r, e.g. '6.1.0-50-cloud-amd64'. */
   release: string;
   /** Exactly the packages unpacked. */

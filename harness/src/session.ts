@@ -23,6 +23,8 @@ export type { ResultSubtest } from './verdict/judge.js';
 import { kernelErrorReasons } from './verdict/verdict.js';
 import { moduleLeaks, readFuncSymbols, symbolizeAddress, type FuncSymbol } from './verdict/leaks.js';
 import { symbolize, type SourceLocation } from './verdict/symbolize.js';
+import { archOf } from './arch.js';
+import { addr2lineFor } from './host/tools.js';
 import { withDeadline } from './util/timers.js';
 import { makeWorkDir } from './util/workdir.js';
 import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from './limits.js';
@@ -98,7 +100,10 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
   try {
     const imageStart = performance.now();
     emit({ type: 'stage-start', stage: 'image', kernel: kernel.release });
-    const [image, accel] = await Promise.all([buildImage(kernel, options.cacheRoot), chooseAccel(options.accel ?? 'auto', kernel.vmlinuz, options.cacheRoot)]);
+    const [image, accel] = await Promise.all([
+      buildImage(kernel, options.cacheRoot, { emit, ...(options.signal ? { signal: options.signal } : {}) }),
+      chooseAccel(options.accel ?? 'auto', kernel.vmlinuz, options.cacheRoot, archOf(kernel)),
+    ]);
     const imageMs = Math.round(performance.now() - imageStart);
     emit({ type: 'stage-end', stage: 'image', kernel: kernel.release, ms: imageMs, detail: image.hit ? 'cached' : 'built' });
     emit({ type: 'info', kernel: kernel.release, message: `accelerator: ${accel.accel} (${accel.reason})` });
@@ -107,6 +112,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
     const guest = await bootGuest({
       vmlinuz: kernel.vmlinuz,
       image,
+      arch: archOf(kernel),
       accel: accel.accel,
       memoryMiB: options.memoryMiB ?? 512,
       cpus: options.cpus ?? 2,
@@ -283,7 +289,7 @@ export async function buildJob(
     withDeadline(
       'test-build',
       t.testBuildS,
-      (signal) => buildTest({ source: source.test, buildDir: path.join(buildDir, 'test'), signal }),
+      (signal) => buildTest({ source: source.test, buildDir: path.join(buildDir, 'test'), arch: archOf(kernel), signal }),
       fix("the test's build", 'testBuild', '--test-build-timeout'),
     ).catch(stopOther),
   ]);
@@ -364,9 +370,9 @@ async function withSources(errors: readonly JudgedError[], built: Built, kos: Ma
       const lines = [
         { text: e.title, returnAddress: false },
         ...(e.freedText ? [{ text: e.freedText, returnAddress: false }] : []),
-        ...e.trace.map((text) => ({ text, returnAddress: !/^\s*RIP:/.test(text) })),
+        ...e.trace.map((text) => ({ text, returnAddress: !/^\s*(?:RIP:|pc\s*:)/.test(text) })),
       ];
-      const source = await symbolize(lines, kos).catch(() => []);
+      const source = await symbolize(lines, kos, addr2lineFor(built.module.crossCompile)).catch(() => []);
       // gcc 12's -ffile-prefix-map does not reach UBSAN's source locations: name the user's file.
       const mapped = e.title.includes(`${from}/`) ? { ...e, title: e.title.split(`${from}/`).join(`${to}/`) } : e;
       return source.length ? { ...mapped, source } : mapped;

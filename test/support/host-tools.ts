@@ -3,7 +3,7 @@
 // as green while proving nothing. `kmod-harness setup --test` (run by `npm test`) installs them.
 import { access } from 'node:fs/promises';
 import { underCI } from '../../harness/src/console/mode.js';
-import { debianPackageOf, findTool, type HostTool, type TestTool } from '../../harness/src/host/tools.js';
+import { debianPackageOf, findTool, type AnyTool } from '../../harness/src/host/tools.js';
 
 export interface ToolNeed {
   /** For it.skipIf / describe.skipIf: missing, and not under CI. */
@@ -13,7 +13,7 @@ export interface ToolNeed {
 }
 
 /** `tools` by name, and `files` by path with the package that installs each. */
-export async function needs(tools: Array<HostTool | TestTool>, files: Record<string, string> = {}): Promise<ToolNeed> {
+export async function needs(tools: AnyTool[], files: Record<string, string> = {}): Promise<ToolNeed> {
   const missing: Array<{ what: string; pkg: string }> = [];
   for (const tool of tools) if (!(await findTool(tool))) missing.push({ what: `host tool '${tool}'`, pkg: debianPackageOf(tool) });
   for (const [file, pkg] of Object.entries(files)) {

@@ -17,6 +17,8 @@ export interface BuiltModule {
   log: string;
   /** The build copy -> the user's module dir: paths the compiler wrote without the prefix map (UBSAN's). */
   pathMap: { from: string; to: string };
+  /** The cross tools' prefix it was built with ('' for the host's architecture): its binutils read it. */
+  crossCompile: string;
 }
 
 export async function checkModuleDir(dir: string): Promise<void> {
@@ -139,5 +141,6 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
     names: ordered.map((k) => path.basename(k, '.ko').replace(/-/g, '_')),
     log,
     pathMap: { from: options.buildDir, to: path.resolve(options.sourceDir) },
+    crossCompile: toolchain.crossCompile,
   };
 }

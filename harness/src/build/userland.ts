@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { BuildError, UsageError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
+import { isForeign, type Arch } from '../arch.js';
 import { killOnTeardown } from '../util/lifecycle.js';
 import { TEST_INCLUDE_DIR } from '../util/paths.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
@@ -49,8 +50,26 @@ export async function checkTestSource(source: string): Promise<'file' | 'dir'> {
   return what;
 }
 
-export async function buildTest(options: { source: string; buildDir: string; signal?: AbortSignal }): Promise<BuiltTest> {
+/**
+ * The compiler of the test for a guest of `arch`: the host's gcc, or its cross gcc for a foreign
+ * guest. A Makefile build gets it as CC= on make's command line, which overrides the Makefile's.
+ */
+async function testCompiler(arch: Arch): Promise<{ gcc: string; makeVars: string[] }> {
+  if (!isForeign(arch)) return { gcc: await requireTool('gcc'), makeVars: [] };
+  const gcc = await requireTool('aarch64-linux-gnu-gcc');
+  return { gcc, makeVars: [`CC=${gcc}`] };
+}
+
+/** A static link that found no libc.a: name the package that has it. */
+function libcFix(log: string, arch: Arch): string | undefined {
+  if (!/cannot find -lc\b/.test(log)) return undefined;
+  return `the static test needs libc.a for ${arch}: sudo apt-get install -y ${isForeign(arch) ? 'libc6-dev-arm64-cross' : 'libc6-dev'}`;
+}
+
+export async function buildTest(options: { source: string; buildDir: string; arch?: Arch; signal?: AbortSignal }): Promise<BuiltTest> {
   const source = path.resolve(options.source);
+  const arch = options.arch ?? 'amd64';
+  const compiler = await testCompiler(arch);
   const what = await checkTestSource(source);
   const binary = path.join(options.buildDir, 'out', 'test');
   let argv: string[];
@@ -58,14 +77,14 @@ export async function buildTest(options: { source: string; buildDir: string; sig
   let expectedFile: string;
   let env: Record<string, string> = {};
   if (what === 'file') {
-    argv = [await requireTool('gcc'), '-static', '-O2', '-g', '-Wall', '-Wextra', `-I${TEST_INCLUDE_DIR}`, '-o', binary, source];
+    argv = [compiler.gcc, '-static', '-O2', '-g', '-Wall', '-Wextra', `-I${TEST_INCLUDE_DIR}`, '-o', binary, source];
     pathMap = [];
     expectedFile = source.replace(/\.c$/, '.kmsg');
     await cp(source, path.join(options.buildDir, 'src', path.basename(source)));
   } else {
     const copy = path.join(options.buildDir, 'src');
     await cp(source, copy, { recursive: true });
-    argv = [await requireTool('make'), '-C', copy, `OUT=${binary}`, `O=${path.dirname(binary)}`];
+    argv = [await requireTool('make'), '-C', copy, `OUT=${binary}`, `O=${path.dirname(binary)}`, ...compiler.makeVars];
     env = includeEnv();
     pathMap = [{ from: copy, to: source }];
     expectedFile = path.join(source, 'expected.kmsg');
@@ -83,7 +102,7 @@ export async function buildTest(options: { source: string; buildDir: string; sig
     const diagnostics = parseDiagnostics(log, pathMap, pathMap[0]?.from ?? options.buildDir);
     const first = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
     throw new BuildError(first ? `test build failed: ${formatDiagnostic(first)}` : `test build failed (exit ${result.exitCode})`, diagnostics, log, {
-      fix: first ? `fix ${first.file}:${first.line}` : 'see the build log',
+      fix: libcFix(log, arch) ?? (first ? `fix ${first.file}:${first.line}` : 'see the build log'),
     });
   }
   if ((await kind(binary)) !== 'file') {

@@ -12,6 +12,7 @@ import { requireTool } from '../host/tools.js';
 import type { SuiteRef } from './mirror.js';
 import type { ArchiveSource } from './mirror.js';
 import { parsePackages, type IndexPackage } from './packages.js';
+import type { Arch } from '../arch.js';
 
 /** The cache area of the private apt states, one dir per suite. */
 export const APT_AREA = 'apt';
@@ -22,6 +23,8 @@ export const DEFAULT_LISTS_MAX_AGE_MS = 24 * 3_600_000;
 
 export interface AptState {
   suite: SuiteRef;
+  /** The architecture of the packages it lists. */
+  arch: Arch;
   mirror: ArchiveSource;
   dir: string;
   sourcesFile: string;
@@ -33,17 +36,24 @@ export interface AptState {
   lockFile: string;
 }
 
-export function aptState(cacheRoot: string, suite: SuiteRef, mirror: ArchiveSource): AptState {
-  const dir = path.join(cacheRoot, APT_AREA, suite.suite);
+/** The state's name in the apt area: the suite for amd64 (as caches made before arm64 have it), `<suite>.<arch>` otherwise. */
+export function aptStateKey(suite: string, arch: Arch): string {
+  return arch === 'amd64' ? suite : `${suite}.${arch}`;
+}
+
+export function aptState(cacheRoot: string, suite: SuiteRef, mirror: ArchiveSource, arch: Arch = 'amd64'): AptState {
+  const key = aptStateKey(suite.suite, arch);
+  const dir = path.join(cacheRoot, APT_AREA, key);
   return {
     suite,
+    arch,
     mirror,
     dir,
     sourcesFile: path.join(dir, 'sources.list'),
     listsDir: path.join(dir, 'lists'),
     cacheDir: path.join(dir, 'cache'),
     stampFile: path.join(dir, 'updated'),
-    lockFile: entryLockFile(cacheRoot, APT_AREA, suite.suite),
+    lockFile: entryLockFile(cacheRoot, APT_AREA, key),
   };
 }
 
@@ -72,8 +82,9 @@ export function aptOptions(state: AptState, isRoot: boolean): string[] {
     // Keep the lists compressed on disk (a big suite's index is ~50 MB as text).
     'Acquire::GzipIndexes': 'true',
     'Acquire::Languages': 'none',
-    'APT::Architectures': 'amd64',
-    'APT::Architecture': 'amd64',
+    // One architecture per state: apt then names packages without an :arch suffix.
+    'APT::Architectures': state.arch,
+    'APT::Architecture': state.arch,
   };
   if (!state.suite.checkValidUntil) options['Acquire::Check-Valid-Until'] = 'false';
   // As root apt drops to _apt for downloads, which cannot enter a private cache under /root.
@@ -98,7 +109,7 @@ function locked<T>(state: AptState, how: { shared?: boolean; emit?: Emit | undef
   return withLock(
     state.lockFile,
     {
-      what: `the ${state.suite.suite} package index`,
+      what: `the ${state.suite.suite} ${state.arch} package index`,
       ...(how.shared ? { shared: true } : {}),
       ...(how.emit ? { emit: how.emit } : {}),
       ...(how.signal ? { signal: how.signal } : {}),
@@ -208,6 +219,17 @@ async function readLists(state: AptState, prefix: string): Promise<IndexPackage[
   return packages;
 }
 
+/**
+ * The file name `apt-get download` gives a package: the pool's name, with the version's epoch
+ * (if any) put back, URL-encoded: `busybox-static_1%3a1.35.0-4_arm64.deb` for pool/.../busybox-static_1.35.0-4_arm64.deb.
+ */
+export function downloadedName(p: Pick<IndexPackage, 'filename' | 'version'>): string {
+  const pool = path.posix.basename(p.filename);
+  const epoch = /^(\d+):(.*)$/.exec(p.version);
+  if (!epoch) return pool;
+  return pool.replace(`_${epoch[2]}_`, `_${epoch[1]}%3a${epoch[2]}_`);
+}
+
 export interface DownloadFailure {
   name: string;
   version: string;
@@ -282,7 +304,7 @@ export async function download(
   emit?: Emit,
 ): Promise<DownloadFailure[]> {
   const present = new Set(await readdir(dir).catch(() => [] as string[]));
-  const wanted = packages.filter((p) => !present.has(path.posix.basename(p.filename)));
+  const wanted = packages.filter((p) => !present.has(downloadedName(p)));
   if (wanted.length === 0) return [];
   const aptGet = await requireTool('apt-get');
   const poller = onProgress
@@ -306,11 +328,12 @@ export async function download(
   const errors = parseFetchErrors(result.all ?? '');
   const after = new Set(await readdir(dir));
   const failures = wanted
-    .filter((p) => !after.has(path.posix.basename(p.filename)))
+    .filter((p) => !after.has(downloadedName(p)))
     .map((p) => ({
       name: p.name,
       version: p.version,
       reason:
+        errors.get(decodeURIComponent(downloadedName(p))) ||
         errors.get(path.posix.basename(p.filename)) ||
         (result.all ?? '')
           .split('\n')

@@ -1,6 +1,7 @@
 // Boot a guest and log in: QEMU with the run's key on the kernel command line, wait for the
 // ready marker on the console, connect over SSH. shutdown() powers off and always kills QEMU.
 import { rename } from 'node:fs/promises';
+import type { Arch } from '../arch.js';
 import { BootError, HarnessError, TimeoutError } from '../errors.js';
 import { isStopping } from '../util/lifecycle.js';
 import type { GuestImage } from '../image/initramfs.js';
@@ -14,6 +15,8 @@ export const READY_MARKER = 'KMOD-HARNESS-READY';
 export interface BootOptions {
   vmlinuz: string;
   image: GuestImage;
+  /** The guest's architecture (default amd64). */
+  arch?: Arch;
   accel: Accel;
   memoryMiB: number;
   cpus: number;
@@ -67,8 +70,10 @@ async function startReadyVm(o: BootOptions, keys: RunKeys, start: number): Promi
     const vm = await startVm({
       kernel: o.vmlinuz,
       initrd: o.image.initramfs,
+      ...(o.arch ? { arch: o.arch } : {}),
       append: kernelCmdline({
         publicKey: keys.publicBlob,
+        ...(o.arch ? { arch: o.arch } : {}),
         strict: o.strict !== false,
         ...(o.strictParams ? { strictParams: o.strictParams } : {}),
         ...(o.kunit ? { kunit: true } : {}),

@@ -45,17 +45,38 @@ export const TEST_TOOLS = {
   'apt-helper': 'apt',
 } as const;
 
+/**
+ * Tools for arm64 guests on an amd64 host: QEMU's arm64 system emulator, and the cross binutils
+ * and gcc that build the static test (with libc6-dev-arm64-cross's libc.a) and strip and
+ * symbolise the module. Asked for only when a run has an arm64 kernel (and by `setup --test`).
+ */
+export const ARM64_TOOLS = {
+  'qemu-system-aarch64': 'qemu-system-arm',
+  'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu',
+  'aarch64-linux-gnu-strip': 'binutils-aarch64-linux-gnu',
+  'aarch64-linux-gnu-addr2line': 'binutils-aarch64-linux-gnu',
+} as const;
+
+/** The addr2line for modules built with cross prefix `crossCompile`: the host's applies only its own architecture's relocations. */
+export function addr2lineFor(crossCompile: string): 'addr2line' | 'aarch64-linux-gnu-addr2line' {
+  return crossCompile === 'aarch64-linux-gnu-' ? 'aarch64-linux-gnu-addr2line' : 'addr2line';
+}
+
 export type HostTool = keyof typeof HOST_TOOLS;
 export type TestTool = keyof typeof TEST_TOOLS;
+export type Arm64Tool = keyof typeof ARM64_TOOLS;
+export type AnyTool = HostTool | TestTool | Arm64Tool;
 
 /** The Debian package that provides `tool`. */
-export function debianPackageOf(tool: HostTool | TestTool): string {
-  return tool in HOST_TOOLS ? HOST_TOOLS[tool as HostTool] : TEST_TOOLS[tool as TestTool];
+export function debianPackageOf(tool: AnyTool): string {
+  if (tool in HOST_TOOLS) return HOST_TOOLS[tool as HostTool];
+  if (tool in ARM64_TOOLS) return ARM64_TOOLS[tool as Arm64Tool];
+  return TEST_TOOLS[tool as TestTool];
 }
 
 // Tools that live outside PATH on Debian, or in sbin dirs a non-root PATH lacks.
 const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/lib/openssh'];
-const FIXED_PATHS: Partial<Record<HostTool | TestTool, string>> = {
+const FIXED_PATHS: Partial<Record<AnyTool, string>> = {
   busybox: '/bin/busybox',
   'sftp-server': '/usr/lib/openssh/sftp-server',
   'apt-helper': '/usr/lib/apt/apt-helper',
@@ -80,15 +101,15 @@ export async function findOnPath(name: string, env: NodeJS.ProcessEnv = process.
 }
 
 /** Absolute path of `tool`, or undefined when it is not installed. */
-export async function findTool(tool: HostTool | TestTool, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function findTool(tool: AnyTool, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   const fixed = FIXED_PATHS[tool];
   if (fixed && (await isExecutable(fixed))) return fixed;
   return findOnPath(tool, env, EXTRA_DIRS);
 }
 
 /** Absolute path of `tool`; throws MissingToolError naming its Debian package. */
-export async function requireTool(tool: HostTool): Promise<string> {
+export async function requireTool(tool: HostTool | Arm64Tool): Promise<string> {
   const found = await findTool(tool);
-  if (!found) throw new MissingToolError(tool, HOST_TOOLS[tool]);
+  if (!found) throw new MissingToolError(tool, debianPackageOf(tool));
   return found;
 }

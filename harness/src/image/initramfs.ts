@@ -12,6 +12,10 @@ import { GUEST_DIR } from '../util/paths.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
 import { renderModulesDep, type ModuleSelection } from './modules.js';
 import { composeOverlay } from './overlay.js';
+import { prepareGuestUserland, type GuestProgram, type GuestUserland } from './guest-userland.js';
+import { archOf, isForeign } from '../arch.js';
+import { HarnessError } from '../errors.js';
+import type { Emit } from '../events.js';
 import {
   busyboxApplets,
   contentKey,
@@ -58,9 +62,20 @@ async function binaryWithLibraries(hostPath: string, guestPath: string): Promise
   return files;
 }
 
-async function busyboxEntries(): Promise<CpioEntry[]> {
+/** A guest program of another architecture and its libraries, from the guest userland's root. */
+async function foreignBinary(program: GuestProgram, guestPath: string): Promise<FileEntry[]> {
+  const files = [await hostFile(program.file, guestPath, 0o755)];
+  for (const lib of program.libraries) files.push(await hostFile(lib.file, lib.guestPath, 0o755));
+  return files;
+}
+
+/**
+ * busybox and its applet links. The applet list is the host's busybox's (`--list-full`): a
+ * foreign busybox cannot run here, and the guest userland's comes from the same suite.
+ */
+async function busyboxEntries(userland: GuestUserland | undefined): Promise<CpioEntry[]> {
   const busybox = await requireTool('busybox');
-  const entries: CpioEntry[] = [await hostFile(busybox, '/bin/busybox', 0o755)];
+  const entries: CpioEntry[] = [await hostFile(userland?.busybox.file ?? busybox, '/bin/busybox', 0o755)];
   for (const applet of await busyboxApplets(busybox)) {
     const guestPath = usrPath(`/${applet}`);
     if (guestPath !== '/bin/busybox') entries.push({ type: 'symlink', path: guestPath, target: '/bin/busybox' });
@@ -82,20 +97,23 @@ async function moduleEntries(kernel: ImageKernel): Promise<{ entries: CpioEntry[
 }
 
 /** Every file of the image except the SSH host key, which is made when the entry is filled. */
-async function compose(kernel: ImageKernel): Promise<{ entries: CpioEntry[]; selection: ModuleSelection }> {
-  const sftp = await requireTool('sftp-server');
-  const dropbear = await requireTool('dropbear');
+async function compose(kernel: ImageKernel, userland: GuestUserland | undefined): Promise<{ entries: CpioEntry[]; selection: ModuleSelection }> {
   const modules = await moduleEntries(kernel);
+  const ssh = userland
+    ? [...(await foreignBinary(userland.dropbear, '/usr/sbin/dropbear')), ...(await foreignBinary(userland.sftpServer, '/usr/lib/sftp-server'))]
+    : [
+        ...(await binaryWithLibraries(await requireTool('dropbear'), '/usr/sbin/dropbear')),
+        // dropbear execs its SFTP subsystem from this fixed path.
+        ...(await binaryWithLibraries(await requireTool('sftp-server'), '/usr/lib/sftp-server')),
+      ];
   const entries: CpioEntry[] = [
     { type: 'symlink', path: '/lib', target: 'usr/lib' },
     { type: 'symlink', path: '/lib64', target: 'usr/lib64' },
     { type: 'chardev', path: '/dev/console', major: 5, minor: 1, mode: 0o600 },
     { type: 'chardev', path: '/dev/null', major: 1, minor: 3, mode: 0o666 },
     await hostFile(path.join(GUEST_DIR, 'init'), '/init', 0o755),
-    ...(await busyboxEntries()),
-    ...(await binaryWithLibraries(dropbear, '/usr/sbin/dropbear')),
-    // dropbear execs its SFTP subsystem from this fixed path.
-    ...(await binaryWithLibraries(sftp, '/usr/lib/sftp-server')),
+    ...(await busyboxEntries(userland)),
+    ...ssh,
     textFile('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'),
     textFile('/etc/group', 'root:x:0:\ntty:x:5:\n'),
     textFile('/etc/shells', '/bin/sh\n'),
@@ -129,8 +147,9 @@ function withParentDirs(entries: CpioEntry[]): CpioEntry[] {
  * A cheap fingerprint of the image's inputs (sizes and mtimes, not contents), remembered next
  * to the content-keyed entry it produced: a warm run skips reading and hashing ~7 MB.
  */
-async function inputStamp(kernel: ImageKernel): Promise<string> {
+async function inputStamp(kernel: ImageKernel, userland: GuestUserland | undefined): Promise<string> {
   const files = [
+    ...(userland ? [userland.busybox.file, userland.dropbear.file, userland.sftpServer.file] : []),
     path.join(GUEST_DIR, 'init'),
     path.join(GUEST_DIR, 'modules.txt'),
     path.join(kernel.modulesDir, 'modules.dep'),
@@ -146,30 +165,37 @@ async function inputStamp(kernel: ImageKernel): Promise<string> {
     ),
   );
   return createHash('sha256')
-    .update(`v${IMAGE_FORMAT} ${kernel.release}\n${stats.join('\n')}`)
+    .update(`v${IMAGE_FORMAT} ${kernel.release} ${archOf(kernel)}\n${stats.join('\n')}`)
     .digest('hex')
     .slice(0, 24);
 }
 
-export async function buildImage(kernel: ImageKernel, root: string = cacheRoot()): Promise<GuestImage> {
+export async function buildImage(kernel: ImageKernel, root: string = cacheRoot(), options: { emit?: Emit; signal?: AbortSignal } = {}): Promise<GuestImage> {
   // Every image holds its guest's SSH host key: the area is the user's alone (chmod'ed on a
   // hit too, for caches made before it was).
   await privateDir(path.join(root, IMAGES_AREA));
-  const memoFile = path.join(root, IMAGES_AREA, MEMO_DIR, `${await inputStamp(kernel)}.json`);
+  const arch = archOf(kernel);
+  const userland = isForeign(arch) ? await prepareGuestUserland(arch, { cacheRoot: root, ...options }) : undefined;
+  const memoFile = path.join(root, IMAGES_AREA, MEMO_DIR, `${await inputStamp(kernel, userland)}.json`);
   const memo = await readJsonOr<{ dir: string; modules: ModuleSelection }>(memoFile);
   if (memo && (await stat(path.join(memo.dir, IMAGE_FILE)).catch(() => undefined))) {
     const hostKey = (await readFile(path.join(memo.dir, 'host_key.pub'), 'utf8')).trim();
     return { initramfs: path.join(memo.dir, IMAGE_FILE), hostKey, modules: memo.modules, hit: true };
   }
-  const image = await composeAndCache(kernel, root);
+  const image = await composeAndCache(kernel, root, userland);
   await writeFileAtomic(memoFile, JSON.stringify({ dir: path.dirname(image.initramfs), modules: image.modules }));
   return image;
 }
 
-async function composeAndCache(kernel: ImageKernel, root: string): Promise<GuestImage> {
+async function composeAndCache(kernel: ImageKernel, root: string, userland: GuestUserland | undefined): Promise<GuestImage> {
+  if (kernel.baseInitramfs && userland) {
+    throw new HarnessError('E_IMAGE', 'infra-error', `a base root filesystem (${kernel.baseInitramfs}) for an ${userland.arch} kernel is not supported`, {
+      fix: 'use a Debian arm64 kernel (e.g. --kernel 6.1/arm64), whose guest root the harness makes itself',
+    });
+  }
   const composed = kernel.baseInitramfs
     ? await composeOverlay({ ...kernel, baseInitramfs: kernel.baseInitramfs })
-    : { ...(await compose(kernel)), base: undefined, hostKeyPath: HOST_KEY };
+    : { ...(await compose(kernel, userland)), base: undefined, hostKeyPath: HOST_KEY };
   const { entries, selection, base, hostKeyPath } = composed;
   const key = `${kernel.release}-${contentKey(entries, base ? `base ${base.hash}\n` : '')}`;
   const { dir, hit } = await cachedDir(

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import type { Arch } from '../arch.js';
 import { HarnessError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
 import { GUEST_DIR } from '../util/paths.js';
@@ -15,6 +16,8 @@ export const IMAGE_FORMAT = 1;
 
 export interface ImageKernel {
   release: string;
+  /** The guest's architecture (absent: amd64): another than the host's takes its programs from its own packages. */
+  arch?: Arch | undefined;
   modulesDir: string;
   /** A root filesystem archive to lay the harness over (Buildroot); absent: the harness's own root. */
   baseInitramfs?: string | undefined;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { IMAGES_DIR } from '../util/paths.js';
 import type { SuiteRef } from '../debian/mirror.js';
+import { ARCHES, type Arch } from '../arch.js';
 
 export type { SuiteRef } from '../debian/mirror.js';
 
@@ -14,8 +15,10 @@ export interface SeriesSpec {
   base: string;
   /** The Debian flavour of its packages: cloud-amd64 for the bare series, the variant's otherwise. */
   flavour: string;
-  /** Variant name -> Debian flavour: the series' other flavours (`generic` -> amd64, `rt` -> rt-amd64). */
-  variants: Record<string, string>;
+  /** The architecture of its packages (and of the guest): amd64 for the bare series. */
+  arch: Arch;
+  /** Variant name -> flavour and architecture: the series' other kernels (`generic` -> amd64, `arm64` -> cloud-arm64). */
+  variants: Record<string, Variant>;
   suites: SuiteRef[];
   /** Regular expression (source text) matching the ABI part of package names, e.g. 6.1.0-50. */
   abi: string;
@@ -30,6 +33,12 @@ export interface SeriesSpec {
   layout: { vmlinuz: string; modules: string };
   /** Compiler hint: gcc majors besides the kernel's own that build its modules (with CC=gcc HOSTCC=gcc). */
   compiler: { gccAccepted: number[] };
+}
+
+/** One variant of a series: a Debian flavour, of an architecture. */
+export interface Variant {
+  flavour: string;
+  arch: Arch;
 }
 
 export interface Catalogue {
@@ -65,8 +74,14 @@ export function parseCatalogue(data: unknown, file = CATALOGUE_FILE): Catalogue 
     if (typeof layout?.vmlinuz !== 'string' || typeof layout.modules !== 'string') fail(file, `${where}: "layout" needs "vmlinuz" and "modules"`);
     const variants = (raw.variants ?? {}) as Record<string, unknown>;
     if (typeof variants !== 'object' || variants === null || Array.isArray(variants)) fail(file, `${where}: "variants" must be an object`);
+    const parsedVariants: Record<string, Variant> = {};
     for (const [k, v] of Object.entries(variants)) {
-      if (!VARIANT_NAME.test(k) || typeof v !== 'string' || v === '') fail(file, `${where}: variant "${k}" must be a lower-case name and a Debian flavour`);
+      // "generic": "amd64" is shorthand for { "flavour": "amd64", "arch": "amd64" }.
+      const variant = (typeof v === 'string' ? { flavour: v, arch: 'amd64' } : v) as { flavour?: unknown; arch?: unknown } | null;
+      if (!VARIANT_NAME.test(k) || typeof variant?.flavour !== 'string' || variant.flavour === '')
+        fail(file, `${where}: variant "${k}" must be a lower-case name and a Debian flavour`);
+      if (!ARCHES.includes(variant.arch as Arch)) fail(file, `${where}: variant "${k}": "arch" must be one of ${ARCHES.join(', ')}`);
+      parsedVariants[k] = { flavour: variant.flavour, arch: variant.arch as Arch };
     }
     const compiler = (raw.compiler ?? {}) as { gccAccepted?: unknown };
     if (typeof compiler !== 'object' || compiler === null || Array.isArray(compiler)) fail(file, `${where}: "compiler" must be an object`);
@@ -77,7 +92,8 @@ export function parseCatalogue(data: unknown, file = CATALOGUE_FILE): Catalogue 
       series: name,
       base: name,
       flavour: raw.flavour as string,
-      variants: variants as Record<string, string>,
+      arch: 'amd64',
+      variants: parsedVariants,
       suites: suites.map((s, i) => {
         if (typeof s.suite !== 'string') fail(file, `${where}: suites[${i}].suite must be a string`);
         if (s.archive !== 'debian' && s.archive !== 'debian-security') fail(file, `${where}: suites[${i}].archive must be "debian" or "debian-security"`);
@@ -130,8 +146,8 @@ export function findSeriesSpec(catalogue: Catalogue, name: string): SeriesSpec |
   const spec = Object.hasOwn(catalogue.series, series) ? catalogue.series[series] : undefined;
   if (!spec || rest.length > 0) return undefined;
   if (variant === undefined) return spec;
-  const flavour = Object.hasOwn(spec.variants, variant) ? spec.variants[variant] : undefined;
-  return flavour === undefined ? undefined : { ...spec, series: name, flavour };
+  const found = Object.hasOwn(spec.variants, variant) ? spec.variants[variant] : undefined;
+  return found === undefined ? undefined : { ...spec, series: name, flavour: found.flavour, arch: found.arch };
 }
 
 /** The spec of `series` or of a variant, or a UsageError listing the known ones. */

@@ -67,7 +67,7 @@ async function fetchNewest(
         KERNELS_AREA,
         key,
         async (tmp) => {
-          const used = await fillEntry(tmp, entryDir(root, key), spec, group, resolution.states, failed, { emit, ...withSignal(signal) });
+          const used = await fillEntry(tmp, entryDir(root, key), spec, group, resolution, failed, { emit, ...withSignal(signal) });
           emit({ type: 'info', kernel: spec.series, message: `unpacked ${used.release} (${used.version}, ${used.suite.suite})` });
         },
         root,

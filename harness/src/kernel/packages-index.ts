@@ -13,7 +13,41 @@ export interface Candidate {
   release: string;
   /** Version of the image package; names the cache entry. */
   version: string;
+  /** The kernel's packages, of its architecture. */
   packages: IndexPackage[];
+  /**
+   * For a kernel of another architecture than the host's: the host's builds of the packages
+   * whose programs kbuild runs on the build machine (HOST_TOOL_PACKAGES), in their place.
+   */
+  hostPackages?: IndexPackage[];
+}
+
+/** Packages whose programs run on the build host, not in the guest: kbuild's fixdep, modpost, objtool. */
+export const HOST_TOOL_PACKAGES = /^linux-kbuild-/;
+
+/**
+ * A foreign kernel's candidates with HOST_TOOL_PACKAGES swapped for the same name and version
+ * from the host's index. A candidate whose version the host's index lacks is dropped (said in
+ * `rejected`): the arm64 kbuild's modpost cannot run on an amd64 host.
+ */
+export function withHostTools(resolution: SuiteResolution, hostIndex: PackageIndex, hostArch: string): SuiteResolution {
+  const candidates: Candidate[] = [];
+  const rejected = [...resolution.rejected];
+  for (const candidate of resolution.candidates) {
+    const tools = candidate.packages.filter((p) => HOST_TOOL_PACKAGES.test(p.name));
+    const host = tools.map((p) => hostIndex.pick(p.name, { relation: '=', version: p.version }));
+    const missing = tools.filter((_, i) => host[i] === undefined);
+    if (missing.length > 0) {
+      rejected.push(`${candidate.abi} in ${candidate.suite.suite}: no ${hostArch} ${missing.map((p) => `${p.name} (= ${p.version})`).join(', ')}`);
+      continue;
+    }
+    candidates.push({
+      ...candidate,
+      packages: candidate.packages.filter((p) => !HOST_TOOL_PACKAGES.test(p.name)),
+      hostPackages: host as IndexPackage[],
+    });
+  }
+  return { candidates, rejected };
 }
 
 export interface SuiteResolution {

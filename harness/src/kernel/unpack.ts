@@ -3,6 +3,7 @@ import { lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, unlink, w
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { ARCH_FACTS, type Arch } from '../arch.js';
 import { KernelFetchError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
 import { ccVersionText, runDepmod } from '../user-kernel/build-tree.js';
@@ -113,15 +114,15 @@ export async function rewriteHeaders(root: string, finalRoot: string): Promise<v
 const DISPOSABLE = ['usr/share/doc', 'usr/share/bug', 'usr/share/lintian', 'usr/share/man'];
 
 /**
- * The common headers carry every architecture's arch/ tree (~20 MB); kbuild for an amd64 kernel
- * reads only arch/x86 (SRCARCH), and amd64 is the only architecture the harness fetches.
+ * The common headers carry every architecture's arch/ tree (~20 MB); kbuild reads only the
+ * kernel's own (SRCARCH: arch/x86 for amd64, arch/arm64 for arm64).
  */
-export async function pruneForeignArches(root: string): Promise<void> {
+export async function pruneForeignArches(root: string, keep: string): Promise<void> {
   const src = path.join(root, 'usr/src');
   for (const name of await readdir(src).catch(() => [] as string[])) {
     const arch = path.join(src, name, 'arch');
     for (const entry of await readdir(arch, { withFileTypes: true }).catch(() => [])) {
-      if (entry.isDirectory() && entry.name !== 'x86') await rm(path.join(arch, entry.name), { recursive: true, force: true });
+      if (entry.isDirectory() && entry.name !== keep) await rm(path.join(arch, entry.name), { recursive: true, force: true });
     }
   }
 }
@@ -136,6 +137,7 @@ export async function unpackKernel(
   finalRoot: string,
   release: string,
   layout: Layout,
+  arch: Arch,
   signal?: AbortSignal,
 ): Promise<UnpackedKernel> {
   // The rewritten Makefiles name finalRoot; make cannot include a path with blanks in it.
@@ -172,7 +174,7 @@ export async function unpackKernel(
   await runDepmod(root, release, signal);
   await mustExist([`${modulesRel}/modules.dep`]);
   for (const p of DISPOSABLE) await rm(path.join(root, p), { recursive: true, force: true });
-  await pruneForeignArches(root);
+  await pruneForeignArches(root, ARCH_FACTS[arch].kernelArch);
   const cc = ccVersionText(await readFile(path.join(root, configRel), 'utf8'));
   if (cc === undefined) throw new KernelFetchError(`${configRel} of ${release} has no CONFIG_CC_VERSION_TEXT`);
   return {

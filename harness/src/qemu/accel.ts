@@ -8,6 +8,7 @@ import { release } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cacheRoot } from '../cache/store.js';
+import { hostArch, isForeign, type Arch } from '../arch.js';
 import { UsageError } from '../errors.js';
 import { readJsonOr, writeFileAtomic } from '../util/files.js';
 import { findTool, requireTool } from '../host/tools.js';
@@ -114,8 +115,16 @@ export async function readCachedProbe(root: string): Promise<CachedProbe | undef
   return { key: cached.key, failure: typeof cached.failure === 'string' ? cached.failure : undefined, writtenMs: info.mtimeMs };
 }
 
-export async function chooseAccel(choice: AccelChoice, kernel: string, root = cacheRoot()): Promise<AccelDecision> {
+export async function chooseAccel(choice: AccelChoice, kernel: string, root = cacheRoot(), arch: Arch = 'amd64'): Promise<AccelDecision> {
   if (choice === 'tcg') return { accel: 'tcg', reason: 'forced (--accel tcg)' };
+  // KVM runs only guests of the host's own architecture.
+  if (isForeign(arch)) {
+    if (choice === 'kvm')
+      throw new UsageError(`--accel kvm, but the kernel is ${arch} and this host is ${hostArch()}: KVM cannot run it`, {
+        fix: 'use --accel auto or tcg for it (TCG emulates it), or run on an arm64 host',
+      });
+    return { accel: 'tcg', reason: `an ${arch} guest on an ${hostArch()} host` };
+  }
   const unusable = await kvmUsable();
   if (choice === 'kvm') {
     if (unusable) throw new UsageError(`--accel kvm, but ${unusable}`, { fix: 'fix KVM access, or use --accel auto/tcg' });

@@ -8,6 +8,7 @@ import { BootError, HarnessError } from '../errors.js';
 import { requireTool } from '../host/tools.js';
 import { onTeardown } from '../util/lifecycle.js';
 import { safeDelayMs } from '../util/timers.js';
+import { ARCH_FACTS } from '../arch.js';
 import { qemuArgs, type QemuOptions } from './args.js';
 import { ConsoleLogFile } from './console-log.js';
 import { freePort } from './port.js';
@@ -70,7 +71,7 @@ function matches(text: string, pattern: string | RegExp): boolean {
 }
 
 async function startOnce(options: VmOptions, sshPort: number, earlyMs: number): Promise<Vm | 'port-taken'> {
-  const qemu = await requireTool('qemu-system-x86_64');
+  const qemu = await requireTool(ARCH_FACTS[options.arch ?? 'amd64'].qemu);
   const argv = qemuArgs({ ...options, sshPort });
   const capture = new BoundedText(options.consoleLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES);
   const log = await ConsoleLogFile.open(options.consoleLog, capture);

@@ -13,7 +13,8 @@ import type { KernelArtifacts } from '../kernel/index.js';
 import { archiveUri, findMirrors } from '../debian/mirror.js';
 import { ensureRoot } from './root.js';
 import { hostToolchain, rootToolchain, type Toolchain } from './run.js';
-import { kernelSuite, parseCcVersionText, parseDumpVersion, planToolchain, ToolchainError, type HostGcc } from './select.js';
+import { crossCommand, kernelSuite, parseCcVersionText, parseDumpVersion, planToolchain, ToolchainError, type CrossTarget, type HostGcc } from './select.js';
+import { ARCH_FACTS, archOf, isForeign, type Arch } from '../arch.js';
 
 export type { Toolchain, ToolResult, RunToolOptions } from './run.js';
 export { hostToolchain } from './run.js';
@@ -31,9 +32,9 @@ export async function gccMajor(gcc: string): Promise<number | undefined> {
   return out.exitCode === 0 ? parseDumpVersion(out.stdout) : undefined;
 }
 
-/** The host's gcc major, and whether the command the kernel names (what the headers call) is on PATH too. */
-export async function hostGcc(kernelCommand: string): Promise<HostGcc> {
-  const gcc = await findTool('gcc');
+/** The host's gcc major (its `gcc`, or a cross gcc such as `aarch64-linux-gnu-gcc`), and whether the command the kernel's headers call is on PATH too. */
+export async function hostGcc(kernelCommand: string, gccName: 'gcc' | 'aarch64-linux-gnu-gcc' = 'gcc'): Promise<HostGcc> {
+  const gcc = await findTool(gccName);
   if (!gcc) return { major: undefined, hasKernelCommand: false };
   const [major, command] = await Promise.all([gccMajor(gcc), findOnPath(kernelCommand)]);
   return { major, hasKernelCommand: command !== undefined };
@@ -73,9 +74,12 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
   }
   const compiler = parseCcVersionText(kernel.ccVersionText);
   const catalogue = loadCatalogue();
+  const arch = archOf(kernel);
+  const cross = crossTarget(arch);
   const plan = planToolchain({
     compiler,
-    host: await hostGcc(compiler.command),
+    host: cross ? await hostGcc(crossCommand(compiler.command, cross), 'aarch64-linux-gnu-gcc') : await hostGcc(compiler.command),
+    cross,
     hint: findSeriesSpec(catalogue, kernel.series)?.compiler,
     // Only Debian kernels, and those built from Debian's source, have a suite to make a root of.
     suite: kernel.source === undefined || kernel.source === 'debian' || kernel.source === 'built' ? kernelSuite(kernel.packages) : undefined,
@@ -83,7 +87,7 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
   if (plan.kind === 'host') {
     const description = `host gcc${plan.makeVars.length ? ` (${plan.makeVars.join(' ')})` : `-${compiler.major}`}`;
     emit({ type: 'info', kernel: kernel.release, message: `compiler: ${description}: ${plan.reason}` });
-    return hostToolchain({ description, reason: plan.reason, makeVars: plan.makeVars });
+    return hostToolchain({ description, reason: plan.reason, makeVars: plan.makeVars, ...(cross ? { crossCompile: `${cross.gnuType}-` } : {}) });
   }
   const root = await ensureRoot(
     { suite: plan.suite, gccPackage: plan.gccPackage, key: plan.key, checkValidUntil: checkValidUntil(catalogue, plan.suite) },
@@ -103,8 +107,22 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
   });
   // Debian's headers name their compiler (CC in .kernelvariables); a tree the harness built from
   // source does not, and a suite root has gcc-N under its own name only, no `gcc`.
-  const makeVars = kernel.source === 'built' ? compilerVars(compiler.command) : [];
-  return rootToolchain({ root: root.dir, kernelDir: await kernelEntryDir(kernel), description, reason: plan.reason, makeVars });
+  const makeVars = [...plan.makeVars, ...(kernel.source === 'built' ? compilerVars(compiler.command) : [])];
+  return rootToolchain({
+    root: root.dir,
+    kernelDir: await kernelEntryDir(kernel),
+    description,
+    reason: plan.reason,
+    makeVars,
+    ...(cross ? { crossCompile: `${cross.gnuType}-` } : {}),
+  });
+}
+
+/** The cross build a kernel of `arch` needs on this host, or undefined for the host's own architecture. */
+export function crossTarget(arch: Arch): CrossTarget | undefined {
+  if (!isForeign(arch)) return undefined;
+  if (arch !== 'arm64') throw new ToolchainError(`cross builds for ${arch} guests are not supported on this host`, { fix: 'use an amd64 or arm64 kernel' });
+  return { kernelArch: ARCH_FACTS[arch].kernelArch, debArch: arch, gnuType: ARCH_FACTS[arch].gnuType };
 }
 
 /** Make variables that make kbuild call `command` for the target and the host tools. */

@@ -6,7 +6,7 @@ import { mkdtemp, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { requireTool } from '../host/tools.js';
+import { requireTool, type Arm64Tool, type HostTool } from '../host/tools.js';
 import { killOnTeardown, onSignalExit } from '../util/lifecycle.js';
 import { ToolchainError } from './select.js';
 
@@ -33,8 +33,10 @@ export interface Toolchain {
   description: string;
   /** Why this toolchain was chosen. */
   reason: string;
-  /** Make variables the choice needs on every kbuild call (CC=gcc HOSTCC=gcc), else empty. */
+  /** Make variables the choice needs on every kbuild call (CC=gcc HOSTCC=gcc; a cross build's ARCH=...), else empty. */
   makeVars: string[];
+  /** The cross tools' prefix (`aarch64-linux-gnu-`) for a kernel of another architecture, else ''. strip and addr2line are called with it. */
+  crossCompile: string;
   run(tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult>;
   /** `make ...`; the caller adds makeVars. */
   make(args: string[], options: RunToolOptions): Promise<ToolResult>;
@@ -170,9 +172,10 @@ async function execTool(
  * so new files (all a Makefile's rules make) could be created all the same; an M= build writes
  * nothing there (checked on every cached kernel).
  */
-export function hostToolchain(o: { description?: string; reason?: string; makeVars?: string[] } = {}): Toolchain {
+export function hostToolchain(o: { description?: string; reason?: string; makeVars?: string[]; crossCompile?: string } = {}): Toolchain {
+  const crossCompile = o.crossCompile ?? '';
   const run = async (tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult> =>
-    execTool(await requireTool(tool), args, {
+    execTool(await requireTool(crossTool(tool, crossCompile)), args, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
     });
@@ -181,9 +184,17 @@ export function hostToolchain(o: { description?: string; reason?: string; makeVa
     description: o.description ?? 'host gcc',
     reason: o.reason ?? 'it was asked for',
     makeVars: o.makeVars ?? [],
+    crossCompile,
     run,
     make: (args, options) => run('make', args, options),
   };
+}
+
+/** The host tool that does `tool` for a build with this cross prefix: make is make, strip is `<prefix>strip`. */
+export function crossTool(tool: ToolName, crossCompile: string): HostTool | Arm64Tool {
+  if (tool === 'make' || crossCompile === '') return tool;
+  if (crossCompile === 'aarch64-linux-gnu-') return 'aarch64-linux-gnu-strip';
+  throw new ToolchainError(`no host tool is known for ${crossCompile}${tool}`, { fix: 'use an amd64 or arm64 kernel' });
 }
 
 /**
@@ -198,7 +209,9 @@ export function rootToolchain(o: {
   reason: string;
   unprivileged?: boolean;
   makeVars?: string[];
+  crossCompile?: string;
 }): Toolchain {
+  const crossCompile = o.crossCompile ?? '';
   const run = async (tool: ToolName, args: string[], options: RunToolOptions): Promise<ToolResult> => {
     const unshare = await requireTool('unshare');
     await requireTool('chroot');
@@ -210,7 +223,7 @@ export function rootToolchain(o: {
         root: o.root,
         stage,
         binds: [{ path: o.kernelDir, readOnly: true }, ...options.binds.map((b) => ({ path: b, readOnly: false }))],
-        command: [tool, ...args],
+        command: [tool === 'make' ? tool : `${crossCompile}${tool}`, ...args],
         unprivileged: o.unprivileged ?? process.getuid?.() !== 0,
       });
       const result = await execTool(unshare, argv, {
@@ -227,5 +240,13 @@ export function rootToolchain(o: {
       await rmdir(stage).catch(() => {});
     }
   };
-  return { kind: 'root', description: o.description, reason: o.reason, makeVars: o.makeVars ?? [], run, make: (args, options) => run('make', args, options) };
+  return {
+    kind: 'root',
+    description: o.description,
+    reason: o.reason,
+    makeVars: o.makeVars ?? [],
+    crossCompile,
+    run,
+    make: (args, options) => run('make', args, options),
+  };
 }

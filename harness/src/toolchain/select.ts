@@ -68,7 +68,7 @@ export interface HostGcc {
 export type ToolchainPlan =
   | {
       kind: 'host';
-      /** Make variables to pass: CC=gcc HOSTCC=gcc when the headers' gcc-N is not the host's. */
+      /** Make variables to pass: CC=gcc HOSTCC=gcc when the headers' gcc-N is not the host's; a cross build's. */
       makeVars: string[];
       reason: string;
     }
@@ -77,10 +77,40 @@ export type ToolchainPlan =
       /** The suite whose gcc-N goes into the root (security and update pockets stripped). */
       suite: string;
       gccPackage: string;
-      /** Cache key: <suite>-gcc-<N>. */
+      /** Cache key: <suite>-gcc-<N>, <suite>-gcc-<N>-<triplet> for a cross compiler. */
       key: string;
+      /** A cross build's make variables, else empty. */
+      makeVars: string[];
       reason: string;
     };
+
+/** A kernel of another architecture than the host's: what its cross build needs. */
+export interface CrossTarget {
+  /** kbuild's ARCH (arm64). */
+  kernelArch: string;
+  /** Debian's architecture name (arm64). */
+  debArch: string;
+  /** GNU triplet, the cross tools' prefix (aarch64-linux-gnu). */
+  gnuType: string;
+}
+
+/**
+ * The command a cross build calls for the kernel's compiler: Debian builds arm64 kernels
+ * natively, so their text says `gcc-12` (or `aarch64-linux-gnu-gcc-14`); the host calls the
+ * cross compiler `aarch64-linux-gnu-gcc-12`.
+ */
+export function crossCommand(command: string, cross: CrossTarget): string {
+  return `${cross.gnuType}-${command.replace(/^\S+-linux-gnu-/, '')}`;
+}
+
+/**
+ * Make variables of a cross build. Debian's headers override CROSS_COMPILE in .kernelvariables
+ * (6.1: with $(DEB_HOST_GNU_TYPE)- when DEB_HOST_ARCH is not the build machine's), so the
+ * DEB_HOST_* variables are what sets the prefix there; ARCH and CROSS_COMPILE serve other trees.
+ */
+export function crossMakeVars(cross: CrossTarget): string[] {
+  return [`ARCH=${cross.kernelArch}`, `CROSS_COMPILE=${cross.gnuType}-`, `DEB_HOST_ARCH=${cross.debArch}`, `DEB_HOST_GNU_TYPE=${cross.gnuType}`];
+}
 
 /** trixie-security -> trixie, bookworm-updates -> bookworm, buster/updates -> buster. */
 export function baseSuite(suite: string): string {
@@ -97,23 +127,35 @@ export function kernelSuite(packages: { name: string; suite: string }[]): string
  * kernel's suite. A host that merely has the kernel's gcc-N besides another default gcc still
  * gets the root: the headers' prebuilt kbuild tools (modpost, objtool) need that suite's libc.
  */
-export function planToolchain(input: { compiler: CompilerId; host: HostGcc; hint?: CompilerHint | undefined; suite: string | undefined }): ToolchainPlan {
-  const { compiler, host, hint, suite } = input;
+export function planToolchain(input: {
+  compiler: CompilerId;
+  host: HostGcc;
+  hint?: CompilerHint | undefined;
+  suite: string | undefined;
+  /** For a kernel of another architecture: `host` describes the host's cross gcc for it. */
+  cross?: CrossTarget | undefined;
+}): ToolchainPlan {
+  const { compiler, host, hint, suite, cross } = input;
   const wanted = `gcc-${compiler.major}`;
+  // What the host calls the compiler, and the variables every build for this kernel passes.
+  const gcc = cross ? `${cross.gnuType}-gcc` : 'gcc';
+  const command = cross ? crossCommand(compiler.command, cross) : compiler.command;
+  const base = cross ? crossMakeVars(cross) : [];
+  const what = cross ? `the host's ${cross.debArch} cross gcc` : "the host's gcc";
   if (host.major === compiler.major) {
     return host.hasKernelCommand
-      ? { kind: 'host', makeVars: [], reason: `the kernel was built with ${wanted}, the host's gcc` }
+      ? { kind: 'host', makeVars: base, reason: `the kernel was built with ${wanted}, ${what}` }
       : {
           kind: 'host',
-          makeVars: ['CC=gcc', 'HOSTCC=gcc'],
-          reason: `the kernel was built with gcc ${compiler.major}, the host's gcc (as 'gcc': no ${compiler.command} on PATH)`,
+          makeVars: [...base, `CC=${gcc}`, 'HOSTCC=gcc'],
+          reason: `the kernel was built with gcc ${compiler.major}, ${what} (as '${gcc}': no ${command} on PATH)`,
         };
   }
   if (host.major !== undefined && hint?.gccAccepted.includes(host.major)) {
     return {
       kind: 'host',
-      makeVars: ['CC=gcc', 'HOSTCC=gcc'],
-      reason: `the kernel was built with ${wanted}; its modules are known to build with the host's gcc ${host.major} (images/kernels.json)`,
+      makeVars: [...base, `CC=${gcc}`, 'HOSTCC=gcc'],
+      reason: `the kernel was built with ${wanted}; its modules are known to build with ${what} ${host.major} (images/kernels.json)`,
     };
   }
   if (!suite) {
@@ -123,12 +165,16 @@ export function planToolchain(input: { compiler: CompilerId; host: HostGcc; hint
       { fix: `build where gcc ${compiler.major} is 'gcc' on PATH, or rebuild the kernel with the host's gcc` },
     );
   }
-  const base = baseSuite(suite);
+  const rootSuite = baseSuite(suite);
+  // Debian's cross compiler of gcc-N for arm64 is the package gcc-N-aarch64-linux-gnu.
+  const gccPackage = cross ? `${wanted}-${cross.gnuType}` : wanted;
+  const hostHas = host.major === undefined ? `no ${cross ? `${cross.debArch} cross ` : ''}gcc` : `${cross ? `${cross.debArch} cross ` : ''}gcc ${host.major}`;
   return {
     kind: 'root',
-    suite: base,
-    gccPackage: wanted,
-    key: `${base}-${wanted}`,
-    reason: `the kernel was built with ${wanted} and the host has ${host.major === undefined ? 'no gcc' : `gcc ${host.major}`}: using ${wanted} from a ${base} root`,
+    suite: rootSuite,
+    gccPackage,
+    key: `${rootSuite}-${gccPackage}`,
+    makeVars: base,
+    reason: `the kernel was built with ${wanted} and the host has ${hostHas}: using ${gccPackage} from a ${rootSuite} root`,
   };
 }

@@ -100,8 +100,12 @@ export function pickLocation(chain: ReadonlyArray<{ func: string; file: string; 
  * `returnAddress` frames point after a call: look up the byte before, as the kernel's own
  * decoder does. Frames that cannot be resolved are left out.
  */
-export async function symbolize(lines: Array<{ text: string; returnAddress: boolean }>, kos: Map<string, string>): Promise<SourceLocation[]> {
-  const addr2line = await requireTool('addr2line');
+export async function symbolize(
+  lines: Array<{ text: string; returnAddress: boolean }>,
+  kos: Map<string, string>,
+  tool: 'addr2line' | 'aarch64-linux-gnu-addr2line' = 'addr2line',
+): Promise<SourceLocation[]> {
+  const addr2line = await requireTool(tool);
   const out: SourceLocation[] = [];
   const symbolCache = new Map<string, Map<string, { section: string; value: number }>>();
   for (const { text, returnAddress } of lines) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aptOptions, aptState, parseFetchErrors, sourcesLine, updateError } from '../../../harness/src/debian/apt.js';
+import { aptOptions, aptState, downloadedName, parseFetchErrors, sourcesLine, updateError } from '../../../harness/src/debian/apt.js';
 
 const bookworm = aptState(
   '/c',
@@ -52,6 +52,16 @@ describe('private apt state', () => {
     expect(o.has('APT::Sandbox::User')).toBe(false);
   });
 
+  it("an arm64 state is a suite's second state, <suite>.arm64, listing arm64 packages only; amd64 keeps the old path", () => {
+    const arm = aptState('/c', { suite: 'bookworm', archive: 'debian', checkValidUntil: true }, { uri: 'http://mirror.example/debian', from: 'x' }, 'arm64');
+    expect(arm).toMatchObject({ arch: 'arm64', dir: '/c/apt/bookworm.arm64', listsDir: '/c/apt/bookworm.arm64/lists' });
+    expect(arm.lockFile).not.toBe(bookworm.lockFile);
+    const o = optionMap(aptOptions(arm, false));
+    expect(o.get('APT::Architectures')).toBe('arm64');
+    expect(o.get('APT::Architecture')).toBe('arm64');
+    expect(bookworm.arch).toBe('amd64');
+  });
+
   it('accepts expired Release files only where the catalogue says so, and keeps root sandbox-free', () => {
     const o = optionMap(aptOptions(sid, true));
     expect(o.get('Acquire::Check-Valid-Until')).toBe('false');
@@ -100,5 +110,16 @@ describe('updateError', () => {
       'E: Release file for http://mirror.example/debian/dists/bookworm/InRelease is expired (invalid since 18d 18h 19min 30s). Updates for this repository will not be applied.',
     );
     expect(error.fix).toContain('"checkValidUntil": false for bookworm');
+  });
+});
+
+describe('downloadedName', () => {
+  it("is the pool's file name, with the epoch apt-get download puts back (URL-encoded)", () => {
+    expect(downloadedName({ filename: 'pool/main/l/linux/linux-kbuild-6.1_6.1.192-3_amd64.deb', version: '6.1.192-3' })).toBe(
+      'linux-kbuild-6.1_6.1.192-3_amd64.deb',
+    );
+    expect(downloadedName({ filename: 'pool/main/b/busybox/busybox-static_1.35.0-4+deb12u1+b1_arm64.deb', version: '1:1.35.0-4+deb12u1+b1' })).toBe(
+      'busybox-static_1%3a1.35.0-4+deb12u1+b1_arm64.deb',
+    );
   });
 });

@@ -3,12 +3,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { elfInterpreter, withInterpreter } from '../../../harness/src/image/elf.js';
+import { elfInterpreter, elfNeeded, withInterpreter } from '../../../harness/src/image/elf.js';
 import { findTool } from '../../../harness/src/host/tools.js';
 import { needs } from '../../support/host-tools.js';
 
 const dropbear = await findTool('dropbear');
 const tools = await needs(['dropbear', 'readelf']);
+const cross = await needs(['aarch64-linux-gnu-gcc', 'readelf']);
 
 /** A minimal ELF64 header with a LOAD and an INTERP program header, and the interpreter path. */
 function tinyElf(interpreter: string | undefined): Buffer {
@@ -58,6 +59,41 @@ describe('elfInterpreter / withInterpreter', () => {
       await writeFile(path.join(dir, 'dropbear'), withInterpreter(elf, '/kmod-harness/lib/ld.so'));
       const { stdout } = await execa('readelf', ['-l', path.join(dir, 'dropbear')]);
       expect(stdout).toContain('[Requesting program interpreter: /kmod-harness/lib/ld.so]');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The NEEDED entries readelf -d lists. */
+async function readelfNeeded(file: string): Promise<string[]> {
+  const { stdout } = await execa('readelf', ['-dW', file]);
+  return [...stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
+}
+
+describe('elfNeeded', () => {
+  it('is empty for a static binary (no PT_DYNAMIC)', () => {
+    expect(elfNeeded(tinyElf(undefined))).toEqual([]);
+    expect(elfNeeded(tinyElf('/lib/ld.so'))).toEqual([]);
+  });
+
+  it.skipIf(tools.skip)("reads the host's dropbear's libraries as readelf lists them", async () => {
+    tools.require();
+    const needed = elfNeeded(await readFile(dropbear!));
+    expect(needed).toEqual(await readelfNeeded(dropbear!));
+    expect(needed).toContain('libc.so.6');
+  });
+
+  it.skipIf(cross.skip)('reads an arm64 program the host cannot run, built by the cross gcc', async () => {
+    cross.require();
+    const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-elf-'));
+    try {
+      await writeFile(path.join(dir, 'm.c'), '#include <math.h>\n#include <stdio.h>\nint main(int c, char **v) { printf("%f", sqrt(c)); return v[0][0]; }\n');
+      await execa('aarch64-linux-gnu-gcc', ['-O2', '-o', path.join(dir, 'm'), path.join(dir, 'm.c'), '-lm']);
+      const elf = await readFile(path.join(dir, 'm'));
+      expect(elfInterpreter(elf)).toBe('/lib/ld-linux-aarch64.so.1');
+      expect(elfNeeded(elf)).toEqual(await readelfNeeded(path.join(dir, 'm')));
+      expect(elfNeeded(elf)).toEqual(expect.arrayContaining(['libm.so.6', 'libc.so.6']));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -115,19 +115,30 @@ describe('parseCatalogue', () => {
 describe('variants: <series>/<variant> is another Debian flavour of the series', () => {
   const catalogue = loadCatalogue();
 
-  it('every series offers the generic and the rt kernel of amd64, beside its cloud one', () => {
+  it('every series offers the generic and the rt kernel of amd64 and the cloud kernel of arm64, beside its cloud one', () => {
     for (const series of seriesNames(catalogue)) {
       expect(catalogue.series[series]!.flavour).toBe('cloud-amd64');
-      expect(catalogue.series[series]!.variants).toEqual({ generic: 'amd64', rt: 'rt-amd64' });
+      expect(catalogue.series[series]!.arch).toBe('amd64');
+      expect(catalogue.series[series]!.variants).toEqual({
+        generic: { flavour: 'amd64', arch: 'amd64' },
+        rt: { flavour: 'rt-amd64', arch: 'amd64' },
+        arm64: { flavour: 'cloud-arm64', arch: 'arm64' },
+      });
     }
-    expect(variantNames(catalogue).slice(0, 2)).toEqual(['5.10/generic', '5.10/rt']);
-    expect(variantNames(catalogue)).toHaveLength(2 * seriesNames(catalogue).length);
+    expect(variantNames(catalogue).slice(0, 3)).toEqual(['5.10/generic', '5.10/rt', '5.10/arm64']);
+    expect(variantNames(catalogue)).toHaveLength(3 * seriesNames(catalogue).length);
+  });
+
+  it("an arm64 variant is the series' cloud-arm64 kernel: its packages' names and its architecture", () => {
+    const arm = seriesSpec(catalogue, '6.12/arm64');
+    expect(arm).toMatchObject({ series: '6.12/arm64', base: '6.12', flavour: 'cloud-arm64', arch: 'arm64' });
+    expect(expand(arm.roots[0]!, { abi: '6.12.57+deb13', flavour: arm.flavour })).toBe('linux-image-6.12.57+deb13-cloud-arm64');
   });
 
   it("gives the variant its own name and flavour and the series' suites and packages", () => {
     const base = seriesSpec(catalogue, '6.1');
     const rt = seriesSpec(catalogue, '6.1/rt');
-    expect(rt).toEqual({ ...base, series: '6.1/rt', flavour: 'rt-amd64' });
+    expect(rt).toEqual({ ...base, series: '6.1/rt', flavour: 'rt-amd64', arch: 'amd64' });
     expect(rt.base).toBe('6.1');
     expect(expand(rt.roots[0]!, { abi: '6.1.0-57', flavour: rt.flavour })).toBe('linux-image-6.1.0-57-rt-amd64');
     expect(abiCapture(rt.roots[1]!, rt).exec('linux-headers-6.1.0-57-rt-amd64')?.[1]).toBe('6.1.0-57');
@@ -136,11 +147,11 @@ describe('variants: <series>/<variant> is another Debian flavour of the series',
   });
 
   it('names the variants a series has when asked for one it has not, and knows no variant of a variant', () => {
-    expect(() => seriesSpec(catalogue, '6.1/arm64')).toThrow("series 6.1 has no variant 'arm64'");
+    expect(() => seriesSpec(catalogue, '6.1/riscv64')).toThrow("series 6.1 has no variant 'riscv64'");
     try {
-      seriesSpec(catalogue, '6.1/arm64');
+      seriesSpec(catalogue, '6.1/riscv64');
     } catch (error) {
-      expect((error as UsageError).fix).toBe('use one of: 6.1, 6.1/generic, 6.1/rt');
+      expect((error as UsageError).fix).toBe('use one of: 6.1, 6.1/generic, 6.1/rt, 6.1/arm64');
     }
     expect(findSeriesSpec(catalogue, '6.1/rt/x')).toBeUndefined();
     expect(findSeriesSpec(catalogue, '9.9/rt')).toBeUndefined();
@@ -155,5 +166,7 @@ describe('variants: <series>/<variant> is another Debian flavour of the series',
     expect(() => parseCatalogue(raw, 'k.json')).toThrow('k.json: series "6.1": variant "Generic!" must be a lower-case name and a Debian flavour');
     raw.series['6.1']!.variants = { generic: '' };
     expect(() => parseCatalogue(raw, 'k.json')).toThrow(/variant "generic"/);
+    raw.series['6.1']!.variants = { arm: { flavour: 'cloud-arm64', arch: 'riscv64' } };
+    expect(() => parseCatalogue(raw, 'k.json')).toThrow('k.json: series "6.1": variant "arm": "arch" must be one of amd64, arm64');
   });
 });

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue, seriesSpec, type SuiteRef } from '../../../harness/src/kernel/catalogue.js';
-import { findAbis, orderCandidates, PackageIndex, parseDepends, parsePackages, resolveSuite } from '../../../harness/src/kernel/packages-index.js';
+import {
+  findAbis,
+  orderCandidates,
+  PackageIndex,
+  parseDepends,
+  parsePackages,
+  resolveSuite,
+  withHostTools,
+} from '../../../harness/src/kernel/packages-index.js';
 import { byVersion } from '../../../harness/src/kernel/resolve.js';
 
 // Real stanzas captured from the suites' Packages indexes (see test/fixtures/apt/README.md).
@@ -150,5 +158,36 @@ describe('PackageIndex.pick', () => {
     expect(index.pick('k', { relation: '<<', version: '1.5' }, '2.0-1')?.version).toBe('1.0-1');
     expect(index.pick('k', { relation: '>>', version: '3' })).toBeUndefined();
     expect(index.pick('nope')).toBeUndefined();
+  });
+});
+
+describe('withHostTools: an arm64 kernel built on an amd64 host', () => {
+  const spec = seriesSpec(catalogue, '6.1/arm64');
+  const suite = suiteOf('6.1', 'bookworm-security');
+  const arm = resolveSuite(spec, suite, fixture('bookworm-security.arm64'));
+
+  it('resolves the cloud-arm64 set from the arm64 index, kbuild included', () => {
+    expect(arm.candidates.map((c) => c.release)).toEqual(['6.1.0-57-cloud-arm64']);
+    expect(names(arm.candidates[0]!.packages)).toContain('linux-kbuild-6.1=6.1.192-3');
+  });
+
+  it("takes linux-kbuild from the host's index, same version: its fixdep and modpost run on the host", () => {
+    const { candidates, rejected } = withHostTools(arm, fixture('bookworm-security.amd64-kbuild'), 'amd64');
+    expect(rejected).toEqual(arm.rejected);
+    const [c] = candidates;
+    expect(names(c!.packages)).toEqual([
+      'linux-image-6.1.0-57-cloud-arm64=6.1.192-3',
+      'linux-headers-6.1.0-57-cloud-arm64=6.1.192-3',
+      'linux-headers-6.1.0-57-common=6.1.192-3',
+    ]);
+    expect(c!.hostPackages?.map((p) => [p.name, p.version, p.filename])).toEqual([
+      ['linux-kbuild-6.1', '6.1.192-3', 'pool/updates/main/l/linux/linux-kbuild-6.1_6.1.192-3_amd64.deb'],
+    ]);
+  });
+
+  it("drops a candidate whose kbuild version the host's index lacks, and says so", () => {
+    const { candidates, rejected } = withHostTools(arm, new PackageIndex([]), 'amd64');
+    expect(candidates).toEqual([]);
+    expect(rejected.at(-1)).toBe('6.1.0-57 in bookworm-security: no amd64 linux-kbuild-6.1 (= 6.1.192-3)');
   });
 });

@@ -104,10 +104,17 @@ describe.skipIf(tools.skip)('unpackKernel', () => {
     });
     const root = path.join(work, 'classic');
     const final = '/final/entry/root';
-    const k = await unpackKernel([image, await headers('lib/modules', `include /usr/src/linux-headers-1.0.0-1-common/Makefile\n`)], root, final, release, {
-      vmlinuz: `boot/vmlinuz-${release}`,
-      modules: `lib/modules/${release}`,
-    });
+    const k = await unpackKernel(
+      [image, await headers('lib/modules', `include /usr/src/linux-headers-1.0.0-1-common/Makefile\n`)],
+      root,
+      final,
+      release,
+      {
+        vmlinuz: `boot/vmlinuz-${release}`,
+        modules: `lib/modules/${release}`,
+      },
+      'amd64',
+    );
     expect(k).toEqual({
       vmlinuz: `${final}/boot/vmlinuz-${release}`,
       modulesDir: `${final}/lib/modules/${release}`,
@@ -143,6 +150,7 @@ describe.skipIf(tools.skip)('unpackKernel', () => {
       root,
       release,
       { vmlinuz: `usr/lib/modules/${release}/vmlinuz`, modules: `usr/lib/modules/${release}` },
+      'amd64',
     );
     expect(k.modulesDir).toBe(`${root}/usr/lib/modules/${release}`);
     expect(await readlink(path.join(root, 'lib'))).toBe('usr/lib');
@@ -155,7 +163,7 @@ describe.skipIf(tools.skip)('unpackKernel', () => {
   it('fails naming the missing piece when the layout is wrong', async () => {
     const image = await deb('image-bare', { [`boot/vmlinuz-${release}`]: 'kernel' });
     await expect(
-      unpackKernel([image], path.join(work, 'bare'), '/x', release, { vmlinuz: `boot/vmlinuz-${release}`, modules: `lib/modules/${release}` }),
+      unpackKernel([image], path.join(work, 'bare'), '/x', release, { vmlinuz: `boot/vmlinuz-${release}`, modules: `lib/modules/${release}` }, 'amd64'),
     ).rejects.toThrow(/has no lib\/modules\/1.0.0-1-test\/kernel/);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { probeFilePath, PROBE_FILE, readCachedProbe } from '../../../harness/src/qemu/accel.js';
+import { chooseAccel, probeFilePath, PROBE_FILE, readCachedProbe } from '../../../harness/src/qemu/accel.js';
 
 let root: string;
 beforeEach(async () => {
@@ -39,5 +39,19 @@ describe('readCachedProbe', () => {
 
   it('lives in the cache root under PROBE_FILE', () => {
     expect(probeFilePath('/c')).toBe('/c/accel-probe.json');
+  });
+});
+
+describe('chooseAccel for a guest of another architecture', () => {
+  it('is TCG without probing KVM (which runs only the host architecture), and says why', async () => {
+    await expect(chooseAccel('auto', '/no/such/vmlinuz', root, 'arm64')).resolves.toEqual({ accel: 'tcg', reason: 'an arm64 guest on an amd64 host' });
+    await expect(readCachedProbe(root)).resolves.toBeUndefined();
+  });
+
+  it('refuses --accel kvm, naming the fix', async () => {
+    await expect(chooseAccel('kvm', '/no/such/vmlinuz', root, 'arm64')).rejects.toMatchObject({
+      message: expect.stringContaining('the kernel is arm64 and this host is amd64'),
+      fix: expect.stringContaining('--accel auto or tcg'),
+    });
   });
 });

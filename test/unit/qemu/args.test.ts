@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { STRICT_BOOT_PARAMS, kernelCmdline, machineArgs, networkArgs, qemuArgs, serialArgs, type QemuOptions } from '../../../harness/src/qemu/args.js';
+import {
+  ARM64_TCG_CPU,
+  STRICT_BOOT_PARAMS,
+  kernelCmdline,
+  machineArgs,
+  networkArgs,
+  qemuArgs,
+  serialArgs,
+  type QemuOptions,
+} from '../../../harness/src/qemu/args.js';
 
 const options: QemuOptions = {
   kernel: '/cache/kernels/6.1/vmlinuz',
@@ -27,6 +36,29 @@ describe('machineArgs', () => {
     expect(after(argv, '-accel')).toBe('tcg');
     expect(after(argv, '-cpu')).toBe('max');
     expect(argv).not.toContain('host');
+  });
+});
+
+describe('machineArgs for an arm64 guest', () => {
+  it("under TCG: the virt machine, multi-threaded TCG and the CPU model measured fastest (not 'max', whose pointer authentication is slow)", () => {
+    expect(machineArgs('tcg', 'arm64')).toEqual(['-machine', 'virt', '-accel', 'tcg,thread=multi', '-cpu', 'cortex-a72']);
+    expect(ARM64_TCG_CPU).toBe('cortex-a72');
+  });
+
+  it("under KVM (an arm64 host): the host's CPU and interrupt controller", () => {
+    expect(machineArgs('kvm', 'arm64')).toEqual(['-machine', 'virt,gic-version=host', '-accel', 'kvm', '-cpu', 'host']);
+  });
+
+  it('an amd64 guest is unchanged by the default', () => {
+    expect(machineArgs('tcg', 'amd64')).toEqual(machineArgs('tcg'));
+  });
+
+  it('qemuArgs of an arm64 guest: the same devices (virtio-net-pci, virtio-rng-pci, the serial console) on virt', () => {
+    const argv = qemuArgs({ ...options, accel: 'tcg', arch: 'arm64' });
+    expect(after(argv, '-machine')).toBe('virt');
+    expect(argv).toContain('virtio-net-pci,netdev=net0');
+    expect(argv).toContain('virtio-rng-pci');
+    expect(argv).not.toContain('q35');
   });
 });
 
@@ -85,6 +117,11 @@ describe('qemuArgs', () => {
 });
 
 describe('kernelCmdline', () => {
+  it("names the arm64 guest's PL011 console, ttyAMA0", () => {
+    expect(kernelCmdline({ publicKey: 'K', arch: 'arm64' })[0]).toBe('console=ttyAMA0');
+    expect(kernelCmdline({ publicKey: 'K', arch: 'amd64' })[0]).toBe('console=ttyS0');
+  });
+
   it('puts the console, init, panic=-1, an 8 MiB log buffer, the public key and the strict parameters on the command line', () => {
     expect(kernelCmdline({ publicKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIB+/x=' })).toEqual([
       'console=ttyS0',

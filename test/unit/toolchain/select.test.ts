@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../../harness/src/kernel/catalogue.js';
 import {
   baseSuite,
+  crossCommand,
+  crossMakeVars,
   kernelSuite,
   parseCcVersionText,
   parseDumpVersion,
@@ -102,7 +104,54 @@ describe('planToolchain', () => {
       suite: 'bullseye',
       gccPackage: 'gcc-10',
       key: 'bullseye-gcc-10',
+      makeVars: [],
       reason: expect.stringContaining('gcc 14'),
+    });
+  });
+
+  describe('arm64 kernels on an amd64 host: cross builds', () => {
+    const cross = { kernelArch: 'arm64', debArch: 'arm64', gnuType: 'aarch64-linux-gnu' };
+    const crossVars = ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-', 'DEB_HOST_ARCH=arm64', 'DEB_HOST_GNU_TYPE=aarch64-linux-gnu'];
+
+    it("calls the kernel's gcc by its cross name, whatever triplet the native build's text carries", () => {
+      expect(crossCommand('gcc-12', cross)).toBe('aarch64-linux-gnu-gcc-12');
+      expect(crossCommand('aarch64-linux-gnu-gcc-14', cross)).toBe('aarch64-linux-gnu-gcc-14');
+      expect(crossCommand('x86_64-linux-gnu-gcc-14', cross)).toBe('aarch64-linux-gnu-gcc-14');
+      expect(crossMakeVars(cross)).toEqual(crossVars);
+    });
+
+    it("6.1/arm64 on a bookworm host with gcc-12-aarch64-linux-gnu: the host's cross gcc, by DEB_HOST_* (the headers override CROSS_COMPILE)", () => {
+      const plan = planToolchain({ compiler: cc('6.1'), host: { major: 12, hasKernelCommand: true }, hint: hint('6.1'), suite: 'bookworm', cross });
+      expect(plan).toMatchObject({ kind: 'host', makeVars: crossVars });
+      expect(plan.reason).toMatch(/arm64 cross gcc/);
+    });
+
+    it("the cross gcc of the kernel's major without its -N name: CC=aarch64-linux-gnu-gcc", () => {
+      expect(planToolchain({ compiler: cc('6.1'), host: { major: 12, hasKernelCommand: false }, suite: 'bookworm', cross })).toMatchObject({
+        kind: 'host',
+        makeVars: [...crossVars, 'CC=aarch64-linux-gnu-gcc', 'HOSTCC=gcc'],
+      });
+    });
+
+    it("6.12/arm64 (gcc-14) with bookworm's cross gcc 12: gcc-14-aarch64-linux-gnu in a trixie root", () => {
+      expect(
+        planToolchain({ compiler: cc('6.12'), host: { major: 12, hasKernelCommand: false }, hint: hint('6.12'), suite: 'trixie-security', cross }),
+      ).toEqual({
+        kind: 'root',
+        suite: 'trixie',
+        gccPackage: 'gcc-14-aarch64-linux-gnu',
+        key: 'trixie-gcc-14-aarch64-linux-gnu',
+        makeVars: crossVars,
+        reason: 'the kernel was built with gcc-14 and the host has arm64 cross gcc 12: using gcc-14-aarch64-linux-gnu from a trixie root',
+      });
+    });
+
+    it('no cross gcc on the host at all: a root of the suite, never the native gcc', () => {
+      expect(planToolchain({ compiler: cc('6.1'), host: { major: undefined, hasKernelCommand: false }, suite: 'bookworm', cross })).toMatchObject({
+        kind: 'root',
+        gccPackage: 'gcc-12-aarch64-linux-gnu',
+        reason: expect.stringContaining('no arm64 cross gcc'),
+      });
     });
   });
 

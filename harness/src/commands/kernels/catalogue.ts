@@ -207,7 +207,7 @@ export async function listKernels(options: ListKernelsOptions = {}): Promise<Ker
         series,
         isDefault: series === catalogue.default,
         suites: spec.suites.map((s) => s.suite),
-        variants: Object.entries(spec.variants).map(([name, flavour]) => ({ name: `${series}${VARIANT_SEPARATOR}${name}`, flavour })),
+        variants: Object.entries(spec.variants).map(([name, v]) => ({ name: `${series}${VARIANT_SEPARATOR}${name}`, flavour: v.flavour })),
         ...(newest ? { resolved: { release: newest.release, version: newest.version, suite: newest.suite.suite, cached: inCache !== undefined } } : {}),
         problems: resolved.problems,
         ...(resolved.unreadable && cached[0] ? { fallback: cached[0] } : {}),
