@@ -11,22 +11,30 @@
 //           reload) and without them (--settle 0 --reloads 0 --no-leftovers), alternating.
 //   output: the flood-stdout fixture once: 1 GiB of test stdout through SSH, kept to 16 MiB;
 //           what the harness reads per second. Not in the default set (~2.5 min under TCG).
+//   arm64:  the seed cycle on 6.1/arm64 (cross-built, TCG on virt) and on 6.1, alternating: boot,
+//           build, test stages and wall, medians and the arm64/amd64 ratio; then the arm64 CPU
+//           models under TCG, alternating: the guest's boot to the ready marker with each.
 //   cold:   the matrix once on an empty cache (downloads, unpacking, compiler roots), then the
 //           cold build of 6.1-debug on that cache: not in the default set, it takes ~15 minutes
 //           and a few gigabytes. BENCH=cold to run it.
-// Env: BENCH (default "seed,matrix,vmap,debug,lifecycle"), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_DEBUG_RUNS (3), BENCH_KERNEL (6.1),
+// Env: BENCH (default "seed,matrix,vmap,debug,lifecycle,arm64"), BENCH_ARM64_CPUS (';'-separated -cpu values), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_DEBUG_RUNS (3), BENCH_KERNEL (6.1),
 //      BENCH_ARGS (extra CLI flags), KMOD_HARNESS_ACCEL.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
 import type { KernelResult } from '../harness/src/run.js';
+import { READY_MARKER } from '../harness/src/guest/boot.js';
+import { buildImage } from '../harness/src/image/initramfs.js';
+import { prepareKernel, type KernelArtifacts } from '../harness/src/kernel/index.js';
+import { ARM64_TCG_CPU, kernelCmdline } from '../harness/src/qemu/args.js';
+import { startVm } from '../harness/src/qemu/process.js';
 
 type Stages = KernelResult['stages'];
 /** One sample: numbers to take medians of, and labels. */
 type Row = Record<string, number | string | undefined>;
 
-const sections = (process.env.BENCH ?? 'seed,matrix,vmap,debug,lifecycle').split(',');
+const sections = (process.env.BENCH ?? 'seed,matrix,vmap,debug,lifecycle,arm64').split(',');
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
 const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
 const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-'));
@@ -235,6 +243,62 @@ async function debug() {
   }
 }
 
+/** Boot `kernel` to the guest's ready marker with QEMU's `-cpu <model>` under TCG; ms from QEMU's start. */
+async function bootToReady(kernel: KernelArtifacts, initramfs: string, model: string): Promise<number> {
+  const work = await mkdtemp(path.join(dir, 'cpu-'));
+  const start = performance.now();
+  const vm = await startVm({
+    kernel: kernel.vmlinuz,
+    initrd: initramfs,
+    append: kernelCmdline({ publicKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBEN', arch: 'arm64' }),
+    accel: 'tcg',
+    arch: 'arm64',
+    tcgCpu: model,
+    memoryMiB: 512,
+    cpus: 2,
+    consoleLog: path.join(work, 'console.log'),
+  });
+  try {
+    await vm.waitForConsole(READY_MARKER, 120_000);
+    return performance.now() - start;
+  } finally {
+    await vm.stop();
+  }
+}
+
+async function arm64() {
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const kernels = ['6.1/arm64', '6.1'];
+  process.stderr.write('arm64: warm-up run on 6.1/arm64 and 6.1...\n');
+  for (const k of kernels) await cliRun(k);
+  const rows = new Map<string, Row[]>(kernels.map((k) => [k, []]));
+  for (let i = 1; i <= runs; i++) {
+    for (const k of kernels) {
+      const { wall, results } = await cliRun(k);
+      const s: Stages = results[0]!.stages;
+      rows.get(k)!.push({ wall, boot: s.boot, build: s.build, load: s.load, test: s.test, unload: s.unload });
+    }
+    process.stderr.write(`arm64 run ${i}/${runs}\n`);
+  }
+  console.log(`\narm64: the seed cycle on 6.1/arm64 (TCG, -cpu ${ARM64_TCG_CPU}) vs 6.1 (amd64), ${runs} alternating runs each, medians`);
+  for (const key of ['boot', 'build', 'load', 'test', 'unload', 'wall']) {
+    const [a, x] = kernels.map((k) => median(numbers(rows.get(k)!, key)));
+    console.log(`  ${key.padEnd(10)} 6.1/arm64 ${sec(a).padStart(9)}   6.1 ${sec(x).padStart(9)}   ratio ${(a! / x!).toFixed(2)}x`);
+  }
+
+  const models = (process.env.BENCH_ARM64_CPUS ?? `${ARM64_TCG_CPU};cortex-a57;neoverse-n1;max,pauth-impdef=on;max`).split(';');
+  const kernel = await prepareKernel('6.1/arm64');
+  const image = await buildImage(kernel);
+  const boots = new Map<string, number[]>(models.map((m) => [m, []]));
+  const rounds = Math.max(3, Math.ceil(runs / 2));
+  for (let i = 1; i <= rounds; i++) {
+    for (const m of models) boots.get(m)!.push(await bootToReady(kernel, image.initramfs, m));
+    process.stderr.write(`arm64 cpu round ${i}/${rounds}\n`);
+  }
+  console.log(`\narm64 CPU models under TCG: ${kernel.release} booted to the ready marker (2 vCPUs), ${rounds} alternating rounds, medians`);
+  for (const [m, xs] of boots) console.log(`  ${m.padEnd(22)} ${sec(median(xs)).padStart(9)}${m === ARM64_TCG_CPU ? '   (the harness uses this one)' : ''}`);
+}
+
 async function cold() {
   const cache = path.join(dir, 'cold-cache');
   process.stderr.write(`cold: the matrix on an empty cache (${cache})...\n`);
@@ -257,6 +321,7 @@ try {
   if (sections.includes('debug')) await debug();
   if (sections.includes('lifecycle')) await lifecycle();
   if (sections.includes('output')) await output();
+  if (sections.includes('arm64')) await arm64();
   if (sections.includes('cold')) await cold();
 } finally {
   await rm(dir, { recursive: true, force: true });

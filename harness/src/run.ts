@@ -6,6 +6,8 @@ import { asHarnessError, BuildError, TimeoutError, type Diagnostic, type ErrorCo
 import { forSeries, silent, type Stage } from './events.js';
 import { acquireKernelWithin, type KernelBuildDef } from './kernel-build/index.js';
 import type { Outcome } from './outcome.js';
+import { archOf, type Arch } from './arch.js';
+import { kernelArch } from './kernel/index.js';
 import type { JobStage } from './job-raw.js';
 import { mapLimit } from './util/pool.js';
 import {
@@ -44,6 +46,8 @@ export interface KernelResult {
   /** Exact kernel release (uname -r), or the series when the kernel could not be fetched. */
   kernel: string;
   series: string;
+  /** The guest's architecture: the kernel's, or the name's (6.1/arm64) when it could not be fetched. */
+  arch: Arch;
   outcome: Outcome;
   reasons: string[];
   exitCode: number | null;
@@ -88,6 +92,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
   const result: KernelResult = {
     kernel: series,
     series,
+    arch: kernelArch(series),
     outcome: 'infra-error',
     reasons: [],
     exitCode: null,
@@ -121,6 +126,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
       }),
     );
     result.kernel = kernel.release;
+    result.arch = archOf(kernel);
 
     const building = timed('build', () =>
       buildJob(kernel, options, work.path, { emit, timeouts: t, ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}) }),

@@ -23,7 +23,7 @@ export type { ResultSubtest } from './verdict/judge.js';
 import { kernelErrorReasons } from './verdict/verdict.js';
 import { moduleLeaks, readFuncSymbols, symbolizeAddress, type FuncSymbol } from './verdict/leaks.js';
 import { symbolize, type SourceLocation } from './verdict/symbolize.js';
-import { archOf } from './arch.js';
+import { archOf, type Arch } from './arch.js';
 import { addr2lineFor } from './host/tools.js';
 import { withDeadline } from './util/timers.js';
 import { makeWorkDir } from './util/workdir.js';
@@ -50,6 +50,8 @@ export interface BootSettings {
 export interface SessionInfo {
   series: string;
   release: string;
+  /** The guest's architecture. */
+  arch: Arch;
   headersDir: string;
   /** The kernel itself (plain data): what buildJob needs to pick its compiler. */
   kernel: KernelArtifacts;
@@ -142,6 +144,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       info: {
         series: kernel.series,
         release: kernel.release,
+        arch: archOf(kernel),
         headersDir: kernel.headersDir,
         kernel,
         sshPort: guest.vm.sshPort,

@@ -6,6 +6,7 @@ import { GUEST_DIR, insmodAll, uploadBuilt } from '../guest/job.js';
 import type { ShellIo } from '../guest/ssh.js';
 import { ensureHostPackages } from '../host/setup.js';
 import { acquireKernelWithin } from '../kernel-build/index.js';
+import { kernelArch } from '../kernel/index.js';
 import { withDeadline } from '../util/timers.js';
 import type { RunFlags } from '../config/settings.js';
 import { bootBesideBuild, buildJob, type Session } from '../session.js';
@@ -31,7 +32,7 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
   if (settings.kernels.length > 1)
     emit({ type: 'info', message: `shell on ${series}, the first of ${settings.kernels.join(', ')} (choose another with --kernel)` });
   await checkSources(settings);
-  await ensureHostPackages(emit);
+  await ensureHostPackages(emit, { arches: [kernelArch(series)] });
   const kernel = await acquireKernelWithin(series, settings.timeouts.fetchS, { emit, definitions: settings.kernelBuilds });
   const work = await makeWorkDir();
   let session: Session | undefined;

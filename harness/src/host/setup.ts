@@ -4,10 +4,13 @@ import { access } from 'node:fs/promises';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { debianPackageOf, findTool, HOST_TOOLS, TEST_TOOLS, type HostTool, type TestTool } from './tools.js';
+import { ARM64_TOOLS, debianPackageOf, findTool, HOST_TOOLS, TEST_TOOLS, type AnyTool, type HostTool, type TestTool, type Arm64Tool } from './tools.js';
+import { isForeign, type Arch } from '../arch.js';
 
 /** Packages needed beyond the tools' own: libc.a for static tests. */
 const EXTRA_PACKAGES = ['libc6-dev'];
+/** libc.a of arm64 for the static test of an arm64 guest. */
+const ARM64_LIBC_PACKAGE = 'libc6-dev-arm64-cross';
 
 /** Headers a kernel build from source compiles its host tools against (objtool, sign-file). */
 export const BUILD_HEADERS: Record<string, string> = {
@@ -18,22 +21,32 @@ export const BUILD_HEADERS: Record<string, string> = {
 export interface SetupOptions {
   /** false: never install, only name what is missing. */
   install?: boolean;
-  /** Also the tools only the project's own tests use (TEST_TOOLS). */
+  /** Also the tools only the project's own tests use (TEST_TOOLS), and the arm64 guests' (its tests boot some). */
   test?: boolean;
+  /** The guest architectures the run has: a foreign one needs ARM64_TOOLS. */
+  arches?: readonly Arch[];
 }
 
-/** The tools a set-up covers: the harness's own, and with `test` the test suite's too. */
-export function toolsFor(options: Pick<SetupOptions, 'test'> = {}): Array<HostTool | TestTool> {
-  const tools: Array<HostTool | TestTool> = Object.keys(HOST_TOOLS) as HostTool[];
-  return options.test ? [...tools, ...(Object.keys(TEST_TOOLS) as TestTool[])] : tools;
+/** The tools a set-up covers: the harness's own, an arm64 guest's when asked for, and with `test` the test suite's and arm64's too. */
+export function toolsFor(options: Pick<SetupOptions, 'test' | 'arches'> = {}): AnyTool[] {
+  const tools: AnyTool[] = Object.keys(HOST_TOOLS) as HostTool[];
+  const arm64 = options.test === true || (options.arches ?? []).some(isForeign);
+  return [...tools, ...(arm64 ? (Object.keys(ARM64_TOOLS) as Arm64Tool[]) : []), ...(options.test ? (Object.keys(TEST_TOOLS) as TestTool[]) : [])];
 }
 
-export async function missingPackages(tools: Array<HostTool | TestTool> = toolsFor()): Promise<string[]> {
+/** Whether `gcc` links statically: -print-file-name echoes the bare name when it finds no libc.a. */
+async function hasLibcA(gcc: string): Promise<boolean> {
+  const libcA = await execa(gcc, ['-print-file-name=libc.a'], { reject: false }).catch(() => undefined);
+  return libcA !== undefined && libcA.exitCode === 0 && libcA.stdout.trim() !== 'libc.a';
+}
+
+export async function missingPackages(tools: AnyTool[] = toolsFor()): Promise<string[]> {
   const missing = new Set<string>();
   for (const tool of tools) if (!(await findTool(tool))) missing.add(debianPackageOf(tool));
   // libc6-dev: static linking needs libc.a, which gcc alone does not bring.
-  const libcA = await execa('gcc', ['-print-file-name=libc.a'], { reject: false });
-  if (libcA.exitCode !== 0 || libcA.stdout.trim() === 'libc.a') for (const p of EXTRA_PACKAGES) missing.add(p);
+  if (!(await hasLibcA('gcc'))) for (const p of EXTRA_PACKAGES) missing.add(p);
+  // The same for the arm64 static test: libc6-dev-arm64-cross.
+  if (tools.includes('aarch64-linux-gnu-gcc') && !(await hasLibcA('aarch64-linux-gnu-gcc'))) missing.add(ARM64_LIBC_PACKAGE);
   for (const [file, pkg] of Object.entries(BUILD_HEADERS))
     if (
       !(await access(file).then(

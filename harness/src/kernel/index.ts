@@ -4,7 +4,8 @@ import { KernelFetchError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
 import type { DownloadFailure } from '../debian/apt.js';
 import { BUILDROOT_PREFIX, prepareBuildrootKernel } from '../user-kernel/buildroot.js';
-import { loadCatalogue, seriesNames, seriesSpec, variantNames, type SeriesSpec } from './catalogue.js';
+import { findSeriesSpec, loadCatalogue, seriesNames, seriesSpec, variantNames, type SeriesSpec } from './catalogue.js';
+import type { Arch } from '../arch.js';
 import { cachedEntries, entryDir, entryKey, KERNELS_AREA, readMetadata, type KernelArtifacts } from './entry.js';
 import { CandidatesUnavailable, fillEntry } from './fetch.js';
 import { LOCAL_PREFIX, prepareLocalKernel } from '../user-kernel/local.js';
@@ -33,6 +34,14 @@ export function knownSeries(): string[] {
 /** The variants of the catalogue's series (`6.1/generic`, `6.1/rt`, ...): named, never part of 'all'. */
 export function knownVariants(): string[] {
   return variantNames(loadCatalogue());
+}
+
+/**
+ * The guest architecture of a kernel name: a catalogue variant's (`6.1/arm64`), else amd64 (the
+ * bare series, kernels built from source, `local:` and `buildroot:` kernels).
+ */
+export function kernelArch(name: string): Arch {
+  return findSeriesSpec(loadCatalogue(), name)?.arch ?? 'amd64';
 }
 
 /** The series used when the user names none. */

@@ -16,6 +16,8 @@ export interface QemuOptions {
   sshPort: number;
   /** The guest's architecture (default amd64). */
   arch?: Arch;
+  /** The CPU model under TCG instead of the architecture's default (`max`, ARM64_TCG_CPU): what the benchmark compares. */
+  tcgCpu?: string;
 }
 
 /**
@@ -26,16 +28,16 @@ export interface QemuOptions {
  */
 export const ARM64_TCG_CPU = 'cortex-a72';
 
-export function machineArgs(accel: Accel, arch: Arch = 'amd64'): string[] {
+export function machineArgs(accel: Accel, arch: Arch = 'amd64', tcgCpu?: string): string[] {
   if (arch === 'arm64') {
     // `virt` is the arm64 machine with PCI (virtio-*-pci) and a PL011 console; under KVM (an
     // arm64 host) the host's CPU and interrupt controller.
     return accel === 'kvm'
       ? ['-machine', 'virt,gic-version=host', '-accel', 'kvm', '-cpu', 'host']
-      : ['-machine', 'virt', '-accel', 'tcg,thread=multi', '-cpu', ARM64_TCG_CPU];
+      : ['-machine', 'virt', '-accel', 'tcg,thread=multi', '-cpu', tcgCpu ?? ARM64_TCG_CPU];
   }
   // -cpu host only exists under KVM; under TCG 'max' gives the guest every feature QEMU emulates.
-  return ['-machine', 'q35', '-accel', accel === 'kvm' ? 'kvm' : 'tcg', '-cpu', accel === 'kvm' ? 'host' : 'max'];
+  return ['-machine', 'q35', '-accel', accel === 'kvm' ? 'kvm' : 'tcg', '-cpu', accel === 'kvm' ? 'host' : (tcgCpu ?? 'max')];
 }
 
 export function resourceArgs(memoryMiB: number, cpus: number): string[] {
@@ -67,7 +69,7 @@ export function qemuArgs(o: QemuOptions): string[] {
     'none',
     // A guest panic or reboot ends QEMU at once instead of looping.
     '-no-reboot',
-    ...machineArgs(o.accel, o.arch),
+    ...machineArgs(o.accel, o.arch, o.tcgCpu),
     ...resourceArgs(o.memoryMiB, o.cpus),
     ...bootArgs(o.kernel, o.initrd, o.append),
     ...networkArgs(o.sshPort),

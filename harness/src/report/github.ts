@@ -39,13 +39,14 @@ export function stepSummary(results: KernelResult[]): string {
   return [
     `### kmod-harness: ${passed} of ${results.length} kernel${results.length === 1 ? '' : 's'} passed`,
     '',
-    line(['kernel', 'series', 'outcome', 'subtests', 'boot', 'test', 'total', 'reason']),
-    line(['---', '---', '---', '---', '---:', '---:', '---:', '---']),
+    line(['kernel', 'series', 'arch', 'outcome', 'subtests', 'boot', 'test', 'total', 'reason']),
+    line(['---', '---', '---', '---', '---', '---:', '---:', '---:', '---']),
     ...results.map((r, i) => {
       const [kernel, outcome, subtests, boot, test, total, reason] = rows[i]!;
       return line([
         markdownCell(kernel!),
         markdownCell(r.series),
+        r.arch,
         `${MARK[r.outcome] ?? '❌'} ${outcome}`,
         subtests!,
         boot!,

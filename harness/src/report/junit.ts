@@ -259,6 +259,7 @@ function suiteXml(r: KernelResult): { xml: string; tests: number; failures: numb
   };
   const properties: Array<[string, string]> = [
     ['series', r.series],
+    ['arch', r.arch],
     ['outcome', r.outcome],
     ...(r.accel ? [['accel', r.accel] as [string, string]] : []),
     ...(r.exitCode !== null ? [['exit-code', String(r.exitCode)] as [string, string]] : []),

@@ -8,7 +8,8 @@ import { runSettings } from '../config/settings.js';
 import type { LifecycleConfig, TimeoutsConfig } from '../config/define.js';
 import type { RunSettings } from '../config/settings.js';
 import type { ExecResult } from '../guest/ssh.js';
-import { defaultSeries, knownSeries, knownVariants } from '../kernel/index.js';
+import { defaultSeries, kernelArch, knownSeries, knownVariants } from '../kernel/index.js';
+import type { Arch } from '../arch.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import type { Outcome } from '../outcome.js';
 import { buildJob, consoleReader, runBuilt, summarizeJob, type JobOutcome, type JobSummary, type SessionInfo, type Timeouts } from '../session.js';
@@ -81,6 +82,8 @@ export interface KernelVm {
   readonly series: string;
   /** uname -r when already booted (a globalSetup's VM), else the series: for test titles. */
   readonly name: string;
+  /** The guest's architecture (amd64, arm64): what its compiler and binaries are built for. */
+  readonly arch: Arch;
   /** The session the next job runs on (a replacement once the first VM was spent); throws the boot error for a kernel that did not boot. */
   session(): SessionInfo;
   /** Build the module and test for this kernel and run one cycle on the VM, when no other job holds it. */
@@ -119,6 +122,9 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
     series,
     get name() {
       return slot().info?.release ?? series;
+    },
+    get arch() {
+      return slot().info?.arch ?? kernelArch(series);
     },
     session: () => lane.current(),
     async run(options = {}) {

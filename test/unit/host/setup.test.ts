@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { aptInstallLine, toolsFor } from '../../../harness/src/host/setup.js';
-import { debianPackageOf, HOST_TOOLS, TEST_TOOLS } from '../../../harness/src/host/tools.js';
+import { ARM64_TOOLS, debianPackageOf, HOST_TOOLS, TEST_TOOLS } from '../../../harness/src/host/tools.js';
 import { underCI } from '../../../harness/src/console/mode.js';
 
 describe('toolsFor', () => {
   it("covers the harness's tools, and with test the test suite's too (cpio, xmllint)", () => {
     expect(toolsFor()).toEqual(Object.keys(HOST_TOOLS));
-    expect(toolsFor({ test: true })).toEqual([...Object.keys(HOST_TOOLS), ...Object.keys(TEST_TOOLS)]);
-    expect(toolsFor({ test: true }).map(debianPackageOf)).toEqual(expect.arrayContaining(['cpio', 'libxml2-utils', 'kmod']));
+    // The test suite boots arm64 guests too.
+    expect(toolsFor({ test: true })).toEqual([...Object.keys(HOST_TOOLS), ...Object.keys(ARM64_TOOLS), ...Object.keys(TEST_TOOLS)]);
+    expect(toolsFor({ test: true }).map(debianPackageOf)).toEqual(expect.arrayContaining(['cpio', 'libxml2-utils', 'kmod', 'qemu-system-arm']));
+  });
+
+  it('adds the arm64 tools for a run with an arm64 kernel only', () => {
+    expect(toolsFor({ arches: ['amd64'] })).toEqual(Object.keys(HOST_TOOLS));
+    expect(toolsFor({ arches: ['amd64', 'arm64'] })).toEqual([...Object.keys(HOST_TOOLS), ...Object.keys(ARM64_TOOLS)]);
+    expect(Object.keys(ARM64_TOOLS).map(debianPackageOf)).toEqual(['qemu-system-arm', 'gcc-aarch64-linux-gnu', 'binutils-aarch64-linux-gnu', 'binutils-aarch64-linux-gnu']);
   });
 
   it('names each tool by its Debian package', () => {

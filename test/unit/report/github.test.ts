@@ -120,24 +120,26 @@ describe('stepSummary', () => {
     result({ stages: { boot: 4250, test: 1234, total: 9249 } }),
     warned('6.12.48+deb13-cloud-amd64', '0x5/0xe'),
     result({ kernel: '7.2', series: '7.2', outcome: 'infra-error', reasons: ['no mirror'] }),
+    result({ kernel: '6.1.0-57-cloud-arm64', series: '6.1/arm64', arch: 'arm64' }),
   ];
   const md = stepSummary(results);
   const rows = md.split('\n').filter((l) => l.startsWith('|'));
 
   it('says how many kernels passed, then a table row per kernel with timings and the first reason', () => {
-    expect(md.startsWith('### kmod-harness: 1 of 3 kernels passed\n')).toBe(true);
-    expect(rows[0]).toBe('| kernel | series | outcome | subtests | boot | test | total | reason |');
-    expect(rows).toHaveLength(5);
-    expect(rows[2]).toBe('| 6.1.0-56-cloud-amd64 | 6.1 | ✅ pass | - | 4.3s | 1.2s | 9.2s |  |');
-    expect(rows[4]).toBe('| 7.2 | 7.2 | ⚠️ infra-error | - | - | - | - | no mirror |');
+    expect(md.startsWith('### kmod-harness: 2 of 4 kernels passed\n')).toBe(true);
+    expect(rows[0]).toBe('| kernel | series | arch | outcome | subtests | boot | test | total | reason |');
+    expect(rows).toHaveLength(6);
+    expect(rows[2]).toBe('| 6.1.0-56-cloud-amd64 | 6.1 | amd64 | ✅ pass | - | 4.3s | 1.2s | 9.2s |  |');
+    expect(rows[4]).toBe('| 7.2 | 7.2 | amd64 | ⚠️ infra-error | - | - | - | - | no mirror |');
+    expect(rows[5]).toBe('| 6.1.0-57-cloud-arm64 | 6.1/arm64 | arm64 | ✅ pass | - | - | - | - |  |');
   });
 
   it('escapes a reason so that it stays in its cell and shows as text', () => {
     expect(rows[3]).toBe(
-      '| 6.12.48+deb13-cloud-amd64 | 6.1 | ❌ kernel-error | - | 4.3s | 1.2s | 9.2s | WARNING at warn\\_mmap.c:22 kmh\\_warn\\_read \\[warn\\_mmap\\] \\| \\<TASK\\> \\& \\*bold\\* |',
+      '| 6.12.48+deb13-cloud-amd64 | 6.1 | amd64 | ❌ kernel-error | - | 4.3s | 1.2s | 9.2s | WARNING at warn\\_mmap.c:22 kmh\\_warn\\_read \\[warn\\_mmap\\] \\| \\<TASK\\> \\& \\*bold\\* |',
     );
-    // Every row has the header's eight cells: no unescaped | inside one.
-    for (const row of rows) expect(row.split(/(?<!\\)\|/).length).toBe(10);
+    // Every row has the header's nine cells: no unescaped | inside one.
+    for (const row of rows) expect(row.split(/(?<!\\)\|/).length).toBe(11);
     expect(markdownCell('a\r\n  b\nc')).toBe('a b c');
   });
 });

@@ -271,7 +271,7 @@ describe('junitReport', () => {
     expect(suites[4]!.attrs).toMatchObject({ failures: '0', errors: '1', skipped: '5', time: '0.000' });
     expect(doc.attrs).toEqual({ name: 'kmod-harness', tests: '30', failures: '6', errors: '1', time: '30.935' });
     const props = Object.fromEntries(child(suites[0]!, 'properties')!.children.map((p) => [p.attrs.name, p.attrs.value]));
-    expect(props).toEqual({ series: '6.1', outcome: 'pass', accel: 'kvm', 'exit-code': '0' });
+    expect(props).toEqual({ series: '6.1', arch: 'amd64', outcome: 'pass', accel: 'kvm', 'exit-code': '0' });
   });
 
   it('has a testcase per stage and the verdict, timed in seconds from the stages (boot = boot + ssh)', () => {

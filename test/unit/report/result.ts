@@ -4,6 +4,7 @@ import type { KernelResult } from '../../../harness/src/run.js';
 export const result = (over: Partial<KernelResult>): KernelResult => ({
   kernel: '6.1.0-56-cloud-amd64',
   series: '6.1',
+  arch: 'amd64',
   outcome: 'pass',
   reasons: [],
   exitCode: 0,
