@@ -218,20 +218,25 @@ async function vmap() {
   }
 }
 
-async function debug() {
-  const runs = Number(process.env.BENCH_DEBUG_RUNS ?? 3);
-  const kernels = ['6.1-debug', '6.1'];
-  process.stderr.write('debug: warm-up run on 6.1-debug and 6.1 (builds 6.1-debug if it is not cached)...\n');
+/** A warm-up run on each kernel, then `runs` rounds of one run each, alternating: per kernel, the wall time and `pick` of the stages. */
+async function alternating(label: string, kernels: string[], runs: number, pick: (s: Stages) => Row): Promise<Map<string, Row[]>> {
   for (const k of kernels) await cliRun(k);
   const rows = new Map<string, Row[]>(kernels.map((k) => [k, []]));
   for (let i = 1; i <= runs; i++) {
     for (const k of kernels) {
       const { wall, results } = await cliRun(k);
-      const s: Stages = results[0]!.stages;
-      rows.get(k)!.push({ wall, boot: s.boot, load: s.load, test: s.test, unload: s.unload, 'leak-scan': s['leak-scan'] });
+      rows.get(k)!.push({ wall, ...pick(results[0]!.stages) });
     }
-    process.stderr.write(`debug run ${i}/${runs}\n`);
+    process.stderr.write(`${label} run ${i}/${runs}\n`);
   }
+  return rows;
+}
+
+async function debug() {
+  const runs = Number(process.env.BENCH_DEBUG_RUNS ?? 3);
+  const kernels = ['6.1-debug', '6.1'];
+  process.stderr.write('debug: warm-up run on 6.1-debug and 6.1 (builds 6.1-debug if it is not cached)...\n');
+  const rows = await alternating('debug', kernels, runs, (s) => ({ boot: s.boot, load: s.load, test: s.test, unload: s.unload, 'leak-scan': s['leak-scan'] }));
   console.log(`\ndebug kernel: the seed cycle on 6.1-debug vs stock 6.1, ${runs} alternating runs each, medians (boot: to the ready marker)`);
   for (const key of ['boot', 'load', 'test', 'unload', 'leak-scan', 'wall']) {
     const m = kernels.map((k) => numbers(rows.get(k)!, key));
@@ -270,16 +275,7 @@ async function arm64() {
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const kernels = ['6.1/arm64', '6.1'];
   process.stderr.write('arm64: warm-up run on 6.1/arm64 and 6.1...\n');
-  for (const k of kernels) await cliRun(k);
-  const rows = new Map<string, Row[]>(kernels.map((k) => [k, []]));
-  for (let i = 1; i <= runs; i++) {
-    for (const k of kernels) {
-      const { wall, results } = await cliRun(k);
-      const s: Stages = results[0]!.stages;
-      rows.get(k)!.push({ wall, boot: s.boot, build: s.build, load: s.load, test: s.test, unload: s.unload });
-    }
-    process.stderr.write(`arm64 run ${i}/${runs}\n`);
-  }
+  const rows = await alternating('arm64', kernels, runs, (s) => ({ boot: s.boot, build: s.build, load: s.load, test: s.test, unload: s.unload }));
   console.log(`\narm64: the seed cycle on 6.1/arm64 (TCG, -cpu ${ARM64_TCG_CPU}) vs 6.1 (amd64), ${runs} alternating runs each, medians`);
   for (const key of ['boot', 'build', 'load', 'test', 'unload', 'wall']) {
     const [a, x] = kernels.map((k) => median(numbers(rows.get(k)!, key)));
