@@ -14,7 +14,7 @@ describe('toolsFor', () => {
   it('adds the arm64 tools for a run with an arm64 kernel only', () => {
     expect(toolsFor({ arches: ['amd64'] })).toEqual(Object.keys(HOST_TOOLS));
     expect(toolsFor({ arches: ['amd64', 'arm64'] })).toEqual([...Object.keys(HOST_TOOLS), ...Object.keys(ARM64_TOOLS)]);
-    expect(Object.keys(ARM64_TOOLS).map(debianPackageOf)).toEqual([
+    expect((Object.keys(ARM64_TOOLS) as Array<keyof typeof ARM64_TOOLS>).map(debianPackageOf)).toEqual([
       'qemu-system-arm',
       'gcc-aarch64-linux-gnu',
       'binutils-aarch64-linux-gnu',
