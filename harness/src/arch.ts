@@ -17,11 +17,28 @@ export interface ArchFacts {
   console: string;
   /** `uname -m` in the guest. */
   machine: string;
+  /** The make target of the bootable kernel image a source build makes, and where kbuild puts it. */
+  kernelImage: { target: string; path: string };
 }
 
 export const ARCH_FACTS: Record<Arch, ArchFacts> = {
-  amd64: { kernelArch: 'x86', gnuType: 'x86_64-linux-gnu', qemu: 'qemu-system-x86_64', console: 'ttyS0', machine: 'x86_64' },
-  arm64: { kernelArch: 'arm64', gnuType: 'aarch64-linux-gnu', qemu: 'qemu-system-aarch64', console: 'ttyAMA0', machine: 'aarch64' },
+  amd64: {
+    kernelArch: 'x86',
+    gnuType: 'x86_64-linux-gnu',
+    qemu: 'qemu-system-x86_64',
+    console: 'ttyS0',
+    machine: 'x86_64',
+    kernelImage: { target: 'bzImage', path: 'arch/x86/boot/bzImage' },
+  },
+  arm64: {
+    kernelArch: 'arm64',
+    gnuType: 'aarch64-linux-gnu',
+    qemu: 'qemu-system-aarch64',
+    console: 'ttyAMA0',
+    machine: 'aarch64',
+    // QEMU boots the uncompressed Image directly (Debian's arm64 vmlinuz is one too).
+    kernelImage: { target: 'Image', path: 'arch/arm64/boot/Image' },
+  },
 };
 
 /** The host's architecture: the harness runs on x86-64 Debian, or on arm64. */

@@ -4,10 +4,9 @@
 import { availableParallelism, freemem } from 'node:os';
 import { asHarnessError, BuildError, TimeoutError, type Diagnostic, type ErrorCode } from './errors.js';
 import { forSeries, silent, type Stage } from './events.js';
-import { acquireKernelWithin, type KernelBuildDef } from './kernel-build/index.js';
+import { acquireKernelWithin, kernelArch, type KernelBuildDef } from './kernel-build/index.js';
 import type { Outcome } from './outcome.js';
 import { archOf, type Arch } from './arch.js';
-import { kernelArch } from './kernel/index.js';
 import type { JobStage } from './job-raw.js';
 import { mapLimit } from './util/pool.js';
 import {
@@ -92,7 +91,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
   const result: KernelResult = {
     kernel: series,
     series,
-    arch: kernelArch(series),
+    arch: kernelArch(series, options.kernelBuilds ?? []),
     outcome: 'infra-error',
     reasons: [],
     exitCode: null,

@@ -85,3 +85,14 @@ describe.runIf(here)('module bugs on 6.1/arm64', () => {
     expect(r.timedOutStage).toBe('test');
   });
 });
+
+describe.runIf(here)('a module that builds on x86 only, on 6.1/arm64', () => {
+  it('is build-failed at its x86 include, and the fix says the build was for arm64', async () => {
+    const dir = path.join(FIXTURES, '..', 'cross', 'x86-only');
+    const r = await runOnKernel('6.1/arm64', { moduleDir: path.join(dir, 'module'), test: path.join(dir, 'test', 'x86_only_test.c') });
+    expect(r.outcome, r.reasons.join('\n')).toBe('build-failed');
+    expect(r.diagnostics[0]).toMatchObject({ file: path.join(dir, 'module', 'kmh_x86_only.c'), line: 8, severity: 'error' });
+    expect(r.diagnostics[0]?.message).toContain('asm/msr.h');
+    expect(r.reasons.join('\n')).toContain('cross-built here, for aarch64');
+  });
+});

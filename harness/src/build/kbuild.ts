@@ -107,7 +107,11 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   if (result.exitCode !== 0) {
     const errors = diagnostics.filter((d) => d.severity === 'error');
     const first = errors[0] ?? diagnostics[0];
-    if (first) throw new BuildError(`module build failed: ${formatDiagnostic(first)}`, diagnostics, log, { fix: `fix ${first.file}:${first.line}` });
+    // A module that builds for the host's architecture may not for the guest's: say it was a cross build.
+    const cross = toolchain.crossCompile
+      ? ` (the module is cross-built here, for ${toolchain.crossCompile.replace(/-linux-gnu-$/, '')}: what only one architecture has, such as <asm/msr.h>, needs an #ifdef CONFIG_X86 or a Kbuild condition)`
+      : '';
+    if (first) throw new BuildError(`module build failed: ${formatDiagnostic(first)}`, diagnostics, log, { fix: `fix ${first.file}:${first.line}${cross}` });
     const cause = firstErrorLine(log);
     const status = result.exitCode === undefined ? 'make was killed' : `make exit ${result.exitCode}`;
     throw new BuildError(`module build failed with ${toolchain.description} (${status})${cause ? `: ${cause}` : ''}`, diagnostics, log, {

@@ -13,8 +13,7 @@ import { writeJsonReport } from '../report/json.js';
 import { writeJunitReport } from '../report/junit.js';
 import { failingSubtests, formatTable, subtestDifferences } from '../report/table.js';
 import { run, type KernelResult } from '../run.js';
-import { allDefinitions } from '../kernel-build/index.js';
-import { kernelArch } from '../kernel/index.js';
+import { allDefinitions, kernelArch } from '../kernel-build/index.js';
 import { readFragments } from '../kernel-build/definitions.js';
 
 /** The fragments of the kernels to build are read now: a missing file or a bad line is exit 2 before anything is fetched. */
@@ -87,7 +86,7 @@ export async function runCommand(flags: RunFlags & { config?: string; plain?: bo
     if (settings.configFile) progress.emit({ type: 'info', message: `config: ${settings.configFile}` });
     await checkSources(settings);
     await checkKernelBuilds(settings);
-    await ensureHostPackages(progress.emit, { arches: settings.kernels.map(kernelArch) });
+    await ensureHostPackages(progress.emit, { arches: settings.kernels.map((k) => kernelArch(k, settings.kernelBuilds)) });
     results = await runKernels(settings, progress.emit);
   } finally {
     await progress.finish(results);

@@ -5,8 +5,7 @@ import { forSeries, type Emit } from '../events.js';
 import { GUEST_DIR, insmodAll, uploadBuilt } from '../guest/job.js';
 import type { ShellIo } from '../guest/ssh.js';
 import { ensureHostPackages } from '../host/setup.js';
-import { acquireKernelWithin } from '../kernel-build/index.js';
-import { kernelArch } from '../kernel/index.js';
+import { acquireKernelWithin, kernelArch } from '../kernel-build/index.js';
 import { withDeadline } from '../util/timers.js';
 import type { RunFlags } from '../config/settings.js';
 import { bootBesideBuild, buildJob, type Session } from '../session.js';
@@ -32,7 +31,7 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
   if (settings.kernels.length > 1)
     emit({ type: 'info', message: `shell on ${series}, the first of ${settings.kernels.join(', ')} (choose another with --kernel)` });
   await checkSources(settings);
-  await ensureHostPackages(emit, { arches: [kernelArch(series)] });
+  await ensureHostPackages(emit, { arches: [kernelArch(series, settings.kernelBuilds)] });
   const kernel = await acquireKernelWithin(series, settings.timeouts.fetchS, { emit, definitions: settings.kernelBuilds });
   const work = await makeWorkDir();
   let session: Session | undefined;

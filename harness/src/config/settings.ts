@@ -9,7 +9,7 @@ import { parseAccelChoice, type AccelChoice } from '../qemu/accel.js';
 import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from '../limits.js';
 import { HarnessError } from '../errors.js';
 import { loadConfig, type LoadedConfig } from './load.js';
-import { defaultSeries, knownSeries, knownVariants } from '../kernel/index.js';
+import { defaultSeries, kernelArch, knownSeries, knownVariants } from '../kernel/index.js';
 import { ConfigError } from './schema.js';
 
 /** The `run` flags the user actually gave (commander's defaults filtered out). */
@@ -107,7 +107,8 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
       throw new ConfigError(`${loaded.file}: ${error.message}`, { ...(error.fix ? { fix: error.fix } : {}), cause: error });
     }
   }
-  const buildable = [...(input.knownVariants ?? []), ...[...builtinDefinitions(input.knownSeries), ...kernelBuilds].map((d) => d.name)];
+  const arm64 = (input.knownVariants ?? []).filter((v) => kernelArch(v) === 'arm64');
+  const buildable = [...(input.knownVariants ?? []), ...[...builtinDefinitions(input.knownSeries, arm64), ...kernelBuilds].map((d) => d.name)];
   let kernels: string[];
   if (flags.kernel !== undefined || env.KMOD_HARNESS_KERNELS) {
     kernels = parseKernels(flags.kernel ?? env.KMOD_HARNESS_KERNELS, input.knownSeries, input.defaultSeries, buildable).map((k) => absoluteKernelSpec(k, cwd));

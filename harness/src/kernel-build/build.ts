@@ -13,6 +13,7 @@ import type { Emit } from '../events.js';
 import { killOnTeardown } from '../util/lifecycle.js';
 import { entryKey, KERNELS_AREA, writeMetadata, type KernelArtifacts } from '../kernel/entry.js';
 import { ccVersionText, runDepmod } from '../kernel/unpack.js';
+import { ARCH_FACTS, type Arch } from '../arch.js';
 import type { Toolchain } from '../toolchain/index.js';
 import { parseUtsRelease } from '../user-kernel/build-tree.js';
 import { checkConfig, kconfigSymbols, parseDotConfig, type ConfigCheck, type Fragment } from './kconfig.js';
@@ -40,7 +41,8 @@ export async function cachedBuilds(root: string, name: string): Promise<Array<{ 
   const area = path.join(root, KERNELS_AREA);
   const out = [];
   for (const entry of (await readdir(area).catch(() => [] as string[])).sort()) {
-    if (!entry.startsWith(`${name}_`)) continue;
+    // The key's spelling of the name: 6.1/arm64-debug is 6.1_arm64-debug_<version>_<digest>.
+    if (!entry.startsWith(entryKey(name, ''))) continue;
     const dir = path.join(area, entry);
     const info = JSON.parse(await readFile(path.join(dir, BUILD_INFO_FILE), 'utf8').catch(() => '{}')) as BuildInfo;
     out.push({ dir, info, mtimeMs: (await stat(dir)).mtimeMs });
@@ -50,6 +52,8 @@ export async function cachedBuilds(root: string, name: string): Promise<Array<{ 
 
 export interface BuildInputs {
   name: string;
+  /** The architecture it is built for (ARCH= comes with the toolchain's make variables). */
+  arch: Arch;
   source: KernelSource;
   merged: Fragment;
   rendered: string;
@@ -121,13 +125,13 @@ export function countObjects(chunk: string): number {
 
 // What M= builds never read: object files and their dependency records outside the host tools
 // kbuild runs (scripts/, tools/), and the linked vmlinux. Keeps an entry at ~100 MB, not GBs.
-async function pruneBuildDir(dir: string, top = dir): Promise<void> {
+async function pruneBuildDir(dir: string, kernelArch: string, top = dir): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
     const rel = path.relative(top, p);
     if (entry.isDirectory()) {
-      if (rel === 'scripts' || rel === 'tools' || rel === 'include' || rel === 'arch/x86/include' || rel === 'arch/x86/boot') continue;
-      await pruneBuildDir(p, top);
+      if (['scripts', 'tools', 'include', `arch/${kernelArch}/include`, `arch/${kernelArch}/boot`].includes(rel)) continue;
+      await pruneBuildDir(p, kernelArch, top);
     } else if (/\.(o|a|mod\.c|o\.cmd)$/.test(entry.name) || /^\..*\.cmd$/.test(entry.name) || rel === 'vmlinux' || rel === 'vmlinux.o' || rel === 'vmlinux.a') {
       await rm(p, { force: true });
     }
@@ -212,10 +216,11 @@ export async function fillBuild(tmp: string, finalDir: string, inputs: BuildInpu
   if (problem) throw problem;
 
   const jobs = availableParallelism();
-  emit({ type: 'info', kernel: name, message: `building bzImage and modules with ${toolchain.description}, -j${jobs} (once; ~5-15 min)` });
+  const image = ARCH_FACTS[inputs.arch].kernelImage;
+  emit({ type: 'info', kernel: name, message: `building ${image.target} and modules with ${toolchain.description}, -j${jobs} (once; ~5-15 min)` });
   let objects = 0;
   let pending = '';
-  await make('build', [`-j${jobs}`, 'bzImage', 'modules'], (chunk) => {
+  await make('build', [`-j${jobs}`, image.target, 'modules'], (chunk) => {
     const text = pending + chunk;
     const cut = text.lastIndexOf('\n');
     pending = text.slice(cut + 1);
@@ -241,17 +246,20 @@ export async function fillBuild(tmp: string, finalDir: string, inputs: BuildInpu
   await mkdir(path.join(modulesRoot, 'lib/modules', release), { recursive: true });
   await runDepmod(modulesRoot, release, signal);
   for (const link of ['build', 'source']) await rm(path.join(modulesRoot, 'lib/modules', release, link), { force: true });
-  await copyFile(path.join(out, 'arch/x86/boot/bzImage'), path.join(tmp, 'bzImage'));
+  const imageFile = path.basename(image.path);
+  await copyFile(path.join(out, image.path), path.join(tmp, imageFile));
+  await rm(path.join(out, image.path));
   await copyFile(path.join(out, 'System.map'), path.join(tmp, 'System.map'));
-  await pruneBuildDir(out);
+  await pruneBuildDir(out, ARCH_FACTS[inputs.arch].kernelArch);
   await relocate(out, { src, out }, { src: path.join(finalDir, SRC_DIR), out: path.join(finalDir, OUT_DIR) });
   await writeFile(path.join(tmp, LOG_FILE), logParts.join('\n'));
 
   const artifacts: KernelArtifacts = {
     series: name,
     release,
+    arch: inputs.arch,
     packages: [{ name: inputs.source.package, version: inputs.source.version, suite: inputs.source.suite }],
-    vmlinuz: path.join(finalDir, 'bzImage'),
+    vmlinuz: path.join(finalDir, imageFile),
     modulesDir: path.join(finalDir, MODULES_ROOT, 'lib/modules', release),
     headersDir: path.join(finalDir, OUT_DIR),
     config: path.join(finalDir, OUT_DIR, '.config'),

@@ -3,6 +3,7 @@
 // to build and which Kconfig fragments go over the harness's guest configuration.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Arch } from '../arch.js';
 import { UsageError } from '../errors.js';
 import { IMAGES_DIR } from '../util/paths.js';
 import { FragmentSyntaxError, optionsFragment, parseFragment, type Fragment, type FragmentSource } from './kconfig.js';
@@ -11,6 +12,16 @@ export const DEBUG_SUFFIX = '-debug';
 export const KCONFIG_DIR = path.join(IMAGES_DIR, 'kconfig');
 /** Everything the VM needs, built in: the base of every kernel the harness builds. */
 export const GUEST_FRAGMENT = path.join(KCONFIG_DIR, 'guest.config');
+/** What the guest needs that only its architecture has (q35's ACPI and 8250; virt's ECAM PCI and PL011). */
+export const GUEST_ARCH_FRAGMENTS: Record<Arch, string> = {
+  amd64: path.join(KCONFIG_DIR, 'guest-x86.config'),
+  arm64: path.join(KCONFIG_DIR, 'guest-arm64.config'),
+};
+
+/** The guest configuration of an architecture: the common fragment, then its own. */
+export function guestFragments(arch: Arch): string[] {
+  return [GUEST_FRAGMENT, GUEST_ARCH_FRAGMENTS[arch]];
+}
 /** KASAN, KFENCE, lockdep, kmemleak, UBSAN, ... : what makes `<series>-debug` a debug kernel. */
 export const DEBUG_FRAGMENT = path.join(KCONFIG_DIR, 'debug.config');
 /** Parts of the debug configuration that only some kernel versions have (from `since`, before `before`). */
@@ -50,7 +61,12 @@ export interface KernelBuildInput {
 /** A definition with its paths absolute: what the build stage takes. */
 export interface KernelBuildDef {
   name: string;
+  /** The catalogue series whose source it is built from. */
   series: string;
+  /** The architecture it is built for. */
+  arch: Arch;
+  /** The Debian kernel whose compiler it is built with: the series (`6.1`), or its arm64 variant (`6.1/arm64`). */
+  stock: string;
   /** Absolute fragment files, in order: guest, debug (unless off), the user's. */
   fragmentFiles: string[];
   config: Record<string, string | number | boolean>;
@@ -62,9 +78,22 @@ export function debugName(series: string): string {
   return `${series}${DEBUG_SUFFIX}`;
 }
 
-/** The harness's own `<series>-debug` for each series. */
-export function builtinDefinitions(series: readonly string[]): KernelBuildDef[] {
-  return series.map((s) => ({ name: debugName(s), series: s, fragmentFiles: [GUEST_FRAGMENT, ...debugFragments(s)], config: {}, definedIn: 'built in' }));
+/**
+ * The harness's own `<series>-debug` for each series, and `<series>/arm64-debug` for each of
+ * `arm64Variants` (`6.1/arm64`): the same debug configuration, built for an arm64 guest with the
+ * compiler of that variant's Debian kernel.
+ */
+export function builtinDefinitions(series: readonly string[], arm64Variants: readonly string[] = []): KernelBuildDef[] {
+  const def = (name: string, s: string, arch: Arch, stock: string): KernelBuildDef => ({
+    name,
+    series: s,
+    arch,
+    stock,
+    fragmentFiles: [...guestFragments(arch), ...debugFragments(s)],
+    config: {},
+    definedIn: 'built in',
+  });
+  return [...series.map((s) => def(debugName(s), s, 'amd64', s)), ...arm64Variants.map((v) => def(debugName(v), v.split('/')[0]!, 'arm64', v))];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -89,7 +118,9 @@ export function userDefinitions(inputs: readonly KernelBuildInput[], series: rea
     return {
       name: input.name,
       series: input.series,
-      fragmentFiles: [GUEST_FRAGMENT, ...(input.debug === false ? [] : debugFragments(input.series)), ...own],
+      arch: 'amd64' as const,
+      stock: input.series,
+      fragmentFiles: [...guestFragments('amd64'), ...(input.debug === false ? [] : debugFragments(input.series)), ...own],
       config: input.config ?? {},
       definedIn,
     };

@@ -9,11 +9,12 @@ import { KernelFetchError } from '../errors.js';
 import { silent } from '../events.js';
 import { withDeadline } from '../util/timers.js';
 import { requireTool } from '../host/tools.js';
-import { loadCatalogue, seriesNames, seriesSpec } from '../kernel/catalogue.js';
+import { findSeriesSpec, loadCatalogue, seriesNames, seriesSpec, variantNames } from '../kernel/catalogue.js';
 import { entryDir, KERNELS_AREA, readMetadata, type KernelArtifacts } from '../kernel/entry.js';
-import { prepareKernel, type PrepareKernelOptions } from '../kernel/index.js';
-import { compilerVars, prepareToolchain } from '../toolchain/index.js';
-import { parseCcVersionText } from '../toolchain/select.js';
+import { kernelArch as catalogueArch, prepareKernel, type PrepareKernelOptions } from '../kernel/index.js';
+import { compilerVars, crossTarget, prepareToolchain } from '../toolchain/index.js';
+import { crossCommand, parseCcVersionText } from '../toolchain/select.js';
+import type { Arch } from '../arch.js';
 import { buildKey, cachedBuilds, compilerIdentity, fillBuild, KERNEL_BUILD_TIMEOUT_MS, type BuildInputs } from './build.js';
 import { builtinDefinitions, findDefinition, readFragments, type KernelBuildDef } from './definitions.js';
 import { mergeFragments, renderFragment } from './kconfig.js';
@@ -26,9 +27,23 @@ export interface AcquireOptions extends PrepareKernelOptions {
   definitions?: readonly KernelBuildDef[];
 }
 
-/** The built-in `<series>-debug` definitions followed by `user`'s. */
+/** The catalogue's arm64 variants (`6.1/arm64`, ...): each has a `<variant>-debug` built from source. */
+export function arm64Variants(): string[] {
+  const catalogue = loadCatalogue();
+  return variantNames(catalogue).filter((v) => findSeriesSpec(catalogue, v)?.arch === 'arm64');
+}
+
+/** The built-in `<series>-debug` and `<series>/arm64-debug` definitions followed by `user`'s. */
 export function allDefinitions(user: readonly KernelBuildDef[] = []): KernelBuildDef[] {
-  return [...builtinDefinitions(seriesNames(loadCatalogue())), ...user];
+  return [...builtinDefinitions(seriesNames(loadCatalogue()), arm64Variants()), ...user];
+}
+
+/**
+ * The guest architecture of a kernel name: a build's (`6.1/arm64-debug`), a catalogue variant's
+ * (`6.1/arm64`), else amd64 (the bare series, `local:` and `buildroot:` kernels).
+ */
+export function kernelArch(name: string, user: readonly KernelBuildDef[] = []): Arch {
+  return findDefinition(name, allDefinitions(user))?.arch ?? catalogueArch(name);
 }
 
 /** The names of kernels the harness builds, for --kernel's checks (`all` does not include them). */
@@ -69,6 +84,18 @@ async function expectedObjects(root: string, name: string): Promise<number | und
 /** What a build does after make, within its entry's lock: prune the build dir, copy, write metadata. */
 const BUILD_PUBLISH_MS = 10 * 60_000;
 
+/**
+ * CC and HOSTCC of a whole-kernel build in a suite root, where gcc-N has only its own name: the
+ * kernel's gcc-N for both, or for an arm64 kernel its cross gcc-N and the root's native gcc-N
+ * for the host tools.
+ */
+function builtCompilerVars(stock: KernelArtifacts, arch: Arch): string[] {
+  const compiler = parseCcVersionText(stock.ccVersionText);
+  const cross = crossTarget(arch);
+  if (!cross) return compilerVars(compiler.command);
+  return [`CC=${crossCommand(compiler.command, cross)}`, `HOSTCC=gcc-${compiler.major}`];
+}
+
 /** Build `def` (once per source version, configuration and compiler), or take it from the cache. */
 export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKernelOptions = {}): Promise<KernelArtifacts> {
   const root = options.cacheRoot ?? defaultCacheRoot();
@@ -80,14 +107,13 @@ export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKe
   const merged = mergeFragments(fragments);
   const rendered = renderFragment(merged);
   await requireTool('depmod');
-  // The series' compiler is its stock kernel's: the same choice (host gcc, or a suite root).
-  const stock = await prepareKernel(def.series, { cacheRoot: root, emit, ...withSignal });
+  // The series' compiler is its stock kernel's: the same choice (host gcc, or a suite root);
+  // for an arm64 build, the arm64 kernel's (a cross gcc).
+  const stock = await prepareKernel(def.stock, { cacheRoot: root, emit, ...withSignal });
   const stockToolchain = await prepareToolchain(stock, { cacheRoot: root, emit, ...withSignal });
   // In a suite root gcc-N has only its own name: the whole kernel is built with it, as Debian's is.
   const toolchain =
-    stockToolchain.kind === 'root'
-      ? { ...stockToolchain, makeVars: [...stockToolchain.makeVars, ...compilerVars(parseCcVersionText(stock.ccVersionText).command)] }
-      : stockToolchain;
+    stockToolchain.kind === 'root' ? { ...stockToolchain, makeVars: [...stockToolchain.makeVars, ...builtCompilerVars(stock, def.arch)] } : stockToolchain;
   const scratch = await mkdtemp(path.join(tmpdir(), 'kmod-harness-cc-'));
   let compiler: string;
   try {
@@ -106,7 +132,7 @@ export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKe
     emit({ type: 'warn', kernel: def.name, message: `${error.message}; using the cached build ${path.basename(cached)}` });
     return (await readMetadata(cached)).artifacts;
   }
-  const inputs: BuildInputs = { name: def.name, source, merged, rendered, toolchain, compiler };
+  const inputs: BuildInputs = { name: def.name, arch: def.arch, source, merged, rendered, toolchain, compiler };
   const key = buildKey(inputs);
   const expected = await expectedObjects(root, def.name);
   const start = performance.now();

@@ -99,6 +99,29 @@ async function resolve(ctx: Context, mirrors: Mirrors, listsMaxAgeMs: number | u
 }
 
 /**
+ * The error for a series or variant of which the suites' indexes hold no complete package set.
+ * For a variant that is most likely a flavour or architecture Debian does not build for that
+ * series: the fix names the series' other kernels.
+ */
+export function noCompleteKernel(spec: SeriesSpec, rejected: readonly string[]): KernelFetchError {
+  const suites = spec.suites.map((s) => s.suite).join(', ');
+  const variant = spec.series === spec.base ? undefined : spec.series.slice(spec.base.length + 1);
+  const others = [
+    spec.base,
+    ...Object.keys(spec.variants)
+      .filter((v) => v !== variant)
+      .map((v) => `${spec.base}/${v}`),
+  ];
+  return new KernelFetchError(`no complete ${spec.series} ${spec.flavour} (${spec.arch}) kernel in ${suites}`, {
+    fix:
+      variant === undefined
+        ? 'the archive changed: check the suites and package patterns of this series in images/kernels.json'
+        : `${suites} may not ship a ${spec.flavour} kernel of ${spec.base}: use ${others.join(', ')}, or remove "${variant}" from the variants of ${spec.base} in images/kernels.json`,
+    detail: rejected.join('\n'),
+  });
+}
+
+/**
  * The newest complete kernel of `series` the mirror actually serves, downloaded and unpacked
  * once into the cache. Without a reachable mirror, the newest cached entry of the series is used.
  * `buildroot:<output dir>` and `local:<bzImage>,<build dir>` name a kernel the user built instead.
@@ -123,10 +146,7 @@ export async function prepareKernel(series: string, options: PrepareKernelOption
       return cached.artifacts;
     }
     if (resolution.errors.length === spec.suites.length) throw resolution.errors[0]!;
-    throw new KernelFetchError(`no complete ${series} ${spec.flavour} kernel in ${spec.suites.map((s) => s.suite).join(', ')}`, {
-      fix: 'the archive changed: check the suites and package patterns of this series in images/kernels.json',
-      detail: resolution.rejected.join('\n'),
-    });
+    throw noCompleteKernel(spec, resolution.rejected);
   }
 
   const failed = new Map<string, DownloadFailure>();

@@ -90,7 +90,13 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
     return hostToolchain({ description, reason: plan.reason, makeVars: plan.makeVars, ...(cross ? { crossCompile: `${cross.gnuType}-` } : {}) });
   }
   const root = await ensureRoot(
-    { suite: plan.suite, gccPackage: plan.gccPackage, key: plan.key, checkValidUntil: checkValidUntil(catalogue, plan.suite) },
+    {
+      suite: plan.suite,
+      gccPackage: plan.gccPackage,
+      extraPackages: plan.extraPackages,
+      key: plan.key,
+      checkValidUntil: checkValidUntil(catalogue, plan.suite),
+    },
     {
       cacheRoot: options.cacheRoot ?? defaultCacheRoot(),
       emit,

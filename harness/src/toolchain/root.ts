@@ -28,6 +28,8 @@ export const ROOT_PACKAGES = ['make', 'libc6-dev', 'libelf-dev', 'dwarves', 'fle
 export interface RootSpec {
   suite: string;
   gccPackage: string;
+  /** Packages besides gcc-N and ROOT_PACKAGES: a cross root's native gcc-N, whose HOSTCC builds a whole kernel's host tools. */
+  extraPackages?: string[];
   /** Cache key, <suite>-gcc-<N>. */
   key: string;
   /** false for suites whose Release file the mirror lets expire (sid). */
@@ -52,7 +54,7 @@ export function mmdebstrapArgs(spec: RootSpec, mirror: ArchiveSource, target: st
   return [
     '--mode=unshare',
     '--variant=minbase',
-    `--include=${[spec.gccPackage, ...ROOT_PACKAGES].join(',')}`,
+    `--include=${rootPackages(spec).join(',')}`,
     ...(spec.checkValidUntil ? [] : ['--aptopt=Acquire::Check-Valid-Until "false"']),
     // Documentation and translations are a fifth of the root and never read by a build.
     '--dpkgopt=path-exclude=/usr/share/doc/*',
@@ -181,25 +183,30 @@ export function ensureRoot(spec: RootSpec, options: EnsureRootOptions): Promise<
   return made;
 }
 
-/** What of ROOT_PACKAGES the cached root of `dir` lacks ([] if none, or if there is no root). */
-async function lackingPackages(dir: string): Promise<string[]> {
+/** Every package a root of `spec` is made with. */
+export function rootPackages(spec: Pick<RootSpec, 'gccPackage' | 'extraPackages'>): string[] {
+  return [spec.gccPackage, ...(spec.extraPackages ?? []), ...ROOT_PACKAGES];
+}
+
+/** What of rootPackages(spec) the cached root of `dir` lacks ([] if none, or if there is no root). */
+async function lackingPackages(dir: string, spec: RootSpec): Promise<string[]> {
   const metadata = await readRootMetadata(dir);
   if (metadata === undefined) return [];
   const have = new Set(metadata.packages ?? []);
-  return ROOT_PACKAGES.filter((p) => !have.has(p));
+  return rootPackages(spec).filter((p) => !have.has(p));
 }
 
 /** A root made by an older harness, without every package of ROOT_PACKAGES: made again. */
 async function dropIncomplete(spec: RootSpec, options: EnsureRootOptions, wait: LockOptions): Promise<void> {
   const dir = path.join(options.cacheRoot, TOOLCHAINS_AREA, spec.key);
-  if ((await lackingPackages(dir)).length === 0) return;
+  if ((await lackingPackages(dir, spec)).length === 0) return;
   // Under the entry's lock, like a fill, and checked again there: another run may have
   // removed and made it again meanwhile.
   await withLock(entryLockFile(options.cacheRoot, TOOLCHAINS_AREA, spec.key), wait, () => removeIncomplete(spec, options, dir));
 }
 
 async function removeIncomplete(spec: RootSpec, options: EnsureRootOptions, dir: string): Promise<void> {
-  const lacking = await lackingPackages(dir);
+  const lacking = await lackingPackages(dir, spec);
   if (lacking.length === 0) return;
   options.emit({ type: 'info', message: `toolchain: the ${spec.suite} root lacks ${lacking.join(', ')}; making it again` });
   // Renamed first, so that no run ever sees a half-removed root as an entry.
@@ -246,7 +253,7 @@ async function makeRoot(spec: RootSpec, options: EnsureRootOptions): Promise<Too
         gccPackage: spec.gccPackage,
         gccVersion: await installedVersion(target, spec.gccPackage),
         mirror: mirror.uri,
-        packages: [spec.gccPackage, ...ROOT_PACKAGES],
+        packages: rootPackages(spec),
         created: new Date().toISOString(),
       };
       await writeFile(path.join(tmp, TOOLCHAIN_METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);

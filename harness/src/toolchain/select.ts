@@ -81,6 +81,8 @@ export type ToolchainPlan =
       key: string;
       /** A cross build's make variables, else empty. */
       makeVars: string[];
+      /** A cross root's native gcc-N too: the host tools of a whole-kernel build. */
+      extraPackages: string[];
       reason: string;
     };
 
@@ -175,6 +177,7 @@ export function planToolchain(input: {
     gccPackage,
     key: `${rootSuite}-${gccPackage}`,
     makeVars: base,
+    extraPackages: cross ? [wanted] : [],
     reason: `the kernel was built with ${wanted} and the host has ${hostHas}: using ${gccPackage} from a ${rootSuite} root`,
   };
 }

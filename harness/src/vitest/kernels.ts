@@ -8,7 +8,7 @@ import { runSettings } from '../config/settings.js';
 import type { LifecycleConfig, TimeoutsConfig } from '../config/define.js';
 import type { RunSettings } from '../config/settings.js';
 import type { ExecResult } from '../guest/ssh.js';
-import { defaultSeries, kernelArch, knownSeries, knownVariants } from '../kernel/index.js';
+import { defaultSeries, knownSeries, knownVariants } from '../kernel/index.js';
 import type { Arch } from '../arch.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import type { Outcome } from '../outcome.js';
@@ -17,7 +17,7 @@ import { parseStageMarker } from '../verdict/kmsg.js';
 import { makeWorkDir } from '../util/workdir.js';
 import { bootSlots, type KernelSlot } from './slots.js';
 import { spentReason, VM_LOCK_WAIT_MS, VmLane, type VmUsed } from './vm-lane.js';
-import { buildableNames } from '../kernel-build/index.js';
+import { buildableNames, kernelArch } from '../kernel-build/index.js';
 
 /** What the globalSetup hands to test files. */
 export interface ProvidedKernels {
@@ -124,7 +124,7 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
       return slot().info?.release ?? series;
     },
     get arch() {
-      return slot().info?.arch ?? kernelArch(series);
+      return slot().info?.arch ?? kernelArch(series, settings.kernelBuilds);
     },
     session: () => lane.current(),
     async run(options = {}) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { UsageError } from '../../../harness/src/errors.js';
 import {
   builtinDefinitions,
   DEBUG_FRAGMENT,
+  GUEST_ARCH_FRAGMENTS,
   GUEST_FRAGMENT,
   KCONFIG_DIR,
   readFragments,
@@ -26,13 +28,36 @@ const usage = (fn: () => unknown): UsageError => {
 describe('builtinDefinitions', () => {
   it('is <series>-debug for every series: the guest configuration plus the debug fragment', () => {
     const k = (name: string) => path.join(KCONFIG_DIR, name);
+    const x86 = GUEST_ARCH_FRAGMENTS.amd64;
     expect(builtinDefinitions(SERIES).map((d) => [d.name, d.series, d.fragmentFiles])).toEqual([
       // 5.10: no KFENCE (5.12), no DEBUG_INFO_NONE (5.18), still UBSAN_SANITIZE_ALL (gone in 6.9).
-      ['5.10-debug', '5.10', [GUEST_FRAGMENT, DEBUG_FRAGMENT, k('debug-ubsan-all.config')]],
-      ['6.1-debug', '6.1', [GUEST_FRAGMENT, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config'), k('debug-ubsan-all.config')]],
-      ['6.12-debug', '6.12', [GUEST_FRAGMENT, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config')]],
-      ['7.2-debug', '7.2', [GUEST_FRAGMENT, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config')]],
+      ['5.10-debug', '5.10', [GUEST_FRAGMENT, x86, DEBUG_FRAGMENT, k('debug-ubsan-all.config')]],
+      ['6.1-debug', '6.1', [GUEST_FRAGMENT, x86, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config'), k('debug-ubsan-all.config')]],
+      ['6.12-debug', '6.12', [GUEST_FRAGMENT, x86, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config')]],
+      ['7.2-debug', '7.2', [GUEST_FRAGMENT, x86, DEBUG_FRAGMENT, k('debug-kfence.config'), k('debug-info-none.config')]],
     ]);
+  });
+
+  it("is <variant>-debug for each arm64 variant: the series' source and debug fragments, arm64's guest fragment, the variant's compiler", () => {
+    const [arm] = builtinDefinitions([], ['6.1/arm64']);
+    expect(arm).toEqual({
+      name: '6.1/arm64-debug',
+      series: '6.1',
+      arch: 'arm64',
+      stock: '6.1/arm64',
+      fragmentFiles: [GUEST_FRAGMENT, path.join(KCONFIG_DIR, 'guest-arm64.config'), ...builtinDefinitions(['6.1'])[0]!.fragmentFiles.slice(2)],
+      config: {},
+      definedIn: 'built in',
+    });
+    expect(builtinDefinitions(['6.1'])[0]).toMatchObject({ arch: 'amd64', stock: '6.1' });
+  });
+
+  it('keeps what only one architecture has out of the common guest fragment', () => {
+    const common = readFileSync(GUEST_FRAGMENT, 'utf8');
+    for (const option of ['CONFIG_KVM_GUEST', 'CONFIG_SERIAL_8250', 'CONFIG_ACPI', 'CONFIG_SERIAL_AMBA_PL011', 'CONFIG_PCI_HOST_GENERIC'])
+      expect(common).not.toMatch(new RegExp(`^${option}=`, 'm'));
+    expect(readFileSync(GUEST_ARCH_FRAGMENTS.amd64, 'utf8')).toMatch(/^CONFIG_SERIAL_8250_CONSOLE=y$/m);
+    expect(readFileSync(GUEST_ARCH_FRAGMENTS.arm64, 'utf8')).toMatch(/^CONFIG_SERIAL_AMBA_PL011_CONSOLE=y$/m);
   });
 });
 
@@ -50,8 +75,11 @@ describe('userDefinitions', () => {
     expect(a).toEqual({
       name: 'mine',
       series: '6.12',
+      arch: 'amd64',
+      stock: '6.12',
       fragmentFiles: [
         GUEST_FRAGMENT,
+        GUEST_ARCH_FRAGMENTS.amd64,
         DEBUG_FRAGMENT,
         path.join(KCONFIG_DIR, 'debug-kfence.config'),
         path.join(KCONFIG_DIR, 'debug-info-none.config'),
@@ -60,7 +88,7 @@ describe('userDefinitions', () => {
       config: { CONFIG_FOO: 'y' },
       definedIn: '/repo/kmod-harness.config.ts',
     });
-    expect(b!.fragmentFiles).toEqual([GUEST_FRAGMENT]);
+    expect(b!.fragmentFiles).toEqual([GUEST_FRAGMENT, GUEST_ARCH_FRAGMENTS.amd64]);
   });
 
   it('refuses a taken name, a name with a comma or colon, and an unknown series, naming the field', () => {
@@ -105,6 +133,7 @@ describe('readFragments', () => {
     const { fragments } = await readFragments(def!);
     expect(fragments.map((f) => [...f].at(-1))).toEqual([
       ['CONFIG_MAGIC_SYSRQ', 'y'],
+      ['CONFIG_SERIAL_8250_CONSOLE', 'y'],
       ['CONFIG_A', 'y'],
       ['CONFIG_B', 'm'],
     ]);
@@ -122,5 +151,14 @@ describe('readFragments', () => {
     expect(e2.message).toBe(
       `kernel 'm': ${path.join(dir, 'bad.config')}:2: not a Kconfig line: 'KASAN=y' (expected CONFIG_NAME=value or '# CONFIG_NAME is not set')`,
     );
+  });
+});
+
+describe('kernelArch of a build', () => {
+  it("is the build's own: 6.1/arm64-debug is arm64, 6.1-debug amd64", async () => {
+    const { kernelArch } = await import('../../../harness/src/kernel-build/index.js');
+    expect(kernelArch('6.1/arm64-debug')).toBe('arm64');
+    expect(kernelArch('6.1-debug')).toBe('amd64');
+    expect(kernelArch('6.12/arm64')).toBe('arm64');
   });
 });

@@ -19,6 +19,13 @@ describe('mmdebstrapArgs', () => {
     expect(args.some((a) => a.includes('Check-Valid-Until'))).toBe(false);
   });
 
+  it("puts a cross root's native gcc-N in too (the host tools of a whole-kernel build)", () => {
+    const cross = { ...trixie, gccPackage: 'gcc-14-aarch64-linux-gnu', extraPackages: ['gcc-14'], key: 'trixie-gcc-14-aarch64-linux-gnu' };
+    expect(mmdebstrapArgs(cross, mirror, '/t')).toContain(
+      '--include=gcc-14-aarch64-linux-gnu,gcc-14,make,libc6-dev,libelf-dev,dwarves,flex,bison,bc,libssl-dev',
+    );
+  });
+
   it("ignores sid's expired Release date", () => {
     expect(mmdebstrapArgs(sid, mirror, '/t')).toContain('--aptopt=Acquire::Check-Valid-Until "false"');
   });

@@ -105,6 +105,7 @@ describe('planToolchain', () => {
       gccPackage: 'gcc-10',
       key: 'bullseye-gcc-10',
       makeVars: [],
+      extraPackages: [],
       reason: expect.stringContaining('gcc 14'),
     });
   });
@@ -142,6 +143,7 @@ describe('planToolchain', () => {
         gccPackage: 'gcc-14-aarch64-linux-gnu',
         key: 'trixie-gcc-14-aarch64-linux-gnu',
         makeVars: crossVars,
+        extraPackages: ['gcc-14'],
         reason: 'the kernel was built with gcc-14 and the host has arm64 cross gcc 12: using gcc-14-aarch64-linux-gnu from a trixie root',
       });
     });
