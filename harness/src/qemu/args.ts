@@ -24,7 +24,9 @@ export interface QemuOptions {
  * The arm64 CPU model under TCG, chosen by measurement (6.1 cloud-arm64 to a shell, 2 vCPUs,
  * medians of 3): cortex-a72 2.05 s, cortex-a57 2.11 s, neoverse-n1 2.23 s, max,pauth=off 2.26 s,
  * cortex-a53 2.54 s, max,pauth-impdef=on 3.36 s, max 7.54 s (the kernel turns on pointer
- * authentication, whose QARMA5 emulation is slow).
+ * authentication, whose QARMA5 emulation is slow). `BENCH=arm64` to the harness's ready marker:
+ * a72 3.25 s, a57 2.91 s, n1 2.90 s, max,pauth-impdef=on 3.75 s, max 11.86 s: the three named
+ * models are within noise of each other; `max` is the one to avoid.
  */
 export const ARM64_TCG_CPU = 'cortex-a72';
 
