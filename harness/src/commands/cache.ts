@@ -13,6 +13,7 @@ import type { Emit } from '../events.js';
 import { isTempSibling, readJsonOr } from '../util/files.js';
 import { alignColumns, formatBytes, utcTime } from '../util/format.js';
 import { IMAGE_FILE, IMAGES_AREA, MEMO_DIR } from '../image/initramfs.js';
+import { GUEST_USERLAND_AREA } from '../image/guest-userland.js';
 import { CONTENT_KEY_LENGTH } from '../image/parts.js';
 import { APT_AREA } from '../debian/apt.js';
 import { STAGED_AREA, STAGED_HASH_LENGTH } from '../user-kernel/build-tree.js';
@@ -25,7 +26,8 @@ import { kernelSuite } from '../toolchain/select.js';
 
 const DAY_MS = 86_400_000;
 
-export type CacheKind = 'kernel' | 'image' | 'image-memo' | 'toolchain' | 'staged-modules' | 'apt' | 'source' | 'accel-probe' | 'temp' | 'other';
+export type CacheKind =
+  'kernel' | 'image' | 'image-memo' | 'toolchain' | 'staged-modules' | 'apt' | 'source' | 'guest-userland' | 'accel-probe' | 'temp' | 'other';
 
 export interface CacheEntry {
   /** 'kernels', 'images', ...; '' for files directly in the cache root. */
@@ -115,6 +117,8 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
     }
     case APT_AREA:
       return { kind: 'apt', what: `package index of ${name}` };
+    case GUEST_USERLAND_AREA:
+      return { kind: 'guest-userland', what: `guest programs of ${name.replace('.', ' ')} (busybox, dropbear, sftp-server and their libraries)` };
     case SOURCES_AREA:
       return { kind: 'source', what: `unpacked Debian kernel source ${name.replace('_', ' ')} (kernels built from it link to it)` };
     default:
@@ -122,7 +126,7 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
   }
 }
 
-const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, STAGED_AREA, APT_AREA];
+const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, STAGED_AREA, APT_AREA, GUEST_USERLAND_AREA];
 
 const decodeMountPath = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
