@@ -13,7 +13,7 @@ import { findSeriesSpec, loadCatalogue, seriesNames, seriesSpec, variantNames } 
 import { entryDir, KERNELS_AREA, readMetadata, type KernelArtifacts } from '../kernel/entry.js';
 import { kernelArch as catalogueArch, prepareKernel, type PrepareKernelOptions } from '../kernel/index.js';
 import { compilerVars, crossTarget, prepareToolchain } from '../toolchain/index.js';
-import { crossCommand, parseCcVersionText } from '../toolchain/select.js';
+import { parseCcVersionText } from '../toolchain/select.js';
 import type { Arch } from '../arch.js';
 import { buildKey, cachedBuilds, compilerIdentity, fillBuild, KERNEL_BUILD_TIMEOUT_MS, type BuildInputs } from './build.js';
 import { builtinDefinitions, findDefinition, readFragments, type KernelBuildDef } from './definitions.js';
@@ -84,18 +84,6 @@ async function expectedObjects(root: string, name: string): Promise<number | und
 /** What a build does after make, within its entry's lock: prune the build dir, copy, write metadata. */
 const BUILD_PUBLISH_MS = 10 * 60_000;
 
-/**
- * CC and HOSTCC of a whole-kernel build in a suite root, where gcc-N has only its own name: the
- * kernel's gcc-N for both, or for an arm64 kernel its cross gcc-N and the root's native gcc-N
- * for the host tools.
- */
-function builtCompilerVars(stock: KernelArtifacts, arch: Arch): string[] {
-  const compiler = parseCcVersionText(stock.ccVersionText);
-  const cross = crossTarget(arch);
-  if (!cross) return compilerVars(compiler.command);
-  return [`CC=${crossCommand(compiler.command, cross)}`, `HOSTCC=gcc-${compiler.major}`];
-}
-
 /** Build `def` (once per source version, configuration and compiler), or take it from the cache. */
 export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKernelOptions = {}): Promise<KernelArtifacts> {
   const root = options.cacheRoot ?? defaultCacheRoot();
@@ -113,7 +101,9 @@ export async function prepareBuiltKernel(def: KernelBuildDef, options: PrepareKe
   const stockToolchain = await prepareToolchain(stock, { cacheRoot: root, emit, ...withSignal });
   // In a suite root gcc-N has only its own name: the whole kernel is built with it, as Debian's is.
   const toolchain =
-    stockToolchain.kind === 'root' ? { ...stockToolchain, makeVars: [...stockToolchain.makeVars, ...builtCompilerVars(stock, def.arch)] } : stockToolchain;
+    stockToolchain.kind === 'root'
+      ? { ...stockToolchain, makeVars: [...stockToolchain.makeVars, ...compilerVars(parseCcVersionText(stock.ccVersionText), crossTarget(def.arch))] }
+      : stockToolchain;
   const scratch = await mkdtemp(path.join(tmpdir(), 'kmod-harness-cc-'));
   let compiler: string;
   try {

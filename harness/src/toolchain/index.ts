@@ -13,7 +13,17 @@ import type { KernelArtifacts } from '../kernel/index.js';
 import { archiveUri, findMirrors } from '../debian/mirror.js';
 import { ensureRoot } from './root.js';
 import { hostToolchain, rootToolchain, type Toolchain } from './run.js';
-import { crossCommand, kernelSuite, parseCcVersionText, parseDumpVersion, planToolchain, ToolchainError, type CrossTarget, type HostGcc } from './select.js';
+import {
+  crossCommand,
+  kernelSuite,
+  parseCcVersionText,
+  parseDumpVersion,
+  planToolchain,
+  ToolchainError,
+  type CompilerId,
+  type CrossTarget,
+  type HostGcc,
+} from './select.js';
 import { ARCH_FACTS, archOf, isForeign, type Arch } from '../arch.js';
 
 export type { Toolchain, ToolResult, RunToolOptions } from './run.js';
@@ -113,7 +123,7 @@ export async function prepareToolchain(kernel: KernelArtifacts, options: Prepare
   });
   // Debian's headers name their compiler (CC in .kernelvariables); a tree the harness built from
   // source does not, and a suite root has gcc-N under its own name only, no `gcc`.
-  const makeVars = [...plan.makeVars, ...(kernel.source === 'built' ? compilerVars(compiler.command) : [])];
+  const makeVars = [...plan.makeVars, ...(kernel.source === 'built' ? compilerVars(compiler, cross) : [])];
   return rootToolchain({
     root: root.dir,
     kernelDir: await kernelEntryDir(kernel),
@@ -131,7 +141,11 @@ export function crossTarget(arch: Arch): CrossTarget | undefined {
   return { kernelArch: ARCH_FACTS[arch].kernelArch, debArch: arch, gnuType: ARCH_FACTS[arch].gnuType };
 }
 
-/** Make variables that make kbuild call `command` for the target and the host tools. */
-export function compilerVars(command: string): string[] {
-  return [`CC=${command}`, `HOSTCC=${command}`];
+/**
+ * CC and HOSTCC for kbuild in a suite root, where gcc-N has only its own name: the kernel's
+ * gcc-N for both, or for a cross build its cross gcc-N and the root's native gcc-N (host tools).
+ */
+export function compilerVars(compiler: Pick<CompilerId, 'command' | 'major'>, cross?: CrossTarget): string[] {
+  if (!cross) return [`CC=${compiler.command}`, `HOSTCC=${compiler.command}`];
+  return [`CC=${crossCommand(compiler.command, cross)}`, `HOSTCC=gcc-${compiler.major}`];
 }

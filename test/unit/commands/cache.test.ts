@@ -30,6 +30,7 @@ function entry(over: Partial<CacheEntry> & Pick<CacheEntry, 'kind' | 'name'>): C
     'staged-modules': 'staged-modules',
     apt: 'apt',
     source: 'sources',
+    'guest-userland': 'guest-userland',
     'accel-probe': '',
     temp: 'kernels',
     other: '',

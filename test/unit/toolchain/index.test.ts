@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gccMajor } from '../../../harness/src/toolchain/index.js';
+import { compilerVars, crossTarget, gccMajor } from '../../../harness/src/toolchain/index.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -29,5 +29,17 @@ describe('gccMajor', () => {
   it('is undefined when gcc fails or is not there', async () => {
     expect(await gccMajor(await fakeGcc('12', 1))).toBeUndefined();
     expect(await gccMajor(path.join(dir, 'no-gcc'))).toBeUndefined();
+  });
+});
+
+describe('compilerVars (kbuild in a suite root, where gcc-N has only its own name)', () => {
+  it("names the kernel's gcc-N for the target and the host tools", () => {
+    expect(compilerVars({ command: 'gcc-14', major: 14 })).toEqual(['CC=gcc-14', 'HOSTCC=gcc-14']);
+  });
+
+  it("for an arm64 kernel: its cross gcc-N for the target, the root's native gcc-N for the host tools", () => {
+    expect(compilerVars({ command: 'aarch64-linux-gnu-gcc-14', major: 14 }, crossTarget('arm64'))).toEqual(['CC=aarch64-linux-gnu-gcc-14', 'HOSTCC=gcc-14']);
+    expect(compilerVars({ command: 'gcc-12', major: 12 }, crossTarget('arm64'))).toEqual(['CC=aarch64-linux-gnu-gcc-12', 'HOSTCC=gcc-12']);
+    expect(crossTarget('amd64')).toBeUndefined();
   });
 });
