@@ -24,7 +24,7 @@ import { kernelErrorReasons } from './verdict/verdict.js';
 import { moduleLeaks, readFuncSymbols, symbolizeAddress, type FuncSymbol } from './verdict/leaks.js';
 import { symbolize, type SourceLocation } from './verdict/symbolize.js';
 import { archOf, type Arch } from './arch.js';
-import { addr2lineFor } from './host/tools.js';
+import { crossBinutil } from './host/tools.js';
 import { withDeadline } from './util/timers.js';
 import { makeWorkDir } from './util/workdir.js';
 import { DEFAULT_LIFECYCLE, DEFAULT_TIMEOUTS, type Lifecycle, type Timeouts } from './limits.js';
@@ -375,7 +375,7 @@ async function withSources(errors: readonly JudgedError[], built: Built, kos: Ma
         ...(e.freedText ? [{ text: e.freedText, returnAddress: false }] : []),
         ...e.trace.map((text) => ({ text, returnAddress: !/^\s*(?:RIP:|pc\s*:)/.test(text) })),
       ];
-      const source = await symbolize(lines, kos, addr2lineFor(built.module.crossCompile)).catch(() => []);
+      const source = await symbolize(lines, kos, crossBinutil('addr2line', built.module.crossCompile) ?? 'addr2line').catch(() => []);
       // gcc 12's -ffile-prefix-map does not reach UBSAN's source locations: name the user's file.
       const mapped = e.title.includes(`${from}/`) ? { ...e, title: e.title.split(`${from}/`).join(`${to}/`) } : e;
       return source.length ? { ...mapped, source } : mapped;

@@ -3,17 +3,16 @@
 // 6.12), the guest's userland from arm64 packages, QEMU's virt machine under TCG. The seed and
 // the vmalloc module pass on both, and module bugs fail 6.1/arm64 with arm64's own reports.
 import path from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { entryKey } from '../../harness/src/kernel/entry.js';
 import { runOnKernel } from '../../harness/src/run.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR, VMALLOC_MODULE_DIR, VMALLOC_TEST_DIR } from '../../harness/src/util/paths.js';
 import { useKernels } from '../../harness/src/vitest/index.js';
-import { FIXTURES } from './support.js';
+import { FIXTURES, runKernels } from './support.js';
 
 // In a kernel matrix (GitHub's, one series per job) this file belongs to the 6.1 job; the
 // workflow's arm64 job runs every VM test on 6.1/arm64 instead (KMOD_HARNESS_KERNELS).
-const inRun = inject('kmodHarness')?.settings.kernels ?? ['6.1'];
-const here = inRun.includes('6.1');
+const here = runKernels().includes('6.1');
 const vms = here ? await useKernels({ kernels: ['6.1/arm64', '6.12/arm64'] }) : [];
 
 describe.runIf(here).each(vms)('the $name kernel', (vm) => {

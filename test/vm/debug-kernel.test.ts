@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheRoot, LOCK_PREFIX } from '../../harness/src/cache/store.js';
 import { UsageError } from '../../harness/src/errors.js';
 import { prepareSource } from '../../harness/src/kernel-build/source.js';
@@ -15,7 +15,7 @@ import { loadCatalogue, seriesSpec } from '../../harness/src/kernel/catalogue.js
 import { SEED_MODULE_DIR, SEED_TEST_DIR, VMALLOC_MODULE_DIR, VMALLOC_TEST_DIR } from '../../harness/src/util/paths.js';
 import { runOnKernel } from '../../harness/src/run.js';
 import { useKernels, type ModuleRun } from '../../harness/src/vitest/index.js';
-import { childEnv, FIXTURES } from './support.js';
+import { childEnv, FIXTURES, runKernels } from './support.js';
 
 interface Expectation {
   outcome: string;
@@ -39,7 +39,7 @@ const fixtures = NAMES.map((name) => {
 });
 
 // In a kernel matrix (GitHub's, one series per job) this file belongs to the 6.1 job.
-const inRun = inject('kmodHarness')?.settings.kernels ?? [STOCK];
+const inRun = runKernels();
 const here = inRun.includes(STOCK) || inRun.includes(DEBUG);
 const [debug] = here ? await useKernels({ kernels: [DEBUG], bootTimeoutMs: 3_600_000 }) : [];
 const [stock] = here ? await useKernels({ kernels: [STOCK] }) : [];

@@ -2,15 +2,14 @@
 // as modules, like the cloud one) and the PREEMPT_RT one. Each is its own cache entry beside
 // the cloud kernel of the same build, the seed passes on it, and (on rt) a module bug fails it.
 import path from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { entryKey } from '../../harness/src/kernel/entry.js';
 import { SEED_MODULE_DIR, SEED_TEST_DIR } from '../../harness/src/util/paths.js';
 import { useKernels } from '../../harness/src/vitest/index.js';
-import { FIXTURES } from './support.js';
+import { FIXTURES, runKernels } from './support.js';
 
 // In a kernel matrix (GitHub's, one series per job) this file belongs to the 6.1 job.
-const inRun = inject('kmodHarness')?.settings.kernels ?? ['6.1'];
-const here = inRun.includes('6.1');
+const here = runKernels().includes('6.1');
 const vms = here ? await useKernels({ kernels: ['6.1/generic', '6.1/rt'] }) : [];
 
 describe.runIf(here).each(vms)('the $name kernel', (vm) => {

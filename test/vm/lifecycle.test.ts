@@ -6,9 +6,9 @@
 // refills it with int3), side by side as `kmod-harness run` does; the rest on the first kernel.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run, type KernelResult } from '../../harness/src/run.js';
-import { FIXTURES, firstKernel, qemuCount } from './support.js';
+import { FIXTURES, firstKernel, qemuCount, runKernels } from './support.js';
 
 interface Expectation {
   outcome: string;
@@ -27,7 +27,7 @@ const fixture = (name: string) => ({
   expect: JSON.parse(readFileSync(path.join(FIXTURES, name, 'expect.json'), 'utf8')) as Expectation,
 });
 
-const all = inject('kmodHarness')?.settings.kernels ?? [firstKernel()];
+const all = runKernels();
 const kernels = [...new Set([all[0]!, all.at(-1)!])];
 /** Every kernel of the run, two VMs at a time on two cores, each booted and torn down. */
 const MATRIX_MS = 600_000;

@@ -7,9 +7,14 @@ import { inject } from 'vitest';
 /** The broken fixture modules, each with module/, test/ and expect.json. */
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/modules');
 
+/** The kernels of this run (globalSetup's settings): in CI's kernel matrix, the job's. */
+export function runKernels(): readonly string[] {
+  return inject('kmodHarness')?.settings.kernels ?? ['6.1'];
+}
+
 /** The first kernel of this run: in CI's kernel matrix, the job's kernel. */
 export function firstKernel(): string {
-  return inject('kmodHarness')?.settings.kernels[0] ?? '6.1';
+  return runKernels()[0] ?? '6.1';
 }
 
 /**

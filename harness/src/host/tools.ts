@@ -57,9 +57,15 @@ export const ARM64_TOOLS = {
   'aarch64-linux-gnu-addr2line': 'binutils-aarch64-linux-gnu',
 } as const;
 
-/** The addr2line for modules built with cross prefix `crossCompile`: the host's applies only its own architecture's relocations. */
-export function addr2lineFor(crossCompile: string): 'addr2line' | 'aarch64-linux-gnu-addr2line' {
-  return crossCompile === 'aarch64-linux-gnu-' ? 'aarch64-linux-gnu-addr2line' : 'addr2line';
+/**
+ * The binutils program that does `tool` for objects built with cross prefix `crossCompile`
+ * ('' for the host's architecture): the host's strip and addr2line handle only their own
+ * architecture's relocations. undefined for a prefix the harness has no tools for.
+ */
+export function crossBinutil(tool: 'strip' | 'addr2line', crossCompile: string): HostTool | Arm64Tool | undefined {
+  if (crossCompile === '') return tool;
+  if (crossCompile === 'aarch64-linux-gnu-') return `aarch64-linux-gnu-${tool}`;
+  return undefined;
 }
 
 export type HostTool = keyof typeof HOST_TOOLS;

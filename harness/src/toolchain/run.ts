@@ -6,7 +6,7 @@ import { mkdtemp, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { requireTool, type Arm64Tool, type HostTool } from '../host/tools.js';
+import { crossBinutil, requireTool, type Arm64Tool, type HostTool } from '../host/tools.js';
 import { killOnTeardown, onSignalExit } from '../util/lifecycle.js';
 import { ToolchainError } from './select.js';
 
@@ -192,9 +192,9 @@ export function hostToolchain(o: { description?: string; reason?: string; makeVa
 
 /** The host tool that does `tool` for a build with this cross prefix: make is make, strip is `<prefix>strip`. */
 export function crossTool(tool: ToolName, crossCompile: string): HostTool | Arm64Tool {
-  if (tool === 'make' || crossCompile === '') return tool;
-  if (crossCompile === 'aarch64-linux-gnu-') return 'aarch64-linux-gnu-strip';
-  throw new ToolchainError(`no host tool is known for ${crossCompile}${tool}`, { fix: 'use an amd64 or arm64 kernel' });
+  const found = tool === 'make' ? tool : crossBinutil(tool, crossCompile);
+  if (!found) throw new ToolchainError(`no host tool is known for ${crossCompile}${tool}`, { fix: 'use an amd64 or arm64 kernel' });
+  return found;
 }
 
 /**

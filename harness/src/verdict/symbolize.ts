@@ -4,7 +4,7 @@
 // looked up as an offset into its function's section.
 import path from 'node:path';
 import { execa } from 'execa';
-import { requireTool } from '../host/tools.js';
+import { requireTool, type Arm64Tool, type HostTool } from '../host/tools.js';
 
 export interface ModuleFrame {
   func: string;
@@ -103,7 +103,7 @@ export function pickLocation(chain: ReadonlyArray<{ func: string; file: string; 
 export async function symbolize(
   lines: Array<{ text: string; returnAddress: boolean }>,
   kos: Map<string, string>,
-  tool: 'addr2line' | 'aarch64-linux-gnu-addr2line' = 'addr2line',
+  tool: HostTool | Arm64Tool = 'addr2line',
 ): Promise<SourceLocation[]> {
   const addr2line = await requireTool(tool);
   const out: SourceLocation[] = [];

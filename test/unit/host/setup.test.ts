@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aptInstallLine, toolsFor } from '../../../harness/src/host/setup.js';
-import { ARM64_TOOLS, debianPackageOf, HOST_TOOLS, TEST_TOOLS } from '../../../harness/src/host/tools.js';
+import { ARM64_TOOLS, crossBinutil, debianPackageOf, HOST_TOOLS, TEST_TOOLS } from '../../../harness/src/host/tools.js';
 import { underCI } from '../../../harness/src/console/mode.js';
 
 describe('toolsFor', () => {
@@ -26,6 +26,16 @@ describe('toolsFor', () => {
     expect(debianPackageOf('xmllint')).toBe('libxml2-utils');
     expect(debianPackageOf('depmod')).toBe('kmod');
     expect(aptInstallLine(['cpio', 'libxml2-utils'])).toBe('sudo apt-get install -y cpio libxml2-utils');
+  });
+});
+
+describe('crossBinutil', () => {
+  it("is the host's strip and addr2line for its own architecture, the aarch64 ones for an arm64 build, none for a prefix it has no tools for", () => {
+    expect(crossBinutil('strip', '')).toBe('strip');
+    expect(crossBinutil('addr2line', '')).toBe('addr2line');
+    expect(crossBinutil('strip', 'aarch64-linux-gnu-')).toBe('aarch64-linux-gnu-strip');
+    expect(crossBinutil('addr2line', 'aarch64-linux-gnu-')).toBe('aarch64-linux-gnu-addr2line');
+    expect(crossBinutil('strip', 'riscv64-linux-gnu-')).toBeUndefined();
   });
 });
 
