@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'E_CACHE_FULL',
   'E_LOCK',
   'E_BOOT',
+  'E_QMP',
+  'E_SNAPSHOT',
   'E_CONSOLE_TIMEOUT',
   'E_CONSOLE_LOG',
   'E_HOST_KEY',

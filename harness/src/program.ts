@@ -83,6 +83,7 @@ function vmOptions(command: Command): Command {
     .option('--boot-timeout <seconds>', 'time limit for boot to SSH', timeoutSeconds, DEFAULT_TIMEOUTS.bootS)
     .option('--load-timeout <seconds>', 'time limit for insmod', timeoutSeconds, DEFAULT_TIMEOUTS.loadS)
     .option('--no-strict', 'boot without slab debugging, init_on_free and KFENCE sampling')
+    .option('--no-snapshot', 'boot cold: neither restore nor save a snapshot of the booted guest (config vm.snapshot)')
     .option('--boot-param <param>', 'extra kernel parameter, repeatable; overrides the strict ones', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--accel <auto|kvm|tcg>', 'accelerator; auto probes KVM (env KMOD_HARNESS_ACCEL)')
     .option('--memory <MiB>', 'guest memory', (v) => Math.round(seconds(v)), 512)

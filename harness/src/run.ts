@@ -8,6 +8,7 @@ import { acquireKernelWithin, kernelArch, type KernelBuildDef } from './kernel-b
 import type { Outcome } from './outcome.js';
 import { archOf, type Arch } from './arch.js';
 import type { JobStage } from './job-raw.js';
+import type { BootKind } from './guest/boot.js';
 import { mapLimit } from './util/pool.js';
 import {
   bootBesideBuild,
@@ -66,6 +67,8 @@ export interface KernelResult {
   /** The harness error that ended the run early (its code: E_USAGE is bad input, exit 2), if one did. */
   errorCode?: ErrorCode;
   accel?: string;
+  /** How the guest came up: a cold boot, a cold boot saved as a snapshot (then restored), or a restore of one. */
+  boot?: BootKind;
   /** Milliseconds per stage; build overlaps image and boot, `total` is the wall time. */
   stages: Partial<Record<Stage | JobStage | 'total', number>>;
   /** `kmemleak`: /sys/kernel/debug/kmemleak after the post-unload scans, on kernels with kmemleak. */
@@ -138,6 +141,7 @@ export async function runOnKernel(series: string, options: RunOptions): Promise<
     );
     result.logs.build = `${built.module.log}\n${built.test.log}`;
     result.accel = s.info.accel;
+    result.boot = s.info.bootKind;
     Object.assign(result.stages, { image: s.info.stageMs.image, boot: s.info.stageMs.boot, ssh: s.info.stageMs.ssh });
 
     emit({ type: 'stage-start', stage: 'test', kernel: result.kernel, detail: 'upload, insmod, test, rmmod' });

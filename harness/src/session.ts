@@ -7,7 +7,8 @@ import { buildModule, type BuiltModule } from './build/kbuild.js';
 import { buildTest, type BuiltTest } from './build/userland.js';
 import { BuildError, HarnessError } from './errors.js';
 import { silent, type Emit } from './events.js';
-import { bootGuest, type Guest } from './guest/boot.js';
+import { bootGuest, type BootKind, type Guest } from './guest/boot.js';
+import { cacheRoot } from './cache/store.js';
 import { guestStateCommand, parseGuestState } from './guest/clean-check.js';
 import { runJob, type JobRaw } from './guest/job.js';
 import { connectGuest, withExecDefaults, type GuestConnection } from './guest/ssh.js';
@@ -42,6 +43,8 @@ export interface BootSettings {
   bootParams: string[];
   strict: boolean;
   bootTimeoutS: number;
+  /** Boot from a snapshot of the configuration (guest/snapshot.ts). */
+  snapshot: boolean;
   cacheRoot?: string;
   outputLimitBytes?: number;
 }
@@ -62,6 +65,10 @@ export interface SessionInfo {
   accel: string;
   accelReason: string;
   stageMs: { image: number; boot: number; ssh: number };
+  /** Booted cold, cold then saved as a snapshot and restored, or restored from one. */
+  bootKind: BootKind;
+  /** A restored guest's boot id, distinct per restore (/run/kmod-harness/boot-id in the guest). */
+  nonce?: string;
   /** What the kernel's .config enables that changes a job (kmemleak: scan after rmmod). */
   traits: KernelTraits;
   /** The modules in /proc/modules right after boot: a later job's may not be left among them. */
@@ -87,6 +94,8 @@ export interface SessionOptions {
   /** Strict boot parameters (qemu/args.ts STRICT_BOOT_PARAMS); default true. */
   strict?: boolean;
   bootTimeoutS?: number;
+  /** Boot from a snapshot of the boot configuration, made by the first boot (default true). */
+  snapshot?: boolean;
   cacheRoot?: string;
   emit?: Emit;
   /** Cancels the boot: QEMU is killed and openSession rejects with the signal's reason. */
@@ -126,6 +135,8 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       workDir: work.path,
       consoleLog,
       onRetry: (message) => emit({ type: 'warn', kernel: kernel.release, message }),
+      onWarn: (message) => emit({ type: 'warn', kernel: kernel.release, message }),
+      ...(options.snapshot === false ? {} : { snapshot: { root: options.cacheRoot ?? cacheRoot(), label: kernel.release } }),
       ...(options.bootParams ? { bootParams: options.bootParams } : {}),
       ...(options.strict === false ? { strict: false } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -136,7 +147,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
       stage: 'boot',
       kernel: kernel.release,
       ms: guest.stageMs.boot + guest.stageMs.ssh,
-      detail: `console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms`,
+      detail: `${BOOT_KIND_WORDS[guest.bootKind]}, console ready ${guest.stageMs.boot} ms, ssh ${guest.stageMs.ssh} ms`,
     });
     const base = await bootBaseline(guest);
     let closing: Promise<void> | undefined;
@@ -154,6 +165,8 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
         accel: accel.accel,
         accelReason: accel.reason,
         stageMs: { image: imageMs, ...guest.stageMs },
+        bootKind: guest.bootKind,
+        ...(guest.nonce ? { nonce: guest.nonce } : {}),
         traits,
         ...base,
         boot: {
@@ -163,6 +176,7 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
           bootParams: options.bootParams ?? [],
           strict: options.strict ?? true,
           bootTimeoutS: options.bootTimeoutS ?? DEFAULT_TIMEOUTS.bootS,
+          snapshot: options.snapshot ?? true,
           ...(options.cacheRoot !== undefined ? { cacheRoot: options.cacheRoot } : {}),
           ...(options.outputLimitBytes !== undefined ? { outputLimitBytes: options.outputLimitBytes } : {}),
         },
@@ -178,6 +192,8 @@ export async function openSession(kernel: KernelArtifacts, options: SessionOptio
     throw error;
   }
 }
+
+const BOOT_KIND_WORDS: Record<BootKind, string> = { cold: 'cold boot', saved: 'cold boot saved as a snapshot, restored', restored: 'restored from a snapshot' };
 
 /** The modules and taint of a guest just booted, for later clean checks; powers it off when they cannot be read. */
 async function bootBaseline(guest: Guest): Promise<Pick<SessionInfo, 'baseModules' | 'baseTaint'>> {

@@ -42,6 +42,7 @@ export async function runKernels(settings: RunSettings, emit: Emit): Promise<Ker
     timeouts: settings.timeouts,
     lifecycle: settings.lifecycle,
     strict: settings.strict,
+    snapshot: settings.snapshot,
     bootParams: settings.bootParams,
     memoryMiB: settings.memoryMiB,
     outputLimitBytes: settings.outputLimitBytes,

@@ -46,6 +46,7 @@ export async function shellCommand(flags: ShellFlags, emitAll: Emit, io: ShellIo
       cpus: settings.cpus ?? 2,
       bootParams: settings.bootParams,
       strict: settings.strict,
+      snapshot: settings.snapshot,
       bootTimeoutS: settings.timeouts.bootS,
       outputLimitBytes: settings.outputLimitBytes,
       emit,

@@ -51,6 +51,7 @@ const schema = z.strictObject({
       parallel: count.optional(),
       bootParams: z.array(z.string().min(1)).optional(),
       strict: z.boolean().optional(),
+      snapshot: z.boolean().optional(),
       accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
     })
     .optional(),
@@ -72,6 +73,6 @@ export function validateConfig(value: unknown, file: string): KmodHarnessConfig 
   const where = issue.code === 'unrecognized_keys' ? fieldName([...issue.path, issue.keys[0]!]) : fieldName(issue.path);
   const message = issue.code === 'unrecognized_keys' ? 'is not a config field' : issue.message.replace(/^Invalid input: /, '');
   const known =
-    'module, test, testArgs, kernels, kernelBuilds[].{name,series,fragments,config,debug}, expect.kernelLog, timeouts.{fetch,toolchain,build,testBuild,upload,boot,load,test,unload,settle}, lifecycle.{reloads,leftovers}, limits.outputMiB, vm.{memory,cpus,parallel,bootParams,strict,accel}, reports.{json,junit,artifacts}';
+    'module, test, testArgs, kernels, kernelBuilds[].{name,series,fragments,config,debug}, expect.kernelLog, timeouts.{fetch,toolchain,build,testBuild,upload,boot,load,test,unload,settle}, lifecycle.{reloads,leftovers}, limits.outputMiB, vm.{memory,cpus,parallel,bootParams,strict,snapshot,accel}, reports.{json,junit,artifacts}';
   throw new ConfigError(`${file}: ${where}: ${message}`, { fix: `correct ${where} in ${file}; the fields are ${known}` });
 }

@@ -37,6 +37,8 @@ export interface RunFlags {
   cpus?: number;
   parallel?: number;
   strict?: boolean;
+  /** --no-snapshot gives false. */
+  snapshot?: boolean;
   bootParam?: string[];
   /** --output-limit, in MiB. */
   outputLimit?: number;
@@ -59,6 +61,8 @@ export interface RunSettings {
   parallel?: number;
   bootParams: string[];
   strict: boolean;
+  /** Boot from a snapshot of each boot configuration (guest/snapshot.ts). */
+  snapshot: boolean;
   accel: AccelChoice;
   reports: { json?: string; junit?: string; artifacts?: string };
   /** The config file used, if any. */
@@ -164,6 +168,7 @@ export function resolveRunSettings(input: SettingsInput): RunSettings {
     // Flags add to the config's parameters; both override the strict ones.
     bootParams: [...(vm.bootParams ?? []), ...(flags.bootParam ?? [])],
     strict: flags.strict ?? vm.strict ?? true,
+    snapshot: flags.snapshot ?? vm.snapshot ?? true,
     accel,
     reports,
     ...(loaded ? { configFile: loaded.file } : {}),

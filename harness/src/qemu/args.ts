@@ -18,7 +18,26 @@ export interface QemuOptions {
   arch?: Arch;
   /** The CPU model under TCG instead of the architecture's default (`max`, ARM64_TCG_CPU): what the benchmark compares. */
   tcgCpu?: string;
+  /** Guest RAM in a file (a snapshot's: qemu/migrate.ts) instead of anonymous memory. */
+  ramFile?: RamFile;
+  /** A QMP server on this unix socket: how a snapshot is saved and restored. */
+  qmpSocket?: string;
+  /** Start paused, waiting for a snapshot's device state over QMP (migrate-incoming). */
+  incoming?: boolean;
 }
+
+/**
+ * Guest RAM mapped from a file. Saving a snapshot maps it shared (the file is the RAM, and
+ * migration's x-ignore-shared leaves it out of the state stream); a restore maps the same file
+ * private, copy on write: every restore starts from the saved pages and none writes them back.
+ */
+export interface RamFile {
+  path: string;
+  share: boolean;
+}
+
+/** The id of the RAM backend that -machine memory-backend= names. */
+const RAM_ID = 'ram0';
 
 /**
  * The arm64 CPU model under TCG, chosen by measurement (6.1 cloud-arm64 to a shell, 2 vCPUs,
@@ -30,20 +49,34 @@ export interface QemuOptions {
  */
 export const ARM64_TCG_CPU = 'cortex-a72';
 
-export function machineArgs(accel: Accel, arch: Arch = 'amd64', tcgCpu?: string): string[] {
+export function machineArgs(accel: Accel, arch: Arch = 'amd64', tcgCpu?: string, ramFile = false): string[] {
+  const backend = ramFile ? `,memory-backend=${RAM_ID}` : '';
   if (arch === 'arm64') {
     // `virt` is the arm64 machine with PCI (virtio-*-pci) and a PL011 console; under KVM (an
     // arm64 host) the host's CPU and interrupt controller.
     return accel === 'kvm'
-      ? ['-machine', 'virt,gic-version=host', '-accel', 'kvm', '-cpu', 'host']
-      : ['-machine', 'virt', '-accel', 'tcg,thread=multi', '-cpu', tcgCpu ?? ARM64_TCG_CPU];
+      ? ['-machine', `virt,gic-version=host${backend}`, '-accel', 'kvm', '-cpu', 'host']
+      : ['-machine', `virt${backend}`, '-accel', 'tcg,thread=multi', '-cpu', tcgCpu ?? ARM64_TCG_CPU];
   }
   // -cpu host only exists under KVM; under TCG 'max' gives the guest every feature QEMU emulates.
-  return ['-machine', 'q35', '-accel', accel === 'kvm' ? 'kvm' : 'tcg', '-cpu', accel === 'kvm' ? 'host' : (tcgCpu ?? 'max')];
+  return ['-machine', `q35${backend}`, '-accel', accel === 'kvm' ? 'kvm' : 'tcg', '-cpu', accel === 'kvm' ? 'host' : (tcgCpu ?? 'max')];
 }
 
-export function resourceArgs(memoryMiB: number, cpus: number): string[] {
-  return ['-m', String(memoryMiB), '-smp', String(cpus)];
+export function resourceArgs(memoryMiB: number, cpus: number, ramFile?: RamFile): string[] {
+  const ram = ramFile
+    ? ['-object', `memory-backend-file,id=${RAM_ID},size=${memoryMiB}M,mem-path=${qemuOptionValue(ramFile.path)},share=${ramFile.share ? 'on' : 'off'}`]
+    : [];
+  return ['-m', String(memoryMiB), '-smp', String(cpus), ...ram];
+}
+
+/** A value inside QEMU's comma-separated options: a comma is written twice. */
+export function qemuOptionValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+/** The QMP server, and, for a restore, the wait for the snapshot's state (sent over QMP). */
+export function controlArgs(qmpSocket?: string, incoming = false): string[] {
+  return [...(qmpSocket ? ['-qmp', `unix:${qemuOptionValue(qmpSocket)},server=on,wait=off`] : []), ...(incoming ? ['-incoming', 'defer'] : [])];
 }
 
 export function bootArgs(kernel: string, initrd: string, append: string[]): string[] {
@@ -71,13 +104,14 @@ export function qemuArgs(o: QemuOptions): string[] {
     'none',
     // A guest panic or reboot ends QEMU at once instead of looping.
     '-no-reboot',
-    ...machineArgs(o.accel, o.arch, o.tcgCpu),
-    ...resourceArgs(o.memoryMiB, o.cpus),
+    ...machineArgs(o.accel, o.arch, o.tcgCpu, o.ramFile !== undefined),
+    ...resourceArgs(o.memoryMiB, o.cpus, o.ramFile),
     ...bootArgs(o.kernel, o.initrd, o.append),
     ...networkArgs(o.sshPort),
     '-device',
     'virtio-rng-pci',
     ...serialArgs(),
+    ...controlArgs(o.qmpSocket, o.incoming),
   ];
 }
 
@@ -104,8 +138,14 @@ export function strictBootParams(kernel: { kasan: boolean }): string[] {
 /** The kernel's log ring buffer: 8 MiB holds a flood of several minutes under TCG. */
 export const LOG_BUF_LEN = '8M';
 
+/**
+ * The key parameter of a guest that takes its secrets from the console after boot (a
+ * snapshot's: guest/snapshot.ts): the command line, in the snapshot, is the same for every run.
+ */
+export const CONSOLE_KEY = 'console';
+
 export interface CmdlineOptions {
-  /** Base64 blob of the run's ed25519 public key. */
+  /** Base64 blob of the run's ed25519 public key, or CONSOLE_KEY. */
   publicKey: string;
   /** The guest's architecture, which names its serial console (default amd64: ttyS0). */
   arch?: Arch;

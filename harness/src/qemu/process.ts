@@ -30,6 +30,8 @@ export interface Vm {
   flushConsole(): Promise<void>;
   /** Resolves when `pattern` appears on the console; rejects if QEMU exits or time runs out. */
   waitForConsole(pattern: string | RegExp, timeoutMs: number): Promise<void>;
+  /** Type on the guest's serial console (QEMU's stdin): a snapshot's restore hands over the run's secrets so. */
+  writeConsole(text: string): void;
   /** Settles when QEMU exits, for whatever reason. */
   readonly exited: Promise<VmExit>;
   isRunning(): boolean;
@@ -42,6 +44,8 @@ export interface VmOptions extends Omit<QemuOptions, 'sshPort'> {
   consoleLog: string;
   /** Bytes of console kept, head and tail (default DEFAULT_OUTPUT_LIMIT_BYTES, 16 MiB). */
   consoleLimitBytes?: number;
+  /** Console text from before this QEMU: a restored snapshot's boot, as its cold boot printed it. */
+  consolePrefix?: Buffer;
 }
 
 /**
@@ -75,8 +79,12 @@ async function startOnce(options: VmOptions, sshPort: number, earlyMs: number): 
   const argv = qemuArgs({ ...options, sshPort });
   const capture = new BoundedText(options.consoleLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES);
   const log = await ConsoleLogFile.open(options.consoleLog, capture);
-  const child: ResultPromise<{ stdin: 'ignore'; buffer: false; reject: false; cleanup: true }> = execa(qemu, argv, {
-    stdin: 'ignore',
+  if (options.consolePrefix?.length) {
+    capture.push(options.consolePrefix);
+    log.write(options.consolePrefix);
+  }
+  const child: ResultPromise<{ stdin: 'pipe'; buffer: false; reject: false; cleanup: true }> = execa(qemu, argv, {
+    stdin: 'pipe',
     buffer: false,
     reject: false,
     cleanup: true,
@@ -96,6 +104,8 @@ async function startOnce(options: VmOptions, sshPort: number, earlyMs: number): 
     for (const l of listeners) l(text);
   });
   child.stderr.on('data', (chunk: Buffer) => stderrCapture.push(chunk));
+  // A write after QEMU died fails with EPIPE: its exit is what the caller sees.
+  child.stdin.on('error', () => {});
   const exited: Promise<VmExit> = child.then(async (r) => {
     running = false;
     for (const l of listeners) l(recent);
@@ -125,6 +135,7 @@ async function startOnce(options: VmOptions, sshPort: number, earlyMs: number): 
     flushConsole: () => log.flush(),
     exited,
     isRunning: () => running,
+    writeConsole: (text) => void child.stdin.write(text),
     waitForConsole(pattern, timeoutMs) {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {

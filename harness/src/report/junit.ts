@@ -262,6 +262,7 @@ function suiteXml(r: KernelResult): { xml: string; tests: number; failures: numb
     ['arch', r.arch],
     ['outcome', r.outcome],
     ...(r.accel ? [['accel', r.accel] as [string, string]] : []),
+    ...(r.boot ? [['boot', r.boot] as [string, string]] : []),
     ...(r.exitCode !== null ? [['exit-code', String(r.exitCode)] as [string, string]] : []),
     ...(r.signal ? [['signal', r.signal] as [string, string]] : []),
   ];

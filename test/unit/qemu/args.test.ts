@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ARM64_TCG_CPU,
+  CONSOLE_KEY,
   STRICT_BOOT_PARAMS,
   kernelCmdline,
   machineArgs,
@@ -153,5 +154,44 @@ describe('kernelCmdline', () => {
     expect(after(qemuArgs({ ...options, append: cmdline }), '-append')).toBe(
       'console=ttyS0 rdinit=/init panic=-1 log_buf_len=8M kmod_harness.key=K quiet kasan.fault=panic',
     );
+  });
+});
+
+describe('snapshot argv: RAM in a file, QMP, -incoming', () => {
+  const withRam = (accel: 'kvm' | 'tcg', arch: 'amd64' | 'arm64', share: boolean, incoming = false) =>
+    qemuArgs({ ...options, accel, arch, ramFile: { path: '/dev/shm/a,b.ram', share }, qmpSocket: '/tmp/w/qmp.sock', incoming });
+
+  it('a saving guest maps its RAM from the file shared; the machine takes it as its memory backend', () => {
+    const argv = withRam('tcg', 'amd64', true);
+    expect(after(argv, '-machine')).toBe('q35,memory-backend=ram0');
+    // A comma in the path is doubled, as QEMU's option syntax wants.
+    expect(after(argv, '-object')).toBe('memory-backend-file,id=ram0,size=512M,mem-path=/dev/shm/a,,b.ram,share=on');
+    expect(after(argv, '-qmp')).toBe('unix:/tmp/w/qmp.sock,server=on,wait=off');
+    expect(argv).not.toContain('-incoming');
+  });
+
+  it('a restoring guest maps the same file private (copy on write) and waits for its state', () => {
+    const argv = withRam('tcg', 'amd64', false, true);
+    expect(after(argv, '-object')).toMatch(/,share=off$/);
+    expect(after(argv, '-incoming')).toBe('defer');
+  });
+
+  it('under KVM: the host CPU and the same memory backend, on amd64 and arm64 (argv only: no usable KVM here)', () => {
+    const x86 = withRam('kvm', 'amd64', false, true);
+    expect([after(x86, '-machine'), after(x86, '-accel'), after(x86, '-cpu')]).toEqual(['q35,memory-backend=ram0', 'kvm', 'host']);
+    const arm = withRam('kvm', 'arm64', false, true);
+    expect([after(arm, '-machine'), after(arm, '-accel'), after(arm, '-cpu')]).toEqual(['virt,gic-version=host,memory-backend=ram0', 'kvm', 'host']);
+    expect(after(arm, '-object')).toBe('memory-backend-file,id=ram0,size=512M,mem-path=/dev/shm/a,,b.ram,share=off');
+  });
+
+  it('a plain boot has none of it', () => {
+    const argv = qemuArgs(options);
+    expect(argv).not.toContain('-qmp');
+    expect(argv).not.toContain('-object');
+    expect(after(argv, '-machine')).toBe('q35');
+  });
+
+  it("the console key makes init wait for the run's key on the console", () => {
+    expect(kernelCmdline({ publicKey: CONSOLE_KEY })).toContain('kmod_harness.key=console');
   });
 });
