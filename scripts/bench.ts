@@ -14,12 +14,15 @@
 //   arm64:  the seed cycle on 6.1/arm64 (cross-built, TCG on virt) and on 6.1, alternating: boot,
 //           build, test stages and wall, medians and the arm64/amd64 ratio; then the arm64 CPU
 //           models under TCG, alternating: the guest's boot to the ready marker with each.
+//   snapshot: the seed cycle restored from a snapshot and booted cold (--no-snapshot), alternating:
+//           boot to SSH, the stages, overhead (wall - guest), wall; the four-kernel matrix both
+//           ways; the peak RSS of each QEMU and of the harness's own process during a run.
 //   cold:   the matrix once on an empty cache (downloads, unpacking, compiler roots), then the
 //           cold build of 6.1-debug on that cache: not in the default set, it takes ~15 minutes
 //           and a few gigabytes. BENCH=cold to run it.
-// Env: BENCH (default "seed,matrix,vmap,debug,lifecycle,arm64"), BENCH_ARM64_CPUS (';'-separated -cpu values), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_DEBUG_RUNS (3), BENCH_KERNEL (6.1),
+// Env: BENCH (default "seed,matrix,vmap,debug,lifecycle,arm64,snapshot"), BENCH_ARM64_CPUS (';'-separated -cpu values), BENCH_RUNS (5), BENCH_MATRIX_RUNS (3), BENCH_DEBUG_RUNS (3), BENCH_KERNEL (6.1),
 //      BENCH_ARGS (extra CLI flags), KMOD_HARNESS_ACCEL.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
@@ -34,7 +37,7 @@ type Stages = KernelResult['stages'];
 /** One sample: numbers to take medians of, and labels. */
 type Row = Record<string, number | string | undefined>;
 
-const sections = (process.env.BENCH ?? 'seed,matrix,vmap,debug,lifecycle,arm64').split(',');
+const sections = (process.env.BENCH ?? 'seed,matrix,vmap,debug,lifecycle,arm64,snapshot').split(',');
 const cli = path.resolve(import.meta.dirname, '../dist/cli.js');
 const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
 const dir = await mkdtemp(path.join(tmpdir(), 'kmod-harness-bench-'));
@@ -49,12 +52,67 @@ const median = (xs: number[]): number => {
 const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(3)} s`);
 let runCount = 0;
 
+/** Peak RSS (VmHWM, bytes) of a process, or undefined once it is gone. */
+async function peakRss(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) * 1024;
+}
+
+/** The processes under `root` (children, grandchildren, ...) with their command names. */
+async function descendants(root: number): Promise<Array<{ pid: number; comm: string }>> {
+  const all = await Promise.all(
+    (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(async (n) => {
+      const stat = await readFile(`/proc/${n}/stat`, 'utf8').catch(() => '');
+      const m = /^(\d+) \((.*)\) \S+ (\d+)/.exec(stat);
+      return m ? { pid: Number(m[1]), comm: m[2]!, ppid: Number(m[3]) } : undefined;
+    }),
+  );
+  const procs = all.filter((p): p is { pid: number; comm: string; ppid: number } => p !== undefined);
+  const found: Array<{ pid: number; comm: string }> = [];
+  const walk = (pid: number): void => {
+    for (const p of procs.filter((q) => q.ppid === pid)) {
+      found.push(p);
+      walk(p.pid);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+/** Peak RSS seen of each QEMU and of the harness (its node process) while `child` runs, sampled every 50 ms. */
+function watchRss(child: { pid?: number | undefined }): () => { qemu: number[]; harness: number } {
+  const qemu = new Map<number, number>();
+  let harness = 0;
+  let stopped = false;
+  void (async () => {
+    while (!stopped && child.pid !== undefined) {
+      for (const p of await descendants(child.pid)) {
+        const rss = await peakRss(p.pid);
+        if (rss === undefined) continue;
+        if (p.comm.startsWith('qemu-system')) qemu.set(p.pid, Math.max(qemu.get(p.pid) ?? 0, rss));
+        else if (p.comm === 'node') harness = Math.max(harness, rss);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return () => {
+    stopped = true;
+    return { qemu: [...qemu.values()], harness };
+  };
+}
+
+let lastRss: { qemu: number[]; harness: number } | undefined;
+
 /** One CLI run; returns its wall time and JSON results. Any non-pass fails the benchmark. */
 async function cliRun(kernel: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ wall: number; results: KernelResult[] }> {
   const json = path.join(dir, `run-${++runCount}.json`);
   const start = performance.now();
-  const p = await $({ env: { ...process.env, ...env } })`node ${cli} run --kernel ${kernel} --json ${json} ${extra} ${args}`.nothrow();
+  const child = $({ env: { ...process.env, ...env } })`node ${cli} run --kernel ${kernel} --json ${json} ${extra} ${args}`.nothrow();
+  const rss = watchRss(child);
+  const p = await child;
   const wall = performance.now() - start;
+  lastRss = rss();
   const { results } = JSON.parse(await readFile(json, 'utf8')) as { results: KernelResult[] };
   const bad = results.filter((r) => r.outcome !== 'pass');
   if (p.exitCode !== 0 || bad.length) throw new Error(bad.map((r) => `${r.kernel}: ${r.outcome}: ${r.reasons.join('; ')}`).join('\n') || p.stderr);
@@ -295,6 +353,57 @@ async function arm64() {
   for (const [m, xs] of boots) console.log(`  ${m.padEnd(22)} ${sec(median(xs)).padStart(9)}${m === ARM64_TCG_CPU ? '   (the harness uses this one)' : ''}`);
 }
 
+/** Guest time of a seed run: what the VM itself spends; the rest of the wall time is the harness's (and the build's, where it is longer than the boot). */
+const guestMs = (s: Stages): number => (s.boot ?? 0) + (s.ssh ?? 0) + (s.load ?? 0) + (s.test ?? 0) + (s.unload ?? 0) + (s.settle ?? 0) + (s.reload ?? 0);
+
+async function snapshot() {
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const kernel = process.env.BENCH_KERNEL ?? '6.1';
+  const ways = [
+    ['restored', []],
+    ['cold', ['--no-snapshot']],
+  ] as const;
+  process.stderr.write(`snapshot: warm-up runs on ${kernel} (the first saves the snapshot)...\n`);
+  for (const [, args] of ways) await cliRun(kernel, {}, [...args]);
+  const rows = new Map<string, Row[]>(ways.map(([w]) => [w, []]));
+  const rss = new Map<string, { qemu: number[]; harness: number[] }>(ways.map(([w]) => [w, { qemu: [], harness: [] }]));
+  for (let i = 1; i <= runs; i++) {
+    for (const [way, args] of ways) {
+      const { wall, results } = await cliRun(kernel, {}, [...args]);
+      const r = results[0]!;
+      if (r.boot !== (way === 'cold' ? 'cold' : 'restored')) throw new Error(`a ${way} run booted ${r.boot}`);
+      const s = r.stages;
+      const guest = guestMs(s);
+      rows.get(way)!.push({ wall, 'to ssh': (s.boot ?? 0) + (s.ssh ?? 0), build: s.build, job: guest - (s.boot ?? 0) - (s.ssh ?? 0), guest, overhead: wall - guest });
+      rss.get(way)!.qemu.push(...lastRss!.qemu);
+      rss.get(way)!.harness.push(lastRss!.harness);
+    }
+    process.stderr.write(`snapshot run ${i}/${runs}\n`);
+  }
+  console.log(`\nsnapshot: the seed cycle on ${kernel}, restored vs cold (--no-snapshot), ${runs} alternating runs each, medians`);
+  console.log('(to ssh = QEMU start to SSH login; job = load + test + unload + settle + reload; overhead = wall - guest, the build included where it outlasts the boot)');
+  for (const key of ['to ssh', 'build', 'job', 'overhead', 'wall']) {
+    const [a, b] = ways.map(([w]) => median(numbers(rows.get(w)!, key)));
+    console.log(`  ${key.padEnd(10)} restored ${sec(a).padStart(9)}   cold ${sec(b).padStart(9)}   ratio ${(a! / b!).toFixed(2)}x`);
+  }
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  for (const [way] of ways) {
+    const r = rss.get(way)!;
+    console.log(`  peak RSS, ${way}: QEMU ${mib(median(r.qemu))} (max ${mib(Math.max(...r.qemu))}), harness ${mib(median(r.harness))}, together ${mib(median(r.qemu) + median(r.harness))}`);
+  }
+
+  const matrixRuns = Number(process.env.BENCH_MATRIX_RUNS ?? 3);
+  process.stderr.write('snapshot: the matrix both ways, warm-up...\n');
+  for (const [, args] of ways) await cliRun('all', {}, [...args]);
+  const walls = new Map<string, number[]>(ways.map(([w]) => [w, []]));
+  for (let i = 1; i <= matrixRuns; i++) {
+    for (const [way, args] of ways) walls.get(way)!.push((await cliRun('all', {}, [...args])).wall);
+    process.stderr.write(`snapshot matrix run ${i}/${matrixRuns}\n`);
+  }
+  const [a, b] = ways.map(([w]) => median(walls.get(w)!));
+  console.log(`  matrix (all four series, one run), ${matrixRuns} alternating runs: restored ${sec(a)}   cold ${sec(b)}   ratio ${(a! / b!).toFixed(2)}x`);
+}
+
 async function cold() {
   const cache = path.join(dir, 'cold-cache');
   process.stderr.write(`cold: the matrix on an empty cache (${cache})...\n`);
@@ -318,6 +427,7 @@ try {
   if (sections.includes('lifecycle')) await lifecycle();
   if (sections.includes('output')) await output();
   if (sections.includes('arm64')) await arm64();
+  if (sections.includes('snapshot')) await snapshot();
   if (sections.includes('cold')) await cold();
 } finally {
   await rm(dir, { recursive: true, force: true });

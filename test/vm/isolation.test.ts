@@ -7,7 +7,8 @@ import { parseStageMarker } from '../../harness/src/verdict/kmsg.js';
 import { useKernels, type ModuleRun } from '../../harness/src/vitest/index.js';
 import { FIXTURES, firstKernel } from './support.js';
 
-const [vm] = await useKernels({ kernels: firstKernel() });
+// The shared VM and its replacements: what 'vm' isolation is (snapshot isolation has a guest per job).
+const [vm] = await useKernels({ kernels: firstKernel(), isolate: 'vm' });
 
 /** Guest seconds from the job's first stage marker to its last: when it held the VM. */
 function heldSpan(run: ModuleRun): { from: number; to: number } {

@@ -4,7 +4,7 @@
 // Fills and apt hold the entry's lock file (cache/lock.ts): prune asks it, so it never removes
 // a fill in progress or an apt state in use, and knows a temp dir whose lock is free is garbage.
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, readFile, readdir, readlink, realpath, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, readFile, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { entryLockFile, fillKeyOf, LOCK_PREFIX, PRUNE_PREFIX, STALE_TEMP_MS, TEMP_PREFIX } from '../cache/store.js';
 import { lockHolder, tryLock } from '../cache/lock.js';
@@ -14,6 +14,7 @@ import { isTempSibling, readJsonOr } from '../util/files.js';
 import { alignColumns, formatBytes, utcTime } from '../util/format.js';
 import { IMAGE_FILE, IMAGES_AREA, MEMO_DIR } from '../image/initramfs.js';
 import { GUEST_USERLAND_AREA } from '../image/guest-userland.js';
+import { META_FILE, readSnapshotMeta, SNAPSHOTS_AREA } from '../guest/snapshot.js';
 import { CONTENT_KEY_LENGTH } from '../image/parts.js';
 import { APT_AREA } from '../debian/apt.js';
 import { STAGED_AREA, STAGED_HASH_LENGTH } from '../user-kernel/build-tree.js';
@@ -27,7 +28,7 @@ import { kernelSuite } from '../toolchain/select.js';
 const DAY_MS = 86_400_000;
 
 export type CacheKind =
-  'kernel' | 'image' | 'image-memo' | 'toolchain' | 'staged-modules' | 'apt' | 'source' | 'guest-userland' | 'accel-probe' | 'temp' | 'other';
+  'kernel' | 'image' | 'image-memo' | 'toolchain' | 'staged-modules' | 'apt' | 'source' | 'guest-userland' | 'snapshot' | 'accel-probe' | 'temp' | 'other';
 
 export interface CacheEntry {
   /** 'kernels', 'images', ...; '' for files directly in the cache root. */
@@ -51,6 +52,10 @@ export interface CacheEntry {
   release?: string;
   /** Its metadata is unreadable, so no run can use it. */
   broken?: boolean;
+  /** Snapshots: the files it was made from (kernel, initramfs, QEMU); it is of no use without any of them. */
+  needs?: string[];
+  /** Snapshots: which of `needs` is gone. */
+  missing?: string;
   /** A process holding a file, directory or mount in it: 'pid 123 (make)'; or its lock: 'a running fill (pid 123)'. */
   inUse?: string;
   /** A fill's temp dir whose entry lock is free: the run that made it has ended, so it is garbage whatever its age. */
@@ -78,7 +83,7 @@ async function usage(top: string): Promise<{ bytes: number; lastWriteMs: number 
   return { bytes, lastWriteMs };
 }
 
-type Described = Pick<CacheEntry, 'kind' | 'what'> & Partial<Pick<CacheEntry, 'series' | 'version' | 'release' | 'broken'>>;
+type Described = Pick<CacheEntry, 'kind' | 'what'> & Partial<Pick<CacheEntry, 'series' | 'version' | 'release' | 'broken' | 'needs' | 'missing'>>;
 
 const releaseOf = (name: string, hashLength: number): string | undefined => new RegExp(`^(.+)-[0-9a-f]{${hashLength}}$`).exec(name)?.[1];
 
@@ -119,6 +124,21 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
       return { kind: 'apt', what: `package index of ${name}` };
     case GUEST_USERLAND_AREA:
       return { kind: 'guest-userland', what: `guest programs of ${name.replace('.', ' ')} (busybox, dropbear, sftp-server and their libraries)` };
+    case SNAPSHOTS_AREA: {
+      const m = await readSnapshotMeta(p);
+      if (!m) return { kind: 'snapshot', what: `snapshot without a readable ${META_FILE} (unusable)`, broken: true };
+      const needs = [m.kernel, m.initrd, m.qemu];
+      const present = await Promise.all(needs.map((f) => stat(f).then(() => true, () => false)));
+      const gone = needs.find((_, i) => !present[i]);
+      const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+      return {
+        kind: 'snapshot',
+        what: `snapshot of a booted ${m.label} (RAM ${mb(m.ramBytes)} on disk, device state ${mb(m.stateBytes)}, cold boot ${(m.bootMs / 1000).toFixed(1)} s)`,
+        release: m.label,
+        needs,
+        ...(gone ? { missing: gone } : {}),
+      };
+    }
     case SOURCES_AREA:
       return { kind: 'source', what: `unpacked Debian kernel source ${name.replace('_', ' ')} (kernels built from it link to it)` };
     default:
@@ -126,7 +146,7 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
   }
 }
 
-const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, STAGED_AREA, APT_AREA, GUEST_USERLAND_AREA];
+const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, SNAPSHOTS_AREA, STAGED_AREA, APT_AREA, GUEST_USERLAND_AREA];
 
 const decodeMountPath = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
@@ -349,6 +369,13 @@ export function planPrune(entries: CacheEntry[], policy: PrunePolicy = {}, now: 
   for (const entry of pending) {
     if (entry.kind === 'image' && !kept.has(entry.release)) byPolicy(entry, `no cached kernel or staged modules are ${entry.release}`);
     else if (entry.kind === 'image') keep.push({ entry, reason: `${entry.release} is cached` });
+    else if (entry.kind === 'snapshot') {
+      // A snapshot follows its kernel and image: one gone (or going now) leaves it of no use.
+      const going = entry.needs?.find((f) => [...removed].some((r) => f === r.path || f.startsWith(`${r.path}${path.sep}`)));
+      if (entry.missing) byPolicy(entry, `${entry.missing} is gone: no boot can use it`);
+      else if (going) byPolicy(entry, `${going} goes with this prune`);
+      else keep.push({ entry, reason: 'its kernel, image and QEMU are there' });
+    }
     else if (entry.kind !== 'kernel') keep.push({ entry, reason: 'kept unless --all' });
   }
   const place = new Map(entries.map((e, i) => [e, i]));

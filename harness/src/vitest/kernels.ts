@@ -12,7 +12,22 @@ import { defaultSeries, knownSeries, knownVariants } from '../kernel/index.js';
 import type { Arch } from '../arch.js';
 import { absoluteKernelSpec, parseKernels } from '../kernel/selection.js';
 import type { Outcome } from '../outcome.js';
-import { buildJob, consoleReader, runBuilt, summarizeJob, type JobOutcome, type JobSummary, type SessionInfo, type Timeouts } from '../session.js';
+import {
+  bootBesideBuild,
+  buildJob,
+  consoleReader,
+  judgeAfterPoweroff,
+  openSession,
+  runBuilt,
+  summarizeJob,
+  type Built,
+  type JobOutcome,
+  type JobSummary,
+  type Lifecycle,
+  type Session,
+  type SessionInfo,
+  type Timeouts,
+} from '../session.js';
 import { parseStageMarker } from '../verdict/kmsg.js';
 import { makeWorkDir } from '../util/workdir.js';
 import { bootSlots, type KernelSlot } from './slots.js';
@@ -73,6 +88,8 @@ export interface ModuleRun {
    * file boots with the same settings, kept for its later jobs while they leave it clean.
    * `fresh` is true for every job on such a replacement, `reason` says why the VM before it
    * was spent, e.g. 'the previous job on this VM (kmh_spin) ended in timeout (during test)'.
+   * Under `isolate: 'snapshot'` (UseKernelsOptions) every job has a guest of its own:
+   * `isolated`, `fresh`, with the guest's `bootId`.
    */
   vm: VmUsed;
 }
@@ -103,6 +120,21 @@ export interface UseKernelsOptions {
   config?: string;
   /** Time allowed for booting the file's own VMs (default 600 s). */
   bootTimeoutMs?: number;
+  /**
+   * 'snapshot': every run() and exec() gets a guest restored from the kernel's snapshot for it
+   * alone (booted beside the build, powered off after it, a report after poweroff judged too);
+   * 'vm': jobs share the kernel's VM while they leave it clean (vm-lane.ts). Default: 'snapshot'
+   * when the kernel's VM came from a snapshot (snapshots on and working), else 'vm'.
+   */
+  isolate?: Isolation;
+}
+
+export type Isolation = 'snapshot' | 'vm';
+
+/** The isolation a kernel's jobs get: snapshot restores only where the kernel's session shows they work. */
+export function isolationFor(info: Pick<SessionInfo, 'bootKind' | 'boot'>, asked?: Isolation): Isolation {
+  if (asked) return asked;
+  return info.boot.snapshot && info.bootKind !== 'cold' ? 'snapshot' : 'vm';
 }
 
 let jobs = 0;
@@ -117,7 +149,41 @@ function jobLimitMs(t: Timeouts, reloads: number): number {
   return (t.uploadS + cycle + t.testS + reloads * cycle + 60) * 1000;
 }
 
-function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: RunSettings): KernelVm {
+interface JobOptions {
+  testArgs: string[];
+  timeouts: Timeouts;
+  lifecycle: Lifecycle;
+  expectKernelLog: readonly string[];
+  outputLimitBytes: number;
+}
+
+/** A job on a guest restored for it alone: booted beside the build, judged after its poweroff too. */
+async function isolatedJob(
+  info: SessionInfo,
+  source: { moduleDir: string; test: string },
+  buildDir: string,
+  buildTimeouts: Timeouts,
+  o: JobOptions,
+): Promise<{ built: Built; job: JobOutcome; vm: VmUsed }> {
+  let session: Session | undefined;
+  try {
+    const opened = await bootBesideBuild(buildJob(info.kernel, source, buildDir, { timeouts: buildTimeouts }), info.kernel, { ...info.boot }, (s) => (session = s));
+    const s = opened.session;
+    const id = `${process.pid}-${++jobs}`;
+    const ran = await runBuilt(s.guest.conn, () => Promise.resolve(s.guest.vm.console()), opened.built, id, { ...o, kmemleak: s.info.traits.kmemleak });
+    await s.close();
+    const job = await judgeAfterPoweroff(ran, opened.built, id, s.guest.vm.console());
+    return {
+      built: opened.built,
+      job,
+      vm: { fresh: true, isolated: true, bootKind: s.info.bootKind, ...(s.info.nonce ? { bootId: s.info.nonce } : {}) },
+    };
+  } finally {
+    await session?.close();
+  }
+}
+
+function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: RunSettings, isolate?: Isolation): KernelVm {
   return {
     series,
     get name() {
@@ -128,9 +194,20 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
     },
     session: () => lane.current(),
     async run(options = {}) {
+      /** A job on the kernel's shared VM, under its lock, after its clean check. */
+      const sharedJob = async (info: SessionInfo, source: { moduleDir: string; test: string }, buildDir: string, buildTimeouts: Timeouts, o: JobOptions) => {
+        const built = await buildJob(info.kernel, source, buildDir, { timeouts: buildTimeouts });
+        const { value: job, vm } = await lane.use(
+          { job: true, waitMs: Math.max(VM_LOCK_WAIT_MS, 2 * jobLimitMs(o.timeouts, o.lifecycle.reloads)) },
+          (conn, on) => runBuilt(conn, consoleReader(on), built, `${process.pid}-${++jobs}`, { ...o, kmemleak: on.traits.kmemleak }),
+          (ran) => spentReason(ran, built.module.names),
+        );
+        return { built, job, vm };
+      };
       const info = lane.current();
+      const isolated = isolationFor(info, isolate) === 'snapshot';
       // A spent VM's replacement boots beside the build.
-      lane.prepare();
+      if (!isolated) lane.prepare();
       const source = {
         moduleDir: options.module ? path.resolve(options.module) : settings.moduleDir,
         test: options.test ? path.resolve(options.test) : settings.test,
@@ -144,22 +221,19 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
         settleS: t.settle ?? settings.timeouts.settleS,
       };
       const lifecycle = { ...settings.lifecycle, ...options.lifecycle };
+      const jobOptions: JobOptions = {
+        testArgs: options.testArgs ?? settings.testArgs,
+        timeouts,
+        lifecycle,
+        expectKernelLog: options.expectKernelLog ?? settings.expectKernelLog,
+        outputLimitBytes: settings.outputLimitBytes,
+      };
       const work = await makeWorkDir('kmod-harness-vitest-');
       try {
-        const built = await buildJob(info.kernel, source, work.path, { timeouts: settings.timeouts });
-        const { value: job, vm } = await lane.use(
-          { job: true, waitMs: Math.max(VM_LOCK_WAIT_MS, 2 * jobLimitMs(timeouts, lifecycle.reloads)) },
-          (conn, on) =>
-            runBuilt(conn, consoleReader(on), built, `${process.pid}-${++jobs}`, {
-              testArgs: options.testArgs ?? settings.testArgs,
-              timeouts,
-              lifecycle,
-              expectKernelLog: options.expectKernelLog ?? settings.expectKernelLog,
-              kmemleak: on.traits.kmemleak,
-              outputLimitBytes: settings.outputLimitBytes,
-            }),
-          (job) => spentReason(job, built.module.names),
-        );
+        const { job, vm } = isolated
+          ? await isolatedJob(info, source, work.path, settings.timeouts, jobOptions)
+          : await sharedJob(info, source, work.path, settings.timeouts, jobOptions);
+
         const { outcome, reasons, exitCode, signal, failedStage, taint, subtests, tapFailure } = summarizeJob(job);
         return {
           kernel: info.release,
@@ -183,6 +257,15 @@ function vmOn(slot: () => KernelSlot, lane: VmLane, series: string, settings: Ru
       }
     },
     async exec(command, options = {}) {
+      const info = lane.current();
+      if (isolationFor(info, isolate) === 'snapshot') {
+        const session = await openSession(info.kernel, { ...info.boot });
+        try {
+          return await session.guest.conn.exec(command, { timeoutMs: options.timeoutMs ?? 60_000, stage: 'exec' });
+        } finally {
+          await session.close();
+        }
+      }
       const { value } = await lane.use({ job: false, waitMs: VM_LOCK_WAIT_MS }, (conn) =>
         conn.exec(command, { timeoutMs: options.timeoutMs ?? 60_000, stage: 'exec' }),
       );
@@ -225,7 +308,7 @@ export async function useKernels(options: UseKernelsOptions = {}): Promise<Kerne
   if (wanted.every((k) => shared.has(k))) {
     const slots = wanted.map((k) => () => shared.get(k)!);
     const lanes = lanesFor(slots, wanted);
-    return wanted.map((k, i) => vmOn(slots[i]!, lanes[i]!, k, settings));
+    return wanted.map((k, i) => vmOn(slots[i]!, lanes[i]!, k, settings, options.isolate));
   }
 
   // Not booted by a globalSetup: this file boots its own.
@@ -241,5 +324,5 @@ export async function useKernels(options: UseKernelsOptions = {}): Promise<Kerne
   });
   const slots = wanted.map((_, i) => () => own[i]!);
   const lanes = lanesFor(slots, wanted);
-  return wanted.map((k, i) => vmOn(slots[i]!, lanes[i]!, k, settings));
+  return wanted.map((k, i) => vmOn(slots[i]!, lanes[i]!, k, settings, options.isolate));
 }

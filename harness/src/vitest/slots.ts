@@ -23,7 +23,7 @@ export interface KernelSlot {
 export async function bootSlots(
   settings: Pick<
     RunSettings,
-    'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'timeouts' | 'outputLimitBytes'
+    'kernels' | 'kernelBuilds' | 'accel' | 'memoryMiB' | 'cpus' | 'parallel' | 'bootParams' | 'strict' | 'snapshot' | 'timeouts' | 'outputLimitBytes'
   >,
   log: Emit = silent,
 ): Promise<{ slots: KernelSlot[]; close: () => Promise<void> }> {
@@ -48,6 +48,7 @@ export async function bootSlots(
           memoryMiB: settings.memoryMiB,
           bootParams: settings.bootParams,
           strict: settings.strict,
+          snapshot: settings.snapshot,
           bootTimeoutS: settings.timeouts.bootS,
           outputLimitBytes: settings.outputLimitBytes,
         }),

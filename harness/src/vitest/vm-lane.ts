@@ -9,6 +9,7 @@ import path from 'node:path';
 import { acquireLock, LockTimeoutError, type HeldLock } from '../cache/lock.js';
 import { HarnessError, TimeoutError } from '../errors.js';
 import { cleanVerdict, guestStateCommand, parseGuestState } from '../guest/clean-check.js';
+import type { BootKind } from '../guest/boot.js';
 import type { GuestConnection } from '../guest/ssh.js';
 import { connectSession, openSession, type JobOutcome, type Session, type SessionInfo } from '../session.js';
 
@@ -40,10 +41,16 @@ export function spentReason(
 
 /** The VM a job ran on, as ModuleRun.vm says it. */
 export interface VmUsed {
-  /** Booted by this file because the VM before it was spent. */
+  /** Booted by this file because the VM before it was spent, or (isolated) restored for this job alone. */
   fresh: boolean;
   /** Why the VM before it was spent. */
   reason?: string;
+  /** `isolate: 'snapshot'`: a guest restored from the kernel's snapshot for this job alone, powered off after it. */
+  isolated?: boolean;
+  /** How that guest came up (a snapshot that failed falls back to a cold boot). */
+  bootKind?: BootKind;
+  /** That guest's boot id (/run/kmod-harness/boot-id), distinct per restore. */
+  bootId?: string;
 }
 
 interface Replacement {

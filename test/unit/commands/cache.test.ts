@@ -31,6 +31,7 @@ function entry(over: Partial<CacheEntry> & Pick<CacheEntry, 'kind' | 'name'>): C
     apt: 'apt',
     source: 'sources',
     'guest-userland': 'guest-userland',
+    snapshot: 'snapshots',
     'accel-probe': '',
     temp: 'kernels',
     other: '',
@@ -44,6 +45,34 @@ const image = (release: string, hash: string, over: Partial<CacheEntry> = {}): C
 
 const names = (decisions: { entry: CacheEntry }[]): string[] => decisions.map((d) => d.entry.name);
 const why = (decisions: { entry: CacheEntry; reason: string }[], name: string): string | undefined => decisions.find((d) => d.entry.name === name)?.reason;
+
+describe('planPrune of snapshots', () => {
+  const k61 = kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64');
+  const old = kernel('6.1', '6.1.99-1', '6.1.0-9-cloud-amd64');
+  const img = image('6.1.0-56-cloud-amd64', 'a'.repeat(24));
+  const snap = (name: string, kernelFile: string, over: Partial<CacheEntry> = {}) =>
+    entry({ kind: 'snapshot', name, release: name, needs: [kernelFile, `${img.path}/initramfs.cpio`, '/usr/bin/qemu-system-x86_64'], ...over });
+
+  it('removes a snapshot whose kernel goes with this prune or is already gone, and keeps one whose kernel, image and QEMU stay', () => {
+    const stays = snap('stays', `${k61.path}/root/boot/vmlinuz`);
+    const follows = snap('follows', `${old.path}/root/boot/vmlinuz`);
+    const gone = snap('gone', '/somewhere/bzImage', { missing: '/somewhere/bzImage' });
+    const plan = planPrune([k61, old, img, stays, follows, gone], {}, NOW);
+    expect(names(plan.remove)).toEqual(['6.1_6.1.99-1', 'follows', 'gone']);
+    expect(why(plan.remove, 'follows')).toBe(`${old.path}/root/boot/vmlinuz goes with this prune`);
+    expect(why(plan.remove, 'gone')).toBe('/somewhere/bzImage is gone: no boot can use it');
+    expect(why(plan.keep, 'stays')).toBe('its kernel, image and QEMU are there');
+  });
+
+  it('a snapshot whose image goes goes too; one in use (a restored VM maps its RAM) stays', () => {
+    const oldImage = image('6.1.0-9-cloud-amd64', 'c'.repeat(24));
+    const onImage = entry({ kind: 'snapshot', name: 'img', needs: [`${k61.path}/vmlinuz`, `${oldImage.path}/initramfs.cpio`] });
+    const inUse = entry({ kind: 'snapshot', name: 'busy', needs: [`${old.path}/vmlinuz`], inUse: 'pid 1 (qemu-system-x86)' });
+    const plan = planPrune([k61, old, img, oldImage, onImage, inUse], {}, NOW);
+    expect(names(plan.remove)).toEqual(['6.1_6.1.99-1', oldImage.name, 'img']);
+    expect(why(plan.keep, 'busy')).toBe('in use by pid 1 (qemu-system-x86)');
+  });
+});
 
 describe('planPrune', () => {
   const cache = [

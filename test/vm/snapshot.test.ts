@@ -1,0 +1,137 @@
+// Snapshots of the booted guest, through the real CLI on the run's first kernel: the first boot
+// of a configuration saves one, the next restores it (faster than a cold boot, measured in the
+// same test), a changed boot parameter makes a new one, a corrupted one falls back to a cold
+// boot with a warning, two runs restore one snapshot at once; and the vitest helpers' snapshot
+// isolation gives each job its own restored guest. Each test's boot configuration is its own
+// (a unique boot parameter), and its snapshots are removed at the end.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cacheRoot } from '../../harness/src/cache/store.js';
+import { readSnapshotMeta, SNAPSHOTS_AREA, STATE_FILE } from '../../harness/src/guest/snapshot.js';
+import type { KernelResult } from '../../harness/src/run.js';
+import { PACKAGE_ROOT } from '../../harness/src/util/paths.js';
+import { useKernels } from '../../harness/src/vitest/index.js';
+import { childEnv, firstKernel } from './support.js';
+
+const CLI = path.join(PACKAGE_ROOT, 'dist/cli.js');
+const kernel = firstKernel();
+const env = childEnv();
+const tag = randomBytes(4).toString('hex');
+const AREA = path.join(cacheRoot(), SNAPSHOTS_AREA);
+
+/** The snapshot entries made with boot parameter `param`. */
+async function snapshotsWith(param: string): Promise<string[]> {
+  const names = (await readdir(AREA).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
+  const metas = await Promise.all(names.map(async (n) => ({ n, meta: await readSnapshotMeta(path.join(AREA, n)) })));
+  return metas.filter(({ meta }) => meta?.argv.some((a) => a.includes(param))).map(({ n }) => path.join(AREA, n));
+}
+
+const params: string[] = [];
+afterAll(async () => {
+  for (const p of params) for (const dir of await snapshotsWith(p)) await rm(dir, { recursive: true, force: true });
+});
+
+/** A run of the seed with its own boot configuration (`param`); its result and output. */
+async function seedRun(param: string, extra: string[] = []) {
+  if (!params.includes(param)) params.push(param);
+  const json = path.join(tmpdir(), `kmh-snapshot-${tag}-${randomBytes(4).toString('hex')}.json`);
+  const r = await execa('node', [CLI, 'run', '--kernel', kernel, '--plain', '--boot-param', param, '--json', json, ...extra], {
+    env,
+    extendEnv: false,
+    reject: false,
+    all: true,
+  });
+  try {
+    const [result] = (JSON.parse(await readFile(json, 'utf8')) as { results: KernelResult[] }).results;
+    return { result: result!, all: r.all, exitCode: r.exitCode };
+  } finally {
+    await rm(json, { force: true });
+  }
+}
+
+/** RAM files of snapshot boots left in /dev/shm by this process's children: there must be none. */
+const shmLeft = async () => (await readdir('/dev/shm').catch(() => [] as string[])).filter((n) => /^kmod-harness-.*\.ram$/.test(n));
+
+describe(`snapshots on ${kernel}`, () => {
+  it('the first run saves a snapshot, the second restores it and passes, faster than a cold boot of the same configuration', async () => {
+    const param = `kmh_snap_a=${tag}`;
+    const first = await seedRun(param);
+    expect(first.result.outcome, first.all).toBe('pass');
+    expect(first.result.boot).toBe('saved');
+    expect(await snapshotsWith(param)).toHaveLength(1);
+
+    const second = await seedRun(param);
+    expect(second.result.outcome, second.all).toBe('pass');
+    expect(second.result.boot).toBe('restored');
+    expect(second.all).toContain('restored from a snapshot');
+
+    const cold = await seedRun(param, ['--no-snapshot']);
+    expect(cold.result.outcome, cold.all).toBe('pass');
+    expect(cold.result.boot).toBe('cold');
+    const boot = (r: KernelResult) => (r.stages.boot ?? 0) + (r.stages.ssh ?? 0);
+    // A ratio measured in this test, not an absolute time: under TCG a restore is ~1 s, a cold boot ~5.
+    expect(boot(second.result) / boot(cold.result), `restored ${boot(second.result)} ms, cold ${boot(cold.result)} ms`).toBeLessThan(0.5);
+    expect(await shmLeft()).toEqual([]);
+  });
+
+  it('another boot parameter is another configuration: its snapshot is not used, a new one is made', async () => {
+    const a = `kmh_snap_b=${tag}`;
+    const b = `kmh_snap_b=${tag}x`;
+    expect((await seedRun(a)).result.boot).toBe('saved');
+    const other = await seedRun(b);
+    expect(other.result.outcome, other.all).toBe('pass');
+    expect(other.result.boot).toBe('saved');
+    const [made] = await snapshotsWith(`${b}`);
+    const meta = await readSnapshotMeta(made!);
+    expect(meta?.argv.join(' ')).toContain(b);
+  });
+
+  it('a corrupted snapshot falls back to a cold boot with a warning, is replaced, and the run passes', async () => {
+    const param = `kmh_snap_c=${tag}`;
+    expect((await seedRun(param)).result.boot).toBe('saved');
+    const [dir] = await snapshotsWith(param);
+    await writeFile(path.join(dir!, STATE_FILE), randomBytes(64 << 10));
+    const after = await seedRun(param);
+    expect(after.result.outcome, after.all).toBe('pass');
+    expect(after.all).toMatch(/the snapshot .* could not be restored \(.*\): removed it, booting cold/);
+    expect(after.result.boot).toBe('saved');
+    expect((await seedRun(param)).result.boot).toBe('restored');
+  });
+
+  it('two runs at once restore the same snapshot', async () => {
+    const param = `kmh_snap_d=${tag}`;
+    expect((await seedRun(param)).result.boot).toBe('saved');
+    const both = await Promise.all([seedRun(param), seedRun(param)]);
+    for (const r of both) {
+      expect(r.result.outcome, r.all).toBe('pass');
+      expect(r.result.boot).toBe('restored');
+    }
+    expect(await snapshotsWith(param)).toHaveLength(1);
+  });
+});
+
+const [vm] = await useKernels({ kernels: firstKernel(), isolate: 'snapshot' });
+
+describe(`snapshot isolation on ${kernel}`, () => {
+  it('two consecutive jobs get guests of their own, restored from one snapshot: distinct boot ids, the same kernel boot_id', async () => {
+    const test = path.resolve(import.meta.dirname, '../fixtures/snapshot/boot-id.c');
+    const one = await vm!.run({ test });
+    const two = await vm!.run({ test });
+    for (const r of [one, two]) {
+      expect(r.outcome, r.reasons.join('\n')).toBe('pass');
+      expect(r.vm).toMatchObject({ isolated: true, fresh: true });
+      expect(r.vm.bootKind).not.toBe('cold');
+      // What the harness says is what the guest has.
+      expect(r.stdout).toContain(`harness=${r.vm.bootId}`);
+    }
+    expect(one.vm.bootId).toMatch(/^[0-9a-f]{32}$/);
+    expect(one.vm.bootId).not.toBe(two.vm.bootId);
+    const kernelId = (r: { stdout: string }) => /kernel=(\S+)/.exec(r.stdout)?.[1];
+    expect(kernelId(one)).toBeDefined();
+    expect(kernelId(one)).toBe(kernelId(two));
+  });
+});
