@@ -62,11 +62,13 @@ async function peakRss(pid: number): Promise<number | undefined> {
 /** The processes under `root` (children, grandchildren, ...) with their command names. */
 async function descendants(root: number): Promise<Array<{ pid: number; comm: string }>> {
   const all = await Promise.all(
-    (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(async (n) => {
-      const stat = await readFile(`/proc/${n}/stat`, 'utf8').catch(() => '');
-      const m = /^(\d+) \((.*)\) \S+ (\d+)/.exec(stat);
-      return m ? { pid: Number(m[1]), comm: m[2]!, ppid: Number(m[3]) } : undefined;
-    }),
+    (await readdir('/proc'))
+      .filter((n) => /^\d+$/.test(n))
+      .map(async (n) => {
+        const stat = await readFile(`/proc/${n}/stat`, 'utf8').catch(() => '');
+        const m = /^(\d+) \((.*)\) \S+ (\d+)/.exec(stat);
+        return m ? { pid: Number(m[1]), comm: m[2]!, ppid: Number(m[3]) } : undefined;
+      }),
   );
   const procs = all.filter((p): p is { pid: number; comm: string; ppid: number } => p !== undefined);
   const found: Array<{ pid: number; comm: string }> = [];
@@ -374,14 +376,18 @@ async function snapshot() {
       if (r.boot !== (way === 'cold' ? 'cold' : 'restored')) throw new Error(`a ${way} run booted ${r.boot}`);
       const s = r.stages;
       const guest = guestMs(s);
-      rows.get(way)!.push({ wall, 'to ssh': (s.boot ?? 0) + (s.ssh ?? 0), build: s.build, job: guest - (s.boot ?? 0) - (s.ssh ?? 0), guest, overhead: wall - guest });
+      rows
+        .get(way)!
+        .push({ wall, 'to ssh': (s.boot ?? 0) + (s.ssh ?? 0), build: s.build, job: guest - (s.boot ?? 0) - (s.ssh ?? 0), guest, overhead: wall - guest });
       rss.get(way)!.qemu.push(...lastRss!.qemu);
       rss.get(way)!.harness.push(lastRss!.harness);
     }
     process.stderr.write(`snapshot run ${i}/${runs}\n`);
   }
   console.log(`\nsnapshot: the seed cycle on ${kernel}, restored vs cold (--no-snapshot), ${runs} alternating runs each, medians`);
-  console.log('(to ssh = QEMU start to SSH login; job = load + test + unload + settle + reload; overhead = wall - guest, the build included where it outlasts the boot)');
+  console.log(
+    '(to ssh = QEMU start to SSH login; job = load + test + unload + settle + reload; overhead = wall - guest, the build included where it outlasts the boot)',
+  );
   for (const key of ['to ssh', 'build', 'job', 'overhead', 'wall']) {
     const [a, b] = ways.map(([w]) => median(numbers(rows.get(w)!, key)));
     console.log(`  ${key.padEnd(10)} restored ${sec(a).padStart(9)}   cold ${sec(b).padStart(9)}   ratio ${(a! / b!).toFixed(2)}x`);
@@ -389,7 +395,9 @@ async function snapshot() {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   for (const [way] of ways) {
     const r = rss.get(way)!;
-    console.log(`  peak RSS, ${way}: QEMU ${mib(median(r.qemu))} (max ${mib(Math.max(...r.qemu))}), harness ${mib(median(r.harness))}, together ${mib(median(r.qemu) + median(r.harness))}`);
+    console.log(
+      `  peak RSS, ${way}: QEMU ${mib(median(r.qemu))} (max ${mib(Math.max(...r.qemu))}), harness ${mib(median(r.harness))}, together ${mib(median(r.qemu) + median(r.harness))}`,
+    );
   }
 
   const matrixRuns = Number(process.env.BENCH_MATRIX_RUNS ?? 3);

@@ -128,7 +128,14 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
       const m = await readSnapshotMeta(p);
       if (!m) return { kind: 'snapshot', what: `snapshot without a readable ${META_FILE} (unusable)`, broken: true };
       const needs = [m.kernel, m.initrd, m.qemu];
-      const present = await Promise.all(needs.map((f) => stat(f).then(() => true, () => false)));
+      const present = await Promise.all(
+        needs.map((f) =>
+          stat(f).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
       const gone = needs.find((_, i) => !present[i]);
       const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
       return {
@@ -375,8 +382,7 @@ export function planPrune(entries: CacheEntry[], policy: PrunePolicy = {}, now: 
       if (entry.missing) byPolicy(entry, `${entry.missing} is gone: no boot can use it`);
       else if (going) byPolicy(entry, `${going} goes with this prune`);
       else keep.push({ entry, reason: 'its kernel, image and QEMU are there' });
-    }
-    else if (entry.kind !== 'kernel') keep.push({ entry, reason: 'kept unless --all' });
+    } else if (entry.kind !== 'kernel') keep.push({ entry, reason: 'kept unless --all' });
   }
   const place = new Map(entries.map((e, i) => [e, i]));
   const inOrder = (list: PruneDecision[]): PruneDecision[] => list.sort((a, b) => place.get(a.entry)! - place.get(b.entry)!);

@@ -167,7 +167,12 @@ async function isolatedJob(
 ): Promise<{ built: Built; job: JobOutcome; vm: VmUsed }> {
   let session: Session | undefined;
   try {
-    const opened = await bootBesideBuild(buildJob(info.kernel, source, buildDir, { timeouts: buildTimeouts }), info.kernel, { ...info.boot }, (s) => (session = s));
+    const opened = await bootBesideBuild(
+      buildJob(info.kernel, source, buildDir, { timeouts: buildTimeouts }),
+      info.kernel,
+      { ...info.boot },
+      (s) => (session = s),
+    );
     const s = opened.session;
     const id = `${process.pid}-${++jobs}`;
     const ran = await runBuilt(s.guest.conn, () => Promise.resolve(s.guest.vm.console()), opened.built, id, { ...o, kmemleak: s.info.traits.kmemleak });
