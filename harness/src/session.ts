@@ -300,7 +300,14 @@ export async function buildJob(
           'build',
           t.buildS,
           (signal) =>
-            buildModule({ sourceDir: source.moduleDir, buildDir: path.join(buildDir, 'module'), headersDir: kernel.headersDir, toolchain: tc, signal }),
+            buildModule({
+              sourceDir: source.moduleDir,
+              buildDir: path.join(buildDir, 'module'),
+              headersDir: kernel.headersDir,
+              toolchain: tc,
+              cacheRoot: options.cacheRoot ?? cacheRoot(),
+              signal,
+            }),
           fix("the module's build", 'build', '--build-timeout'),
         ),
       )

@@ -5,21 +5,11 @@ import path from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import { configHas } from '../kernel/traits.js';
 import type { Toolchain } from '../toolchain/run.js';
+import type { BuiltModule } from './built-module.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
+import { cachedModule, compilerIdentities, moduleCacheKey, storeModule } from './module-cache.js';
 
-export interface BuiltModule {
-  /** .ko files in load order (modules.order), with debug info for symbolising traces. */
-  kos: string[];
-  /** The same modules without debug info: what is uploaded to the guest (a tenth of the bytes). */
-  strippedKos: string[];
-  /** Module names as the kernel knows them, same order. */
-  names: string[];
-  log: string;
-  /** The build copy -> the user's module dir: paths the compiler wrote without the prefix map (UBSAN's). */
-  pathMap: { from: string; to: string };
-  /** The cross tools' prefix it was built with ('' for the host's architecture): its binutils read it. */
-  crossCompile: string;
-}
+export type { BuiltModule } from './built-module.js';
 
 export async function checkModuleDir(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
@@ -81,6 +71,8 @@ export interface BuildModuleOptions {
   /** The compiler for this kernel (prepareToolchain(kernel), or hostToolchain()). */
   toolchain: Toolchain;
   makeArgs?: string[];
+  /** The cache root whose `builds/` keeps built modules (build/module-cache.ts); none: always build. */
+  cacheRoot?: string;
   signal?: AbortSignal;
 }
 
@@ -98,6 +90,21 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   const config = await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => undefined);
   const kernelHasDebugInfo = config === undefined || configHas(config, 'CONFIG_DEBUG_INFO');
   const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}${kernelHasDebugInfo ? '' : ' -g'}`;
+  const cacheKey = options.cacheRoot
+    ? await moduleCacheKey(options.cacheRoot, {
+        sourceDir: options.sourceDir,
+        headersDir: options.headersDir,
+        makeArgs: options.makeArgs ?? [],
+        compiler: [
+          toolchain.description,
+          ...toolchain.makeVars,
+          toolchain.crossCompile,
+          ...(await compilerIdentities(toolchain.makeVars, toolchain.crossCompile)),
+        ],
+      })
+    : undefined;
+  const hit = cacheKey ? await cachedModule(cacheKey, options.sourceDir, options.buildDir) : undefined;
+  if (hit) return hit;
   const result = await toolchain.make(
     ['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'],
     run,
@@ -139,7 +146,7 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
       diagnostics,
       `${log}\n${stripped.all}`,
     );
-  return {
+  const built = {
     kos: ordered,
     strippedKos,
     names: ordered.map((k) => path.basename(k, '.ko').replace(/-/g, '_')),
@@ -147,4 +154,7 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
     pathMap: { from: options.buildDir, to: path.resolve(options.sourceDir) },
     crossCompile: toolchain.crossCompile,
   };
+  // Best effort: a cache that cannot be written costs the next run a build, not this run its result.
+  if (cacheKey) await storeModule(cacheKey, built, options.buildDir, options.headersDir).catch(() => {});
+  return built;
 }

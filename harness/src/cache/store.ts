@@ -101,6 +101,22 @@ export const TEMP_PREFIX = '.tmp-';
 /** What `cache prune` renames an entry to before it deletes it: a temp dir, but no fill's. */
 export const PRUNE_PREFIX = `${TEMP_PREFIX}prune-`;
 
+/**
+ * Remove a published entry that is no longer good (a snapshot that failed to restore, a build
+ * whose dependencies changed). Renamed away first: a run using it keeps its open files, and no
+ * run finds it half gone. Best effort: another run may have removed it already.
+ */
+export async function discardEntry(dir: string): Promise<void> {
+  const away = path.join(path.dirname(dir), `${PRUNE_PREFIX}${path.basename(dir)}-${process.pid}`);
+  if (
+    await rename(dir, away).then(
+      () => true,
+      () => false,
+    )
+  )
+    await rm(away, { recursive: true, force: true }).catch(() => {});
+}
+
 /** A temporary dir without a lock to ask, written to this recently, may belong to a fill that is still running. */
 export const STALE_TEMP_MS = 3_600_000;
 

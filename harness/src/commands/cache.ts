@@ -15,6 +15,7 @@ import { alignColumns, formatBytes, utcTime } from '../util/format.js';
 import { IMAGE_FILE, IMAGES_AREA, MEMO_DIR } from '../image/initramfs.js';
 import { GUEST_USERLAND_AREA } from '../image/guest-userland.js';
 import { META_FILE, readSnapshotMeta, SNAPSHOTS_AREA } from '../guest/snapshot.js';
+import { BUILDS_AREA, readCachedBuild } from '../build/module-cache.js';
 import { CONTENT_KEY_LENGTH } from '../image/parts.js';
 import { APT_AREA } from '../debian/apt.js';
 import { STAGED_AREA, STAGED_HASH_LENGTH } from '../user-kernel/build-tree.js';
@@ -28,7 +29,19 @@ import { kernelSuite } from '../toolchain/select.js';
 const DAY_MS = 86_400_000;
 
 export type CacheKind =
-  'kernel' | 'image' | 'image-memo' | 'toolchain' | 'staged-modules' | 'apt' | 'source' | 'guest-userland' | 'snapshot' | 'accel-probe' | 'temp' | 'other';
+  | 'kernel'
+  | 'image'
+  | 'image-memo'
+  | 'toolchain'
+  | 'staged-modules'
+  | 'apt'
+  | 'source'
+  | 'guest-userland'
+  | 'snapshot'
+  | 'module-build'
+  | 'accel-probe'
+  | 'temp'
+  | 'other';
 
 export interface CacheEntry {
   /** 'kernels', 'images', ...; '' for files directly in the cache root. */
@@ -146,6 +159,20 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
         ...(gone ? { missing: gone } : {}),
       };
     }
+    case BUILDS_AREA: {
+      const b = await readCachedBuild(p);
+      if (!b) return { kind: 'module-build', what: 'module build without a readable build.json (unusable)', broken: true };
+      const gone = !(await stat(b.headersDir).then(
+        () => true,
+        () => false,
+      ));
+      return {
+        kind: 'module-build',
+        what: `built module ${b.names.join(', ')} (for ${b.headersDir})`,
+        needs: [b.headersDir],
+        ...(gone ? { missing: b.headersDir } : {}),
+      };
+    }
     case SOURCES_AREA:
       return { kind: 'source', what: `unpacked Debian kernel source ${name.replace('_', ' ')} (kernels built from it link to it)` };
     default:
@@ -153,7 +180,7 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
   }
 }
 
-const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, SNAPSHOTS_AREA, STAGED_AREA, APT_AREA, GUEST_USERLAND_AREA];
+const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, SNAPSHOTS_AREA, BUILDS_AREA, STAGED_AREA, APT_AREA, GUEST_USERLAND_AREA];
 
 const decodeMountPath = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
@@ -376,7 +403,13 @@ export function planPrune(entries: CacheEntry[], policy: PrunePolicy = {}, now: 
   for (const entry of pending) {
     if (entry.kind === 'image' && !kept.has(entry.release)) byPolicy(entry, `no cached kernel or staged modules are ${entry.release}`);
     else if (entry.kind === 'image') keep.push({ entry, reason: `${entry.release} is cached` });
-    else if (entry.kind === 'snapshot') {
+    else if (entry.kind === 'module-build') {
+      const headers = entry.needs?.[0] ?? '';
+      const going = [...removed].some((r) => headers === r.path || headers.startsWith(`${r.path}${path.sep}`));
+      if (entry.missing) byPolicy(entry, `${entry.missing} is gone: no build can use it`);
+      else if (going) byPolicy(entry, `its kernel headers ${headers} go with this prune`);
+      else keep.push({ entry, reason: 'its kernel headers are there' });
+    } else if (entry.kind === 'snapshot') {
       // A snapshot follows its kernel and image: one gone (or going now) leaves it of no use.
       const going = entry.needs?.find((f) => [...removed].some((r) => f === r.path || f.startsWith(`${r.path}${path.sep}`)));
       if (entry.missing) byPolicy(entry, `${entry.missing} is gone: no boot can use it`);

@@ -6,10 +6,10 @@
 // left out, the identities of the QEMU binary, kernel and initramfs files, the host CPU under
 // KVM): a snapshot is never used across a change of any of them.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, realpath, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir, PRUNE_PREFIX, type CachedDirOptions } from '../cache/store.js';
+import { cachedDir, discardEntry, type CachedDirOptions } from '../cache/store.js';
 import { HarnessError } from '../errors.js';
 import { onTeardown } from '../util/lifecycle.js';
 import { qemuArgs, type QemuOptions, type RamFile } from '../qemu/args.js';
@@ -111,19 +111,9 @@ export async function findSnapshot(root: string, key: string): Promise<Snapshot 
   return meta ? snapshotPaths(dir, key) : undefined;
 }
 
-/**
- * Remove a snapshot that failed to restore, so that the next boot makes a new one. Renamed
- * away first: a run restoring it meanwhile keeps its open files, and no run finds it half gone.
- */
+/** Remove a snapshot that failed to restore, so that the next boot makes a new one. */
 export async function discardSnapshot(snapshot: Snapshot): Promise<void> {
-  const away = path.join(path.dirname(snapshot.dir), `${PRUNE_PREFIX}${path.basename(snapshot.dir)}-${process.pid}`);
-  if (
-    await rename(snapshot.dir, away).then(
-      () => true,
-      () => false,
-    )
-  )
-    await rm(away, { recursive: true, force: true }).catch(() => {});
+  await discardEntry(snapshot.dir);
 }
 
 /** Room a RAM file needs beyond the guest's memory: tmpfs metadata, other users of /dev/shm. */

@@ -32,6 +32,7 @@ function entry(over: Partial<CacheEntry> & Pick<CacheEntry, 'kind' | 'name'>): C
     source: 'sources',
     'guest-userland': 'guest-userland',
     snapshot: 'snapshots',
+    'module-build': 'builds',
     'accel-probe': '',
     temp: 'kernels',
     other: '',
@@ -71,6 +72,22 @@ describe('planPrune of snapshots', () => {
     const plan = planPrune([k61, old, img, oldImage, onImage, inUse], {}, NOW);
     expect(names(plan.remove)).toEqual(['6.1_6.1.99-1', oldImage.name, 'img']);
     expect(why(plan.keep, 'busy')).toBe('in use by pid 1 (qemu-system-x86)');
+  });
+});
+
+describe('planPrune of module builds', () => {
+  it('removes a build whose kernel headers go with this prune or are gone, keeps the others', () => {
+    const k61 = kernel('6.1', '6.1.192-2', '6.1.0-56-cloud-amd64');
+    const old = kernel('6.1', '6.1.99-1', '6.1.0-9-cloud-amd64');
+    const build = (name: string, headers: string, over: Partial<CacheEntry> = {}) => entry({ kind: 'module-build', name, needs: [headers], ...over });
+    const plan = planPrune(
+      [k61, old, build('stays', `${k61.path}/root/usr/src/h`), build('follows', `${old.path}/root/usr/src/h`), build('gone', '/x/h', { missing: '/x/h' })],
+      {},
+      NOW,
+    );
+    expect(names(plan.remove)).toEqual(['6.1_6.1.99-1', 'follows', 'gone']);
+    expect(why(plan.keep, 'stays')).toBe('its kernel headers are there');
+    expect(why(plan.remove, 'gone')).toBe('/x/h is gone: no build can use it');
   });
 });
 
