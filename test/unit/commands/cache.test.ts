@@ -315,6 +315,41 @@ describe('on disk', () => {
     return { current, superseded, stale: path.dirname(stale), keptImage, orphan };
   }
 
+  it('listCache names snapshots and module builds, and which of the files they need are gone', async () => {
+    const dirs = await build();
+    const vmlinuz = path.join(dirs.current!, 'root/boot/vmlinuz-6.1.0-56-cloud-amd64');
+    const meta = {
+      label: '6.1.0-56-cloud-amd64',
+      initrd: path.join(dirs.keptImage!, 'initramfs.cpio'),
+      qemu: process.execPath,
+      argv: [],
+      createdAt: '',
+      bootMs: 5200,
+    };
+    await put('snapshots/6.1.0-56-cloud-amd64-x/meta.json', JSON.stringify({ ...meta, kernel: vmlinuz, ramBytes: 80 << 20, stateBytes: 1 << 20 }));
+    await put('snapshots/6.1.0-9-cloud-amd64-y/meta.json', JSON.stringify({ ...meta, kernel: '/gone/vmlinuz', ramBytes: 0, stateBytes: 0 }));
+    await put('snapshots/broken/ram', 'x');
+    await put('builds/mmap-z/build.json', JSON.stringify({ format: 1, names: ['lkmc_mmap'], headersDir: dirs.current }));
+    await put('builds/other-w/build.json', JSON.stringify({ format: 1, names: ['x'], headersDir: '/gone/headers' }));
+    const by = Object.fromEntries((await listCache(root, { scanProcesses: false })).map((e) => [`${e.area}/${e.name}`, e]));
+    expect(by['snapshots/6.1.0-56-cloud-amd64-x']).toMatchObject({
+      kind: 'snapshot',
+      release: '6.1.0-56-cloud-amd64',
+      what: 'snapshot of a booted 6.1.0-56-cloud-amd64 (RAM 80 MB on disk, device state 1 MB, cold boot 5.2 s)',
+      needs: [vmlinuz, meta.initrd, process.execPath],
+    });
+    expect(by['snapshots/6.1.0-56-cloud-amd64-x']!.missing).toBeUndefined();
+    expect(by['snapshots/6.1.0-9-cloud-amd64-y']!.missing).toBe('/gone/vmlinuz');
+    expect(by['snapshots/broken']).toMatchObject({ kind: 'snapshot', broken: true });
+    expect(by['builds/mmap-z']).toMatchObject({ kind: 'module-build', what: `built module lkmc_mmap (for ${dirs.current})` });
+    expect(by['builds/other-w']!.missing).toBe('/gone/headers');
+    const plan = planPrune(Object.values(by), {}, Date.now());
+    expect(plan.remove.map((d) => `${d.entry.area}/${d.entry.name}`)).toEqual(
+      expect.arrayContaining(['snapshots/6.1.0-9-cloud-amd64-y', 'snapshots/broken', 'builds/other-w']),
+    );
+    expect(plan.keep.map((d) => `${d.entry.area}/${d.entry.name}`)).toEqual(expect.arrayContaining(['snapshots/6.1.0-56-cloud-amd64-x', 'builds/mmap-z']));
+  });
+
   it('listCache names what each entry is, with du-like sizes and the newest write inside', async () => {
     const dirs = await build();
     // A symlink is not followed; a hard link is counted once.
