@@ -206,7 +206,7 @@ export interface RunSecrets {
   publicBlob: string;
   /** Unix time, s: the guest's clock resumes at the snapshot's. */
   now: number;
-  /** Distinct per restore: the guest's /run/kmod-harness/boot-id (boot_id itself is in the snapshot). */
+  /** Distinct per restore: the guest's /run/kmod-harness/boot-id, which the harness knows (the kernel's boot_id it does not). */
   nonce: string;
   /** Mixed into the guest's entropy pool, which is the snapshot's too. */
   seed: string;
