@@ -89,11 +89,12 @@ function watchRss(child: { pid?: number | undefined }): () => { qemu: number[]; 
   let stopped = false;
   void (async () => {
     while (!stopped && child.pid !== undefined) {
-      for (const p of await descendants(child.pid)) {
+      // The shell zx starts execs node itself: the harness is the child, or one of its descendants.
+      for (const p of [{ pid: child.pid, comm: 'node' }, ...(await descendants(child.pid))]) {
         const rss = await peakRss(p.pid);
         if (rss === undefined) continue;
         if (p.comm.startsWith('qemu-system')) qemu.set(p.pid, Math.max(qemu.get(p.pid) ?? 0, rss));
-        else if (p.comm === 'node') harness = Math.max(harness, rss);
+        else if (p.comm === 'node' || p.comm === 'kmod-harness') harness = Math.max(harness, rss);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -392,6 +393,15 @@ async function snapshot() {
     const [a, b] = ways.map(([w]) => median(numbers(rows.get(w)!, key)));
     console.log(`  ${key.padEnd(10)} restored ${sec(a).padStart(9)}   cold ${sec(b).padStart(9)}   ratio ${(a! / b!).toFixed(2)}x`);
   }
+  // The cycle as build, restore, insmod, test, rmmod, verdict: without the settle window and the reload.
+  const bare: Row[] = [];
+  for (let i = 1; i <= runs; i++) {
+    const { wall, results } = await cliRun(kernel, {}, ['--settle', '0', '--reloads', '0']);
+    const s = results[0]!.stages;
+    bare.push({ wall, 'to ssh': (s.boot ?? 0) + (s.ssh ?? 0), job: guestMs(s) - (s.boot ?? 0) - (s.ssh ?? 0), overhead: wall - guestMs(s) });
+  }
+  console.log(`restored, without the settle window and the reload (--settle 0 --reloads 0), ${runs} runs, medians:`);
+  printMedians(bare, ['to ssh', 'job', 'overhead', 'wall']);
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   for (const [way] of ways) {
     const r = rss.get(way)!;

@@ -24,6 +24,7 @@ import {
   snapshotArgv,
   snapshotKey,
   SnapshotError,
+  touchSnapshot,
   WAITING_MARKER,
   type SavedBoot,
   type Snapshot,
@@ -209,8 +210,19 @@ async function bootAndSave(o: BootOptions, base: BaseVm, ramFile: RamFile, state
 
 let restores = 0;
 
-/** A fresh QEMU from `snapshot`, given this run's secrets, up to the ready marker. */
+/** A fresh QEMU from `snapshot`, given this run's secrets, up to the ready marker; another port if the chosen one was taken meanwhile. */
 async function restoreVm(o: BootOptions, base: BaseVm, snapshot: Snapshot, keys: RunKeys): Promise<{ vm: Vm; nonce: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await restoreOnce(o, base, snapshot, keys);
+    } catch (error) {
+      const stderr = error instanceof HarnessError ? (error.detail ?? '') : '';
+      if (attempt >= 3 || !PORT_TAKEN.test(stderr) || cancelled(o)) throw error;
+    }
+  }
+}
+
+async function restoreOnce(o: BootOptions, base: BaseVm, snapshot: Snapshot, keys: RunKeys): Promise<{ vm: Vm; nonce: string }> {
   const qmpSocket = path.join(o.workDir, `qmp-${++restores}.sock`);
   const vm = await startVm({
     ...base,
@@ -218,6 +230,7 @@ async function restoreVm(o: BootOptions, base: BaseVm, snapshot: Snapshot, keys:
     qmpSocket,
     incoming: true,
     consolePrefix: await readFile(snapshot.console),
+    earlyMs: 0,
   });
   const cancel = () => void vm.stop();
   o.signal?.addEventListener('abort', cancel, { once: true });
@@ -267,7 +280,9 @@ async function snapshotBoot(o: BootOptions, use: SnapshotUse, keys: RunKeys, sta
   const found = await findSnapshot(use.root, key);
   if (found) {
     try {
-      return { ...(await restoreVm(o, base, found, keys)), kind: 'restored' };
+      const restored = await restoreVm(o, base, found, keys);
+      void touchSnapshot(found);
+      return { ...restored, kind: 'restored' };
     } catch (error) {
       if (cancelled(o)) throw error;
       warn(`the snapshot ${key} could not be restored (${messageOf(error)}): removed it, booting cold`);

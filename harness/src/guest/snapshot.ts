@@ -6,7 +6,7 @@
 // left out, the identities of the QEMU binary, kernel and initramfs files, the host CPU under
 // KVM): a snapshot is never used across a change of any of them.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cachedDir, discardEntry, type CachedDirOptions } from '../cache/store.js';
@@ -190,7 +190,46 @@ export async function createSnapshot(
     o.root,
     { what: `the snapshot ${o.key}`, ...o.lock },
   );
+  if (!hit) await sweepSnapshots(o.root, o.key).catch(() => {});
   return { snapshot: snapshotPaths(dir, o.key), hit };
+}
+
+/** Snapshots kept at most (each ~80 MB for a 512 MiB guest): the least recently used go first. */
+export const MAX_SNAPSHOTS = 24;
+
+/** Note a restore: the sweep keeps the snapshots used last. Best effort. */
+export async function touchSnapshot(snapshot: Snapshot): Promise<void> {
+  const now = new Date();
+  await utimes(path.join(snapshot.dir, META_FILE), now, now).catch(() => {});
+}
+
+/**
+ * After a new snapshot: remove those no boot can use any more (their kernel, image or QEMU is
+ * gone: a kernel of a temporary tree, an image remade), then the least recently used beyond
+ * MAX_SNAPSHOTS. Never `keep`, the one just made.
+ */
+export async function sweepSnapshots(root: string, keep: string, max = MAX_SNAPSHOTS): Promise<void> {
+  const area = path.join(root, SNAPSHOTS_AREA);
+  const names = (await readdir(area)).filter((n) => !n.startsWith('.') && n !== keep);
+  const usable: Array<{ dir: string; usedMs: number }> = [];
+  for (const name of names) {
+    const dir = path.join(area, name);
+    const meta = await readSnapshotMeta(dir);
+    const present = meta
+      ? await Promise.all(
+          [meta.kernel, meta.initrd, meta.qemu].map((f) =>
+            stat(f).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        )
+      : [false];
+    if (present.includes(false)) await discardEntry(dir);
+    else usable.push({ dir, usedMs: (await stat(path.join(dir, META_FILE))).mtimeMs });
+  }
+  usable.sort((a, b) => b.usedMs - a.usedMs);
+  for (const { dir } of usable.slice(Math.max(0, max - 1))) await discardEntry(dir);
 }
 
 export async function readSnapshotMeta(dir: string): Promise<SnapshotMeta | undefined> {

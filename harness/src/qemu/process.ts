@@ -46,6 +46,12 @@ export interface VmOptions extends Omit<QemuOptions, 'sshPort'> {
   consoleLimitBytes?: number;
   /** Console text from before this QEMU: a restored snapshot's boot, as its cold boot printed it. */
   consolePrefix?: Buffer;
+  /**
+   * How long to watch for QEMU failing to bind its port before handing the VM over (default
+   * 150 ms). A restore passes 0: its QMP handshake sees the exit anyway, and it retries on
+   * PORT_TAKEN itself.
+   */
+  earlyMs?: number;
 }
 
 /**
@@ -176,7 +182,7 @@ async function startOnce(options: VmOptions, sshPort: number, earlyMs: number): 
 /** Boot QEMU on a free local port, retrying on another port if the chosen one was taken meanwhile. */
 export async function startVm(options: VmOptions): Promise<Vm> {
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    const vm = await startOnce(options, await freePort(), 150);
+    const vm = await startOnce(options, await freePort(), options.earlyMs ?? 150);
     if (vm !== 'port-taken') {
       const early = vm.isRunning() ? undefined : await vm.exited;
       if (early) {

@@ -17,6 +17,8 @@ import {
   snapshotKey,
   snapshotPaths,
   SNAPSHOTS_AREA,
+  sweepSnapshots,
+  touchSnapshot,
 } from '../../../harness/src/guest/snapshot.js';
 import { CONSOLE_KEY, kernelCmdline, qemuArgs } from '../../../harness/src/qemu/args.js';
 
@@ -112,6 +114,31 @@ describe('findSnapshot and discardSnapshot', () => {
     expect(await findSnapshot(dir, 'k-1')).toBeUndefined();
     const left = await import('node:fs/promises').then((fs) => fs.readdir(path.join(dir, SNAPSHOTS_AREA)));
     expect(left).toEqual([]);
+  });
+});
+
+describe('sweepSnapshots', () => {
+  it('removes snapshots whose kernel is gone, then the least recently used past the limit, never the new one', async () => {
+    const root = path.join(dir, 'sweep');
+    const area = path.join(root, SNAPSHOTS_AREA);
+    const { mkdir, readdir } = await import('node:fs/promises');
+    const file = path.join(dir, 'there');
+    await writeFile(file, '');
+    const make = async (name: string, kernel: string, usedSecondsAgo: number) => {
+      await mkdir(path.join(area, name), { recursive: true });
+      const meta = path.join(area, name, META_FILE);
+      await writeFile(meta, JSON.stringify({ kernel, initrd: file, qemu: file }));
+      const t = new Date(Date.now() - usedSecondsAgo * 1000);
+      await utimes(meta, t, t);
+    };
+    await make('new', file, 100);
+    await make('gone', '/no/such/vmlinuz', 1);
+    await make('old', file, 50);
+    await make('recent', file, 10);
+    await make('used', file, 20);
+    await touchSnapshot(snapshotPaths(path.join(area, 'old'), 'old'));
+    await sweepSnapshots(root, 'new', 3);
+    expect((await readdir(area)).sort()).toEqual(['new', 'old', 'recent']);
   });
 });
 
