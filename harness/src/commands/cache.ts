@@ -39,6 +39,7 @@ export type CacheKind =
   | 'guest-userland'
   | 'snapshot'
   | 'module-build'
+  | 'peer-tool'
   | 'accel-probe'
   | 'temp'
   | 'other';
@@ -173,6 +174,8 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
         ...(gone ? { missing: b.headersDir } : {}),
       };
     }
+    case PEERS_AREA:
+      return { kind: 'peer-tool', what: `${name.replace('_', ' ')} unpacked for scripts/peer-virtme-ng.ts (a peer comparison)` };
     case SOURCES_AREA:
       return { kind: 'source', what: `unpacked Debian kernel source ${name.replace('_', ' ')} (kernels built from it link to it)` };
     default:
@@ -180,7 +183,10 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
   }
 }
 
-const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, SNAPSHOTS_AREA, BUILDS_AREA, STAGED_AREA, APT_AREA, GUEST_USERLAND_AREA];
+/** Where scripts/peer-virtme-ng.ts unpacks the tools it compares the harness with: not the package's, but in its cache. */
+const PEERS_AREA = 'peers';
+
+const AREAS = [KERNELS_AREA, SOURCES_AREA, TOOLCHAINS_AREA, IMAGES_AREA, SNAPSHOTS_AREA, BUILDS_AREA, PEERS_AREA, STAGED_AREA, APT_AREA, GUEST_USERLAND_AREA];
 
 const decodeMountPath = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 

@@ -33,6 +33,7 @@ function entry(over: Partial<CacheEntry> & Pick<CacheEntry, 'kind' | 'name'>): C
     'guest-userland': 'guest-userland',
     snapshot: 'snapshots',
     'module-build': 'builds',
+    'peer-tool': 'peers',
     'accel-probe': '',
     temp: 'kernels',
     other: '',
