@@ -58,15 +58,17 @@ function open(socketPath: string, timeoutMs: number): Promise<Qmp> {
     let buffer = '';
     let greeted = false;
     let failed: Error | undefined;
-    const fail = (error: Error) => {
-      failed ??= error;
-      for (const p of queue.splice(0)) p.reject(failed);
-      if (!greeted) rejectOpen(failed);
-    };
     const greeting = setTimeout(() => {
       socket.destroy();
       fail(new QmpError(`QEMU sent no QMP greeting within ${Math.round(timeoutMs)} ms`));
     }, safeDelayMs(timeoutMs));
+    const fail = (error: Error) => {
+      // A failed attempt's greeting timer would keep the process alive for its whole length.
+      clearTimeout(greeting);
+      failed ??= error;
+      for (const p of queue.splice(0)) p.reject(failed);
+      if (!greeted) rejectOpen(failed);
+    };
     socket.setEncoding('utf8');
     socket.on('error', (error) => fail(new QmpError(`QEMU's control socket failed: ${error.message}`, { cause: error })));
     socket.on('close', () => fail(new QmpError('QEMU closed its control socket')));

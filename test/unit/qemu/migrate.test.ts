@@ -94,6 +94,24 @@ describe('saveState and loadState with QEMU', () => {
     }
   }, 60_000);
 
+  it('connectQmp leaves no timer behind from the attempts before QEMU made its socket (one kept a run alive 5 s past its end)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const socket = path.join(dir, 'late.sock');
+    // Connect first: the socket does not exist yet, so the first attempts fail.
+    const connecting = connectQmp(socket, 10_000);
+    await new Promise((r) => setTimeout(r, 100));
+    const vm = qemu({ path: path.join(dir, 'ram4'), share: true }, socket, false);
+    try {
+      const qmp = await connecting;
+      qmp.close();
+    } finally {
+      vm.kill('SIGKILL');
+      await vm;
+    }
+    expect(timers()).toBeLessThanOrEqual(before);
+  }, 60_000);
+
   it('connectQmp gives up when QEMU is gone', async () => {
     await expect(connectQmp(path.join(dir, 'never.sock'), 300)).rejects.toThrow(/could not reach QEMU's control socket/);
   });
