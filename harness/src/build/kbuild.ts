@@ -7,7 +7,7 @@ import { configHas } from '../kernel/traits.js';
 import type { Toolchain } from '../toolchain/run.js';
 import type { BuiltModule } from './built-module.js';
 import { formatDiagnostic, parseDiagnostics } from './diagnostics.js';
-import { cachedModule, compilerIdentities, moduleCacheKey, storeModule } from './module-cache.js';
+import { cachedModule, compilerIdentities, isBuildOutput, moduleCacheKey, storeModule } from './module-cache.js';
 
 export type { BuiltModule } from './built-module.js';
 
@@ -80,16 +80,7 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
   await checkModuleDir(options.sourceDir);
   const { toolchain } = options;
   const run = { binds: [options.buildDir], ...(options.signal ? { signal: options.signal } : {}) };
-  await cp(options.sourceDir, options.buildDir, { recursive: true, filter: (src) => !/\.(o|ko|mod|cmd)$/.test(src) });
-  // __FILE__ (WARN_ON, BUG_ON) and debug info name the user's source, not the build copy. No
-  // trailing slash: newer kbuild compiles external modules from inside M= with relative names,
-  // and then only DW_AT_comp_dir (the bare build dir) carries the path.
-  // A kernel without debug info (the harness's debug kernels: DEBUG_INFO_NONE keeps their
-  // build short) gives modules none either; -g alone changes no code and lets reports name
-  // the module's file:line.
-  const config = await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => undefined);
-  const kernelHasDebugInfo = config === undefined || configHas(config, 'CONFIG_DEBUG_INFO');
-  const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}${kernelHasDebugInfo ? '' : ' -g'}`;
+  // An unchanged module needs no copy and no kbuild: the cache hands over its .ko files.
   const cacheKey = options.cacheRoot
     ? await moduleCacheKey(options.cacheRoot, {
         sourceDir: options.sourceDir,
@@ -105,6 +96,16 @@ export async function buildModule(options: BuildModuleOptions): Promise<BuiltMod
     : undefined;
   const hit = cacheKey ? await cachedModule(cacheKey, options.sourceDir, options.buildDir) : undefined;
   if (hit) return hit;
+  await cp(options.sourceDir, options.buildDir, { recursive: true, filter: (src) => !isBuildOutput(src) });
+  // __FILE__ (WARN_ON, BUG_ON) and debug info name the user's source, not the build copy. No
+  // trailing slash: newer kbuild compiles external modules from inside M= with relative names,
+  // and then only DW_AT_comp_dir (the bare build dir) carries the path.
+  // A kernel without debug info (the harness's debug kernels: DEBUG_INFO_NONE keeps their
+  // build short) gives modules none either; -g alone changes no code and lets reports name
+  // the module's file:line.
+  const config = await readFile(path.join(options.headersDir, '.config'), 'utf8').catch(() => undefined);
+  const kernelHasDebugInfo = config === undefined || configHas(config, 'CONFIG_DEBUG_INFO');
+  const prefixMap = `KCFLAGS=-ffile-prefix-map=${options.buildDir}=${path.resolve(options.sourceDir)}${kernelHasDebugInfo ? '' : ' -g'}`;
   const result = await toolchain.make(
     ['-C', options.headersDir, `M=${options.buildDir}`, ...toolchain.makeVars, prefixMap, '-j2', ...(options.makeArgs ?? []), 'modules'],
     run,

@@ -14,7 +14,7 @@ import { isTempSibling, readJsonOr } from '../util/files.js';
 import { alignColumns, formatBytes, utcTime } from '../util/format.js';
 import { IMAGE_FILE, IMAGES_AREA, MEMO_DIR } from '../image/initramfs.js';
 import { GUEST_USERLAND_AREA } from '../image/guest-userland.js';
-import { META_FILE, readSnapshotMeta, SNAPSHOTS_AREA } from '../guest/snapshot.js';
+import { META_FILE, missingInput, readSnapshotMeta, SNAPSHOTS_AREA, snapshotInputs } from '../guest/snapshot.js';
 import { BUILDS_AREA, readCachedBuild } from '../build/module-cache.js';
 import { CONTENT_KEY_LENGTH } from '../image/parts.js';
 import { APT_AREA } from '../debian/apt.js';
@@ -141,16 +141,8 @@ async function describe(area: string, name: string, p: string, isDir: boolean): 
     case SNAPSHOTS_AREA: {
       const m = await readSnapshotMeta(p);
       if (!m) return { kind: 'snapshot', what: `snapshot without a readable ${META_FILE} (unusable)`, broken: true };
-      const needs = [m.kernel, m.initrd, m.qemu];
-      const present = await Promise.all(
-        needs.map((f) =>
-          stat(f).then(
-            () => true,
-            () => false,
-          ),
-        ),
-      );
-      const gone = needs.find((_, i) => !present[i]);
+      const needs = snapshotInputs(m);
+      const gone = await missingInput(m);
       const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
       return {
         kind: 'snapshot',

@@ -215,21 +215,30 @@ export async function sweepSnapshots(root: string, keep: string, max = MAX_SNAPS
   for (const name of names) {
     const dir = path.join(area, name);
     const meta = await readSnapshotMeta(dir);
-    const present = meta
-      ? await Promise.all(
-          [meta.kernel, meta.initrd, meta.qemu].map((f) =>
-            stat(f).then(
-              () => true,
-              () => false,
-            ),
-          ),
-        )
-      : [false];
-    if (present.includes(false)) await discardEntry(dir);
+    if (!meta || (await missingInput(meta)) !== undefined) await discardEntry(dir);
     else usable.push({ dir, usedMs: (await stat(path.join(dir, META_FILE))).mtimeMs });
   }
   usable.sort((a, b) => b.usedMs - a.usedMs);
   for (const { dir } of usable.slice(Math.max(0, max - 1))) await discardEntry(dir);
+}
+
+/** The files a snapshot was made from: without any of them no boot can use it. */
+export function snapshotInputs(meta: SnapshotMeta): string[] {
+  return [meta.kernel, meta.initrd, meta.qemu];
+}
+
+/** The first of a snapshot's inputs that is gone, if one is. */
+export async function missingInput(meta: SnapshotMeta): Promise<string | undefined> {
+  const inputs = snapshotInputs(meta);
+  const present = await Promise.all(
+    inputs.map((f) =>
+      stat(f).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return inputs.find((_, i) => !present[i]);
 }
 
 export async function readSnapshotMeta(dir: string): Promise<SnapshotMeta | undefined> {
